@@ -1,0 +1,47 @@
+# Two commands do the whole set-up on a fresh machine: `make demo` and `make test`.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+# Everything runs against a project-local Airflow home and the local AWS simulator.
+export PYTHONPATH := $(CURDIR)/plugins:$(CURDIR)/simulator
+export AIRFLOW_HOME ?= $(CURDIR)/.airflow
+export AIRFLOW__CORE__DAGS_FOLDER := $(CURDIR)/dags
+export AIRFLOW__CORE__PLUGINS_FOLDER := $(CURDIR)/plugins
+export AIRFLOW__CORE__LOAD_EXAMPLES := False
+export AIRFLOW__CORE__UNIT_TEST_MODE := False
+export DR_MANIFEST_DIR ?= $(CURDIR)/include/manifests
+
+.PHONY: venv test demo validate plan schema lock clean
+
+venv: $(STAMP)
+
+$(STAMP): requirements.txt requirements-dev.txt constraints.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -r requirements-dev.txt -c constraints.txt
+	touch $(STAMP)
+
+test: $(STAMP)
+	$(PY) -m pytest -q
+
+demo: $(STAMP)
+	$(PY) -m awssim.demo_run
+
+validate: $(STAMP)
+	$(PY) -m dr_adapters validate include/manifests/*.yaml include/manifests/*.json
+
+plan: $(STAMP)
+	$(PY) -m dr_adapters plan include/manifests/acme-production.yaml
+
+schema: $(STAMP)
+	$(PY) -m dr_adapters schema > include/manifest.schema.json
+
+lock: $(STAMP)
+	{ echo "# Full lock of the development virtualenv (pip freeze). Regenerate with: make lock"; \
+	  $(PY) -m pip freeze | grep -v '^-e'; } > constraints.txt
+
+clean:
+	rm -rf $(VENV) .airflow .pytest_cache

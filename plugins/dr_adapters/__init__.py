@@ -1,0 +1,10 @@
+"""DR orchestration for Apache Airflow: manifest -> plan -> adapters, with the Airflow glue kept apart.
+
+Layout:
+    plan/           the plan model: manifest loading and validation, waves, work units (no Airflow import)
+    adapters/       one module per AWS technology, all implementing ``adapters.base.Adapter``
+    aws/            AWS sessions (hub + spoke accounts via STS) and client settings
+    waiters/        botocore waiter models for what botocore itself lacks (DRS jobs, global clusters)
+    orchestration/  the Airflow glue: DAG factory, operators, gates, triggers, notifications
+    report/         the run report (plain Python)
+"""

@@ -1,0 +1,1 @@
+"""One module per AWS technology; ``registry`` maps a manifest ``action`` to its adapter."""

@@ -1,0 +1,214 @@
+"""The adapter contract (SRS Appendix F): every technology implements the same phases.
+
+Adapters know AWS and nothing about Airflow. Each phase method *converges*: it looks at the
+current AWS state, makes only the calls still needed (so a second run of a finished phase
+makes no mutating call) and returns. When AWS must finish something first (a DRS job, a
+global-cluster switchover) the method returns ``Wait``s; the caller waits (deferrable in
+Airflow, synchronous in the CLI and tests) and then calls the same method again.
+
+Every mutating AWS call goes through ``RunContext.mutate`` so that dry runs, logs and the
+report see the same list of changes.
+"""
+
+from __future__ import annotations
+
+import logging
+from abc import ABC
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from pydantic import BaseModel, ConfigDict
+
+from dr_adapters.plan.types import Health, Operation, Phase, Regions, Scope
+
+if TYPE_CHECKING:
+    from dr_adapters.aws.sessions import AccountSessions
+    from dr_adapters.plan.model import ResourceSpec, WorkUnit
+
+log = logging.getLogger(__name__)
+
+
+class ActionConfig(BaseModel):
+    """Base for each action's ``config`` schema: strict, camelCase keys as written in manifests."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, frozen=True)
+
+
+class AdapterError(Exception):
+    """A resource cannot be brought to the wanted state; the message says what to do about it."""
+
+    def __init__(self, resource_id: str, message: str, remediation: str = ""):
+        self.resource_id = resource_id
+        self.remediation = remediation
+        text = f"{resource_id}: {message}"
+        if remediation:
+            text += f" -- fix: {remediation}"
+        super().__init__(text)
+
+
+@dataclass(frozen=True)
+class Wait:
+    """Something AWS must finish before the phase can continue, expressed as a botocore waiter.
+
+    ``waiter`` is a botocore waiter name of the service (``services_stable``) or one of ours
+    from ``dr_adapters/waiters/<service>.json`` (``JobCompleted``).
+    """
+
+    service: str
+    region: str
+    account_id: str | None
+    waiter: str
+    args: dict[str, Any]
+    description: str
+    delay: float = 15.0
+    max_attempts: int = 240
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "service": self.service,
+            "region": self.region,
+            "account_id": self.account_id,
+            "waiter": self.waiter,
+            "args": self.args,
+            "description": self.description,
+            "delay": self.delay,
+            "max_attempts": self.max_attempts,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Wait:
+        return cls(**data)
+
+
+@dataclass
+class PhaseOutcome:
+    """What one call of a phase method did. ``waits`` empty means the phase has converged."""
+
+    waits: list[Wait] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    data: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def done(self) -> bool:
+        return not self.waits
+
+
+@dataclass(frozen=True)
+class Finding:
+    """A preflight observation about one resource."""
+
+    resource_id: str
+    ok: bool
+    message: str
+    tags: dict[str, str] | None = None  # the resource's tags when read (for the scope guard)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"resource_id": self.resource_id, "ok": self.ok, "message": self.message}
+
+
+@dataclass(frozen=True)
+class HealthCheck:
+    resource_id: str
+    status: Health
+    reason: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"resource_id": self.resource_id, "status": self.status.value, "reason": self.reason}
+
+
+@dataclass
+class RunContext:
+    """Everything an adapter needs to act for one run: direction, scope, AWS access, dry-run."""
+
+    operation: Operation
+    regions: Regions
+    scope: Scope
+    aws: AccountSessions
+    dry_run: bool = False
+    rpo_minutes: int | None = None
+    run_id: str = "manual"
+    log: logging.Logger = log
+    changes: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def source_region(self) -> str:
+        return self.regions.source(self.operation)
+
+    @property
+    def target_region(self) -> str:
+        return self.regions.target(self.operation)
+
+    @property
+    def is_drill(self) -> bool:
+        return self.operation is Operation.DRILL
+
+    @property
+    def is_failback(self) -> bool:
+        return self.operation is Operation.FAILBACK
+
+    def client(self, service: str, region: str, account_id: str | None = None) -> Any:
+        return self.aws.client(service, region, account_id)
+
+    def mutate(self, client: Any, operation_name: str, **kwargs: Any) -> dict[str, Any] | None:
+        """Make a mutating AWS call, or in a dry run only log and record it (returns None then)."""
+        region = client.meta.region_name
+        service = client.meta.service_model.service_name
+        entry = {"service": service, "operation": operation_name, "region": region, "args": kwargs}
+        self.changes.append({**entry, "dry_run": self.dry_run})
+        if self.dry_run:
+            self.log.info("DRY RUN: would call %s.%s in %s with %s", service, operation_name, region, kwargs)
+            return None
+        self.log.info("calling %s.%s in %s with %s", service, operation_name, region, kwargs)
+        return getattr(client, operation_name)(**kwargs)
+
+
+class Adapter(ABC):
+    """One AWS technology. Subclasses set ``actions`` and ``config_model`` and override phases.
+
+    A phase an adapter does not use stays the explicit no-op below (e.g. Route 53 is ACTIVATE
+    only); ``phases`` lists the phases it really acts in, for the plan printout and docs.
+    """
+
+    actions: ClassVar[tuple[str, ...]]
+    config_model: ClassVar[type[ActionConfig]]
+    phases: ClassVar[tuple[Phase, ...]] = ()
+    max_batch: ClassVar[int] = 1
+    """How many resources one work unit may hold (one API call's worth, e.g. 200 for DRS)."""
+
+    drill_behaviour: ClassVar[str] = ""
+    """One line for the plan printout and docs: what this adapter does in a drill."""
+
+    phase_summaries: ClassVar[dict[Phase, str]] = {}
+    """One line per phase for the plan printout and docs: what the phase does on a failover."""
+
+    iam_actions: ClassVar[tuple[str, ...]] = ()
+    """IAM actions this adapter needs (shipped as a least-privilege policy)."""
+
+    def config(self, resource: ResourceSpec) -> Any:
+        """The resource's config parsed with this adapter's schema."""
+        return self.config_model.model_validate(resource.config)
+
+    # -- read-only ---------------------------------------------------------------------------
+    def preflight(self, ctx: RunContext, unit: WorkUnit) -> list[Finding]:
+        """Check each resource exists, is in scope (tags), is replicating within RPO, fits quotas."""
+        raise NotImplementedError
+
+    def validate(self, ctx: RunContext, unit: WorkUnit) -> list[HealthCheck]:
+        """After activation: is each resource serving from the target region?"""
+        raise NotImplementedError
+
+    # -- phases: converge, return waits while AWS is still busy ------------------------------
+    def instantiate(self, ctx: RunContext, unit: WorkUnit) -> PhaseOutcome:
+        return PhaseOutcome(notes=[f"{type(self).__name__}: nothing to do in INSTANTIATE"])
+
+    def activate(self, ctx: RunContext, unit: WorkUnit) -> PhaseOutcome:
+        return PhaseOutcome(notes=[f"{type(self).__name__}: nothing to do in ACTIVATE"])
+
+    def cleanup(self, ctx: RunContext, unit: WorkUnit) -> PhaseOutcome:
+        return PhaseOutcome(notes=[f"{type(self).__name__}: nothing to do in CLEANUP"])
+
+    def replicate(self, ctx: RunContext, unit: WorkUnit) -> PhaseOutcome:
+        return PhaseOutcome(notes=[f"{type(self).__name__}: nothing to do in REPLICATE"])
+
+    def run_phase(self, phase: Phase, ctx: RunContext, unit: WorkUnit) -> PhaseOutcome:
+        return getattr(self, phase.method)(ctx, unit)

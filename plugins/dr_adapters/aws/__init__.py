@@ -1,0 +1,1 @@
+"""AWS access: sessions per account and botocore waiters (ours and botocore's)."""

@@ -1,0 +1,105 @@
+"""``python -m dr_adapters``: validate manifests, print a plan, export the manifest JSON Schema."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+
+from dr_adapters.plan.loader import ManifestError, load_manifest
+from dr_adapters.plan.model import Plan
+from dr_adapters.plan.planner import build_plan
+from dr_adapters.plan.types import WAVE_PHASES, Phase
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m dr_adapters", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    validate = sub.add_parser("validate", help="check manifests; exit 1 if any is invalid")
+    validate.add_argument("files", nargs="+")
+    plan = sub.add_parser("plan", help="print waves, work units and what each phase will do")
+    plan.add_argument("file")
+    sub.add_parser("schema", help="print the manifest JSON Schema (for editors and CI)")
+    args = parser.parse_args(argv)
+
+    if args.command == "validate":
+        return _validate(args.files)
+    if args.command == "plan":
+        try:
+            print(describe_plan(build_plan(load_manifest(args.file), args.file)))
+        except ManifestError as exc:
+            print(exc, file=sys.stderr)
+            return 1
+        return 0
+    print(json.dumps(manifest_schema(), indent=2))
+    return 0
+
+
+def _validate(files: Sequence[str]) -> int:
+    failed = 0
+    for path in files:
+        try:
+            plan = build_plan(load_manifest(path), path)
+        except ManifestError as exc:
+            failed += 1
+            print(exc, file=sys.stderr)
+        else:
+            print(f"{path}: OK ({plan.dag_id}: {len(plan.waves)} waves, {len(plan.resources)} resources)")
+    return 1 if failed else 0
+
+
+def manifest_schema() -> dict:
+    from dr_adapters.plan.manifest import Manifest
+
+    schema = Manifest.model_json_schema(by_alias=True)
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["title"] = "DR orchestration manifest"
+    return schema
+
+
+def describe_plan(plan: Plan) -> str:
+    from dr_adapters.adapters.registry import adapter_for
+
+    lines = [
+        f"{plan.dag_id}  (manifest {plan.manifest_id}, {plan.source})",
+        f"  regions: primary {plan.regions.primary} -> dr {plan.regions.dr}",
+        f"  accounts: hub{''.join(', ' + a.account_id for a in plan.accounts)}",
+        f"  phases: {', '.join(p.value for p in plan.phases)}; approval "
+        f"{'required' if plan.approval_required else 'automatic'} between waves",
+        f"  SLA: RTO {plan.rto_minutes or '-'} min, RPO {plan.rpo_minutes or '-'} min",
+        "",
+        "preflight: every resource exists, is tagged for this customer/environment, replicates within RPO",
+    ]
+    for i, wave in enumerate(plan.waves):
+        if i:
+            lines.append(f"approval gate before wave {wave.number}")
+        lines.append(f"wave {wave.number} ({wave.layer_id}): {len(wave.resource_ids)} resources")
+        for s, step in enumerate(wave.steps, start=1):
+            if len(wave.steps) > 1:
+                lines.append(f"  step {s} (after its dependencies):")
+            for unit in step:
+                where = unit.account_id or "hub account"
+                lines.append(f"    unit {unit.unit_id} [{unit.action}, {where}]: {', '.join(unit.resource_ids)}")
+        actions = sorted({u.action for u in wave.units})
+        for phase in WAVE_PHASES:
+            if phase in plan.phases:
+                for action in actions:
+                    summary = adapter_for(action).phase_summaries.get(phase)
+                    if summary:
+                        lines.append(f"    {phase.value:<11} {action}: {summary}")
+        lines.append("    VALIDATE    health of every resource; UNHEALTHY blocks the next wave")
+    lines.append("approval gate before cleanup")
+    for phase in (Phase.CLEANUP, Phase.REPLICATE):
+        if phase in plan.phases:
+            lines.append(f"{phase.value.lower()}:")
+            for action in sorted({u.action for u in plan.units}):
+                summary = adapter_for(action).phase_summaries.get(phase)
+                if summary:
+                    lines.append(f"    {action}: {summary}")
+    lines.append("report: per wave/phase/resource timings, approvals, measured RTO vs target")
+    lines.append("")
+    lines.append("in a drill:")
+    for action in sorted({u.action for u in plan.units}):
+        lines.append(f"    {action}: {adapter_for(action).drill_behaviour or '-'}")
+    return "\n".join(lines)

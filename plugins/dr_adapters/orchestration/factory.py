@@ -1,0 +1,213 @@
+"""The DAG factory: one ``dr_<customer>_<environment>`` DAG per plan (SPEC 5).
+
+    preflight -> wave_1 [instantiate -> activate -> validate] -> approve_wave_2 -> wave_2 [...]
+              -> ... -> approve_cleanup -> cleanup -> replicate -> report
+
+Inside a wave each phase is one task mapped over the wave's work units (parallel; a failed unit
+does not stop its siblings but blocks the next wave). Same-wave dependencies split a wave into
+steps: ``instantiate_1 -> activate_1 -> instantiate_2 -> activate_2``. Parsing reads local files
+only: no AWS call, no Variable, no discovery.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+from airflow.sdk import DAG, Param, TaskGroup, get_parsing_context
+
+from dr_adapters.orchestration.gates import WaveApprovalOperator
+from dr_adapters.orchestration.operators import PhaseOperator, PreflightOperator, ReportOperator, ValidateOperator
+from dr_adapters.plan.loader import ManifestError, discover_manifests, load_manifest, parse_text
+from dr_adapters.plan.manifest import dag_id_for
+from dr_adapters.plan.model import Plan, plan_to_dict
+from dr_adapters.plan.planner import build_plan
+from dr_adapters.plan.run_request import confirm_token
+from dr_adapters.plan.types import Operation, Phase
+
+log = logging.getLogger(__name__)
+
+START_DATE = datetime(2024, 1, 1, tzinfo=timezone.utc)
+TRIGGER_RULE = "none_failed"  # a skipped (not selected) upstream never blocks; a failed one does
+
+
+def default_manifest_dir() -> Path:
+    configured = os.environ.get("DR_MANIFEST_DIR")
+    if configured:
+        return Path(configured)
+    dags_folder = Path(os.environ.get("AIRFLOW__CORE__DAGS_FOLDER", Path(__file__).resolve().parents[3] / "dags"))
+    return dags_folder.parent / "include" / "manifests"
+
+
+def _settings() -> dict[str, Any]:
+    return {
+        "retries": int(os.environ.get("DR_TASK_RETRIES", "2")),
+        "retry_delay": timedelta(seconds=float(os.environ.get("DR_RETRY_DELAY_SECONDS", "60"))),
+        "parallel_units": int(os.environ.get("DR_MAX_PARALLEL_UNITS", "16")),
+    }
+
+
+def run_params(plan: Plan) -> dict[str, Param]:
+    return {
+        "operation": Param(
+            Operation.DRILL.value, type="string", enum=[o.value for o in Operation],
+            description="drill (default, non-disruptive), readiness (checks only), failover, failback.",
+        ),
+        "confirm": Param(
+            "", type="string",
+            description=f"Required for failover/failback: type {confirm_token(plan)} to confirm.",
+        ),
+        "approval_mode": Param(
+            "required" if plan.approval_required else "automatic", type="string", enum=["required", "automatic"],
+            description="required: a person approves each next wave (failover/failback only).",
+        ),
+        "waves": Param(
+            "all", type=["string", "array"], items={"type": "integer", "enum": plan.wave_numbers},
+            description=f"'all' or a list of wave numbers, from {plan.wave_numbers}.",
+        ),
+        "phases": Param(
+            [p.value for p in plan.phases], type="array",
+            items={"type": "string", "enum": [p.value for p in plan.phases]},
+            description="Subset of phases; [ACTIVATE] alone is an emergency failover.",
+        ),
+        "dry_run": Param(False, type="boolean", description="Plan and log every call; change nothing."),
+    }
+
+
+def build_dag(plan: Plan) -> DAG:
+    settings = _settings()
+    full = plan_to_dict(plan)
+    header = plan_to_dict(plan, with_waves=False)
+    common = {"plan": header, "trigger_rule": TRIGGER_RULE}
+    mapped = {**common, "max_active_tis_per_dagrun": settings["parallel_units"],
+              "map_index_template": "{{ task.unit['unit_id'] }}"}
+    record_tasks: list[str] = []
+    gate_tasks: list[str] = []
+
+    with DAG(
+        dag_id=plan.dag_id,
+        description=f"DR {plan.scope.customer}/{plan.scope.environment}: {plan.regions.primary} <-> {plan.regions.dr}",
+        doc_md=_doc(plan),
+        schedule=plan.drill_schedule,
+        start_date=START_DATE,
+        catchup=False,
+        max_active_runs=1,
+        params=run_params(plan),
+        tags=["dr", plan.scope.customer, plan.scope.environment],
+        default_args={
+            "retries": settings["retries"],
+            "retry_delay": settings["retry_delay"],
+            "retry_exponential_backoff": True,
+        },
+    ) as dag:
+        previous = PreflightOperator(task_id="preflight", plan=full, retries=0)
+        for i, wave in enumerate(plan.waves):
+            if i:
+                gate = WaveApprovalOperator(task_id=f"approve_wave_{wave.number}", plan=header, next_wave=wave.number,
+                                            next_step=f"wave {wave.number} ({wave.layer_id})",
+                                            trigger_rule=TRIGGER_RULE, retries=0)
+                gate_tasks.append(gate.task_id)
+                previous >> gate
+                previous = gate
+            with TaskGroup(group_id=f"wave_{wave.number}", tooltip=f"{wave.layer_id}: {len(wave.resource_ids)} resources") as group:
+                chain = []
+                for s, step in enumerate(wave.steps, start=1):
+                    suffix = f"_{s}" if len(wave.steps) > 1 else ""
+                    units = [u.to_dict() for u in step]
+                    for phase in (Phase.INSTANTIATE, Phase.ACTIVATE):
+                        if phase in plan.phases:
+                            chain.append(PhaseOperator.partial(
+                                task_id=f"{phase.method}{suffix}", phase=phase.value, wave=wave.number, **mapped,
+                            ).expand(unit=units))
+                chain.append(ValidateOperator.partial(task_id="validate", wave=wave.number, **mapped)
+                             .expand(unit=[u.to_dict() for u in wave.units]))
+                for upstream, downstream in zip(chain, chain[1:]):
+                    upstream >> downstream
+                record_tasks += [f"{group.group_id}.{t.task_id.split('.')[-1]}" for t in chain]
+            previous >> group
+            previous = group
+
+        gate = WaveApprovalOperator(task_id="approve_cleanup", plan=header, next_step="cleanup of the old region",
+                                    trigger_rule=TRIGGER_RULE, retries=0)
+        gate_tasks.append(gate.task_id)
+        previous >> gate
+        previous = gate
+        all_units = [{**u.to_dict(), "wave": w.number} for w in plan.waves for u in w.units]
+        for phase in (Phase.CLEANUP, Phase.REPLICATE):
+            if phase in plan.phases:
+                task = PhaseOperator.partial(task_id=phase.method, phase=phase.value, **mapped).expand(unit=all_units)
+                record_tasks.append(phase.method)
+                previous >> task
+                previous = task
+        report = ReportOperator(task_id="report", plan=full, record_tasks=record_tasks, gate_tasks=gate_tasks, retries=1)
+        previous >> report
+    return dag
+
+
+def _doc(plan: Plan) -> str:
+    waves = "\n".join(f"- wave {w.number} `{w.layer_id}`: {len(w.resource_ids)} resources" for w in plan.waves)
+    return (
+        f"### DR orchestration for `{plan.scope.customer}` / `{plan.scope.environment}`\n\n"
+        f"Manifest `{plan.manifest_id}` ({plan.source}). Primary `{plan.regions.primary}`, DR `{plan.regions.dr}`.\n\n"
+        f"{waves}\n\nTrigger with conf, e.g. "
+        f"`{{\"operation\": \"failover\", \"confirm\": \"{confirm_token(plan)}\"}}`. "
+        "Approve each next wave under Required Actions, or mark the gate task success."
+    )
+
+
+def broken_dag(dag_id: str, error: str) -> DAG:
+    """Stands in for a manifest that does not validate: visible in the UI, its only task fails with the error."""
+    from airflow.providers.standard.operators.python import PythonOperator
+
+    def fail() -> None:
+        raise ValueError(error)
+
+    with DAG(dag_id=dag_id, schedule=None, start_date=START_DATE, catchup=False,
+             tags=["dr", "invalid-manifest"], description="INVALID MANIFEST: " + error.splitlines()[0][:200],
+             doc_md="### This manifest does not validate\n\n```\n" + error + "\n```") as dag:
+        PythonOperator(task_id="manifest_is_invalid", python_callable=fail, retries=0)
+    return dag
+
+
+def _dag_id_guess(path: Path) -> str:
+    """The DAG id a broken manifest would have had, so its DAG stays in place with the error shown."""
+    try:
+        data = parse_text(path.read_text(encoding="utf-8"), str(path))
+        customer, environment = str(data["customer"]), str(data["environment"])
+        if customer and environment and len(customer + environment) < 200:
+            return dag_id_for(customer, environment)
+    except Exception:  # noqa: BLE001 - any unreadable manifest falls back to its file name
+        pass
+    return dag_id_for("invalid", path.stem)
+
+
+def build_dags(manifest_dir: str | Path | None = None) -> dict[str, DAG]:
+    """Every manifest's DAG; a broken manifest yields an error DAG and never stops the others."""
+    wanted = get_parsing_context().dag_id  # set when a worker runs one task: build only that DAG
+    dags: dict[str, DAG] = {}
+    sources: dict[str, str] = {}
+    for path in discover_manifests(manifest_dir or default_manifest_dir()):
+        try:
+            plan = build_plan(load_manifest(path), str(path))
+        except ManifestError as exc:
+            log.error("%s", exc)
+            dag_id, error = _dag_id_guess(path), str(exc)
+        except Exception as exc:  # noqa: BLE001 - one bad file must not take the other DAGs down
+            log.exception("cannot build a DAG from %s", path)
+            dag_id, error = _dag_id_guess(path), f"{path}: {type(exc).__name__}: {exc}"
+        else:
+            dag_id, error = plan.dag_id, None
+            if dag_id in sources:
+                dag_id = dag_id_for("invalid", path.stem)
+                error = f"{path}: customer/environment duplicate {sources[plan.dag_id]}; one DAG per customer and environment"
+        if dag_id in dags:
+            dag_id = dag_id_for("invalid", path.stem)
+        if wanted and wanted != dag_id:
+            sources.setdefault(dag_id, str(path))
+            continue
+        dags[dag_id] = broken_dag(dag_id, error) if error else build_dag(plan)
+        sources.setdefault(dag_id, str(path))
+    return dags

@@ -1,0 +1,81 @@
+"""Approval gates between waves: Airflow's human-in-the-loop ``ApprovalOperator``.
+
+While waiting, the task sits in ``awaiting_input`` and holds no worker slot. It completes by
+Approve / Reject in the UI (Required Actions), the HITL REST endpoint, or by marking the task
+success (the operator's override). Reject fails the gate, so nothing after it runs and the run
+does not succeed. Drills, readiness checks, dry runs and ``approval_mode=automatic`` pass at once.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from airflow.providers.standard.operators.hitl import ApprovalOperator
+
+from dr_adapters.orchestration.aws_access import DEFAULT_CONN_ID, sessions_for
+from dr_adapters.orchestration.notify import notify
+from dr_adapters.orchestration.operators import now, request_from_context
+from dr_adapters.plan.model import plan_from_dict
+
+HOW_TO_APPROVE = (
+    "Approve or reject in the Airflow UI (Required Actions, or this task's page), or mark this task "
+    "success, or call the REST API: PATCH /api/v2/dags/{dag_id}/dagRuns/{run_id}/taskInstances/"
+    "{task_id}/-1/hitlDetails with {{\"chosen_options\": [\"Approve\"], \"params_input\": {{}}}}."
+)
+
+
+class WaveApprovalOperator(ApprovalOperator):
+    ui_color = "#fff3cd"
+
+    def __init__(self, *, plan: dict[str, Any], next_step: str, next_wave: int | None = None,
+                 aws_conn_id: str = DEFAULT_CONN_ID, **kwargs: Any):
+        super().__init__(
+            subject=f"DR {plan['dag_id']}: approve {next_step}?",
+            body=f"The previous wave is activated and validated. Approve to start {next_step}; "
+            "Reject to stop the run here (nothing after this gate runs).",
+            fail_on_reject=True,
+            **kwargs,
+        )
+        self.plan = plan
+        self.next_step = next_step
+        self.next_wave = next_wave
+        self.aws_conn_id = aws_conn_id
+
+    def execute(self, context: Any) -> Any:
+        plan = plan_from_dict(self.plan)
+        request = request_from_context(plan, context)
+        record = {"task": self.task_id, "next_step": self.next_step, "requested_at": now()}
+        reason = None
+        if not request.gates_wait:
+            reason = f"approval not needed (operation={request.operation.value}, approval "
+            reason += "required" if request.approval_required else "automatic"
+            reason += ", dry run)" if request.dry_run else ")"
+        elif self.next_wave is not None and not request.wave_selected(self.next_wave):
+            reason = f"wave {self.next_wave} is not selected"
+        if reason:
+            record.update(decision="automatic", responded_at=record["requested_at"], note=reason)
+            context["ti"].xcom_push(key="record", value=record)
+            self.log.info("gate passes: %s", reason)
+            return record
+        record["decision"] = "waiting"
+        context["ti"].xcom_push(key="record", value=record)
+        how = HOW_TO_APPROVE.format(dag_id=plan.dag_id, run_id=context["run_id"], task_id=self.task_id)
+        notify(plan, sessions_for(plan, context["run_id"], self.aws_conn_id), "approval_required",
+               f"DR {plan.dag_id}: approval required before {self.next_step}",
+               {"run_id": context["run_id"], "gate": self.task_id, "how_to_approve": how})
+        self.log.info("waiting for approval. %s", how)
+        return super().execute(context)
+
+    def execute_complete(self, context: Any, event: dict[str, Any]) -> Any:
+        record = context["ti"].xcom_pull(task_ids=self.task_id, key="record") or {"task": self.task_id}
+        user = event.get("responded_by_user") or {}
+        chosen = (event.get("chosen_options") or ["?"])[0]
+        record.update(
+            decision={"Approve": "approved", "Reject": "rejected"}.get(chosen, chosen),
+            responded_at=str(event.get("responded_at") or now()),
+            responded_by=user.get("name") or user.get("id") if isinstance(user, dict) else str(user),
+        )
+        if "error" in event:
+            record.update(decision="timed out", error=str(event.get("error")))
+        context["ti"].xcom_push(key="record", value=record)
+        return super().execute_complete(context, event)

@@ -1,0 +1,297 @@
+"""Thin operators: read the run's params, build a RunContext, call the adapter, record what happened.
+
+Every task pushes a ``record`` XCom (start, end, outcome, AWS changes, error) that the report reads.
+Work not selected by the run's params (a wave, a phase, readiness-only) is *skipped*, so the Grid
+shows exactly what ran; tasks downstream use ``none_failed`` so a skip never blocks them.
+"""
+
+from __future__ import annotations
+
+import logging
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime, timezone
+from typing import Any
+
+from airflow.exceptions import AirflowFailException, AirflowSkipException
+from airflow.sdk import BaseOperator
+
+from dr_adapters.adapters.base import AdapterError, RunContext
+from dr_adapters.adapters.registry import adapter_for
+from dr_adapters.health import check_url
+from dr_adapters.orchestration.aws_access import DEFAULT_CONN_ID, sessions_for
+from dr_adapters.orchestration.notify import notify
+from dr_adapters.orchestration.triggers import AwsWaitTrigger
+from dr_adapters.plan.model import Plan, WorkUnit, plan_from_dict
+from dr_adapters.plan.run_request import ALIASES, RunRequest, RunRequestError, parse_run_request
+from dr_adapters.plan.types import Health, Operation, Phase
+
+log = logging.getLogger(__name__)
+MAX_ROUNDS = 10
+
+
+def now() -> str:
+    return datetime.now(timezone.utc).isoformat()
+
+
+def request_from_context(plan: Plan, context: Any) -> RunRequest:
+    """The trigger conf wins; DAG param defaults fill in what it leaves out (under either key name)."""
+    conf = dict(getattr(context["dag_run"], "conf", None) or {})
+    raw = dict(conf)
+    given = {ALIASES.get(k, k) for k in conf}
+    for key, value in dict(context["params"]).items():
+        if ALIASES.get(key, key) not in given:
+            raw[key] = value
+    return parse_run_request(plan, raw)
+
+
+class DrOperator(BaseOperator):
+    """Common ground: the plan (JSON-safe), the run request and AWS sessions."""
+
+    ui_color = "#e8f1fb"
+
+    def __init__(self, *, plan: dict[str, Any], aws_conn_id: str = DEFAULT_CONN_ID, **kwargs: Any):
+        super().__init__(**kwargs)
+        self.plan = plan
+        self.aws_conn_id = aws_conn_id
+
+    def load(self, context: Any) -> tuple[Plan, RunRequest]:
+        plan = plan_from_dict(self.plan)
+        try:
+            return plan, request_from_context(plan, context)
+        except RunRequestError as exc:
+            raise AirflowFailException(f"bad run parameters: {exc}") from None
+
+    def run_context(self, plan: Plan, request: RunRequest, context: Any) -> RunContext:
+        return RunContext(
+            operation=request.operation,
+            regions=plan.regions,
+            scope=plan.scope,
+            aws=sessions_for(plan, context["run_id"], self.aws_conn_id),
+            dry_run=request.dry_run,
+            rpo_minutes=plan.rpo_minutes,
+            run_id=context["run_id"],
+            log=self.log,
+        )
+
+
+class PreflightOperator(DrOperator):
+    """Read-only checks before anything changes (and the whole of ``operation=readiness``)."""
+
+    def execute(self, context: Any) -> dict[str, Any]:
+        plan, request = self.load(context)
+        ctx = self.run_context(plan, request, context)
+        record = {"task": self.task_id, "started_at": now(), "operation": request.operation.value,
+                  "dry_run": request.dry_run, "waves": list(request.waves)}
+        notify(plan, ctx.aws, "run_started", f"DR {request.operation.value} started: {plan.dag_id}",
+               {"run_id": context["run_id"], "waves": list(request.waves), "dry_run": request.dry_run})
+        units = [u for w in plan.waves if request.wave_selected(w.number) for u in w.units]
+        by_account: dict[str | None, list[WorkUnit]] = {}
+        for unit in units:
+            by_account.setdefault(unit.account_id, []).append(unit)
+
+        def check_account(account_units: list[WorkUnit]) -> list[dict[str, Any]]:
+            found = []
+            for unit in account_units:
+                try:
+                    findings = adapter_for(unit.action).preflight(ctx, unit)
+                except Exception as exc:  # an account or resource that cannot be read is a finding
+                    found += [{"resource_id": r, "ok": False, "message": f"cannot check: {exc}"} for r in unit.resource_ids]
+                    continue
+                for f in findings:
+                    item = f.to_dict()
+                    mismatch = plan.scope.mismatch(f.tags) if f.tags is not None else None
+                    if mismatch:
+                        item.update(ok=False, message=f"out of scope for {plan.dag_id}: {mismatch}")
+                    found.append(item)
+            return found
+
+        # Accounts are checked in parallel; one failing account does not stop the others' checks.
+        with ThreadPoolExecutor(max_workers=max(1, min(8, len(by_account)))) as pool:
+            findings = [f for chunk in pool.map(check_account, by_account.values()) for f in chunk]
+        problems = [f for f in findings if not f["ok"]]
+        record.update(ended_at=now(), findings=findings, problems=problems,
+                      outcome="failed" if problems else "succeeded")
+        context["ti"].xcom_push(key="record", value=record)
+        for f in findings:
+            self.log.info("%s %s: %s", "OK  " if f["ok"] else "FAIL", f["resource_id"], f["message"])
+        if problems:
+            raise AirflowFailException(
+                f"preflight failed for {len(problems)} resource(s), nothing was changed:\n"
+                + "\n".join(f"  {p['resource_id']}: {p['message']}" for p in problems)
+            )
+        return {"resources_checked": len(findings)}
+
+
+class PhaseOperator(DrOperator):
+    """One lifecycle phase for one work unit (mapped over the units of a wave, or of the whole run)."""
+
+    def __init__(self, *, phase: str, unit: dict[str, Any], wave: int | None = None, **kwargs: Any):
+        super().__init__(**kwargs)
+        self.phase = phase
+        self.unit = unit
+        self.wave = wave
+
+    def skip_reason(self, request: RunRequest) -> str | None:
+        wave = self.wave if self.wave is not None else self.unit.get("wave")
+        if request.operation is Operation.READINESS:
+            return "operation=readiness runs the preflight checks only"
+        if wave is not None and not request.wave_selected(wave):
+            return f"wave {wave} is not selected (waves={list(request.waves)})"
+        if not request.phase_selected(Phase(self.phase)):
+            return f"phase {self.phase} is not selected (phases={[p.value for p in request.phases]})"
+        return None
+
+    def execute(self, context: Any) -> dict[str, Any]:
+        plan, request = self.load(context)
+        if reason := self.skip_reason(request):
+            raise AirflowSkipException(reason)
+        unit = WorkUnit.from_dict(self.unit)
+        record = {"task": self.task_id, "phase": self.phase, "wave": self.wave if self.wave is not None else self.unit.get("wave"),
+                  "unit_id": unit.unit_id, "action": unit.action, "account_id": unit.account_id,
+                  "resource_ids": unit.resource_ids, "started_at": now(), "changes": [], "notes": [], "rounds": 0}
+        return self._converge(context, plan, request, record)
+
+    def resume(self, context: Any, event: dict[str, Any], record: dict[str, Any]) -> dict[str, Any]:
+        plan, request = self.load(context)
+        if event.get("status") != "success":
+            return self._fail(context, record, f"while waiting for {event.get('wait')}: {event.get('message')}")
+        return self._converge(context, plan, request, record)
+
+    def _converge(self, context: Any, plan: Plan, request: RunRequest, record: dict[str, Any]) -> dict[str, Any]:
+        unit = WorkUnit.from_dict(self.unit)
+        ctx = self.run_context(plan, request, context)
+        record["rounds"] += 1
+        try:
+            outcome = adapter_for(unit.action).run_phase(Phase(self.phase), ctx, unit)
+        except Exception as exc:  # noqa: BLE001 - recorded for the report, then re-raised for Airflow
+            record["changes"] += _changes(ctx)
+            return self._fail(context, record, exc)
+        record["changes"] += _changes(ctx)
+        record["notes"] += outcome.notes
+        if outcome.waits and not request.dry_run:
+            if record["rounds"] >= MAX_ROUNDS:
+                return self._fail(context, record, f"still waiting after {MAX_ROUNDS} rounds: {outcome.waits[0].description}")
+            for wait in outcome.waits:
+                self.log.info("waiting (deferred, no worker slot held): %s", wait.description)
+            self.defer(
+                trigger=AwsWaitTrigger([w.to_dict() for w in outcome.waits], self.plan, context["run_id"], self.aws_conn_id),
+                method_name="resume",
+                kwargs={"record": record},
+            )
+        record.update(ended_at=now(), outcome="succeeded")
+        context["ti"].xcom_push(key="record", value=record)
+        return record
+
+    def _fail(self, context: Any, record: dict[str, Any], error: Exception | str) -> dict[str, Any]:
+        record.update(ended_at=now(), outcome="failed", error=str(error))
+        context["ti"].xcom_push(key="record", value=record)
+        if isinstance(error, AdapterError):
+            raise AirflowFailException(str(error))  # needs a person to fix its cause: retrying won't help
+        if isinstance(error, Exception):
+            raise error
+        raise RuntimeError(error)
+
+
+class ValidateOperator(PhaseOperator):
+    """After a wave's activation: HEALTHY / DEGRADED / UNHEALTHY per resource; UNHEALTHY fails the task."""
+
+    def __init__(self, **kwargs: Any):
+        super().__init__(phase=Phase.ACTIVATE.value, **kwargs)
+
+    def execute(self, context: Any) -> dict[str, Any]:
+        plan, request = self.load(context)
+        if reason := self.skip_reason(request):
+            raise AirflowSkipException(reason.replace("phase ACTIVATE is not selected", "ACTIVATE did not run"))
+        unit = WorkUnit.from_dict(self.unit)
+        record = {"task": self.task_id, "phase": "VALIDATE", "wave": self.wave, "unit_id": unit.unit_id,
+                  "action": unit.action, "account_id": unit.account_id, "resource_ids": unit.resource_ids,
+                  "started_at": now()}
+        if request.dry_run:
+            record.update(ended_at=now(), outcome="succeeded", health=[], notes=["dry run: nothing was activated to validate"])
+            context["ti"].xcom_push(key="record", value=record)
+            return record
+        ctx = self.run_context(plan, request, context)
+        checks = [c.to_dict() for c in adapter_for(unit.action).validate(ctx, unit)]
+        for resource in unit.resources:
+            if resource.health_check_url:
+                checks.append(check_url(resource.resource_id, resource.health_check_url).to_dict())
+        unhealthy = [c for c in checks if c["status"] == Health.UNHEALTHY.value]
+        for c in checks:
+            self.log.info("%-9s %s: %s", c["status"], c["resource_id"], c["reason"])
+        record.update(ended_at=now(), health=checks, outcome="failed" if unhealthy else "succeeded")
+        if unhealthy:
+            record["error"] = "; ".join(f"{c['resource_id']} UNHEALTHY: {c['reason']}" for c in unhealthy)
+        context["ti"].xcom_push(key="record", value=record)
+        if unhealthy:
+            raise RuntimeError(f"unhealthy after activation (mark this task success to override): {record['error']}")
+        return record
+
+
+def _changes(ctx: RunContext) -> list[dict[str, Any]]:
+    """What the adapter changed (or would change, in a dry run), without call arguments' bulk."""
+    changes = [
+        {"call": f"{c['service']}.{c['operation']}", "region": c["region"], "dry_run": c["dry_run"]} for c in ctx.changes
+    ]
+    ctx.changes.clear()
+    return changes
+
+
+class ReportOperator(DrOperator):
+    """Last task, runs whatever happened: writes the report, sends the final notification, and fails
+    when the run did not succeed so the run's state tells the truth."""
+
+    def __init__(self, *, record_tasks: list[str], gate_tasks: list[str], **kwargs: Any):
+        super().__init__(trigger_rule="all_done", **kwargs)
+        self.record_tasks = record_tasks
+        self.gate_tasks = gate_tasks
+
+    def execute(self, context: Any) -> dict[str, Any]:
+        from dr_adapters.report.build import build_report
+        from dr_adapters.report.render import render_text, write_report
+
+        plan = plan_from_dict(self.plan)
+        ti = context["ti"]
+        try:
+            request: RunRequest | None = request_from_context(plan, context)
+        except RunRequestError:
+            request = None
+        pull = lambda ids: [r for r in (ti.xcom_pull(task_ids=ids, key="record") or []) if r]  # noqa: E731
+        report = build_report(
+            plan,
+            run_id=context["run_id"],
+            operation=request.operation.value if request else "invalid request",
+            dry_run=bool(request and request.dry_run),
+            run_started_at=context["dag_run"].start_date.isoformat(),
+            preflight=ti.xcom_pull(task_ids="preflight", key="record"),
+            records=pull(self.record_tasks),
+            gates=pull(self.gate_tasks),
+            failed_tasks=self._failed_tasks(context),
+            ended_at=now(),
+        )
+        text = render_text(report)
+        sessions = sessions_for(plan, context["run_id"], self.aws_conn_id)
+        s3 = sessions.client("s3", plan.regions.primary) if plan.report_bucket else None
+        report["location"] = write_report(report, text, bucket=plan.report_bucket, prefix=plan.report_prefix, s3_client=s3)
+        self.log.info("DR report (%s):\n%s", report["location"], text)
+        event = {"succeeded": "run_succeeded", "rejected": "run_rejected"}.get(report["outcome"], "run_failed")
+        details: dict[str, Any] = {"run_id": context["run_id"], "report": report["location"], "rto": report["rto"]}
+        if report["failures"]:
+            first = report["failures"][0]
+            details.update(failing_task=first["task"], error=first["error"],
+                           remediation="Fix the cause, then clear just the failed task instance in the Grid view; "
+                           "finished work is not repeated.")
+        notify(plan, sessions, event, f"DR {report['operation']} {report['outcome']}: {plan.dag_id}", details)
+        if report["outcome"] != "succeeded":
+            raise AirflowFailException(f"the run {report['outcome']}; report: {report['location']}")
+        return {"outcome": report["outcome"], "location": report["location"], "rto": report["rto"]}
+
+    def _failed_tasks(self, context: Any) -> list[str]:
+        try:
+            states = context["ti"].get_task_states(dag_id=self.dag_id, run_ids=[context["run_id"]])
+        except Exception:  # noqa: BLE001 - older cores: fall back to what the records say
+            return []
+        failed = []
+        for task, state in (states.get(context["run_id"]) or {}).items():
+            if state in ("failed", "upstream_failed") and not task.startswith(self.task_id):
+                failed.append(task)
+        return sorted(failed)

@@ -1,0 +1,1 @@
+"""The plan model: manifests -> waves -> work units. Plain Python; never imports Airflow."""

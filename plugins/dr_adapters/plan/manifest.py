@@ -1,0 +1,230 @@
+"""The manifest: the public contract (SPEC 3). A superset of the SRS Appendix H.2 format.
+
+Validation is strict: unknown keys and unknown actions are errors. Each action's ``config`` is
+checked against that adapter's own schema; ``resources`` is a union discriminated by ``action``
+so the exported JSON Schema tells editors exactly which config keys each action takes.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Any, Literal, Union
+
+from pydantic import BaseModel, ConfigDict, Field, create_model, field_validator, model_validator
+
+from dr_adapters.adapters.registry import config_models
+from dr_adapters.plan.types import Phase
+
+ACCOUNT_ID = r"^[0-9]{12}$"
+ROLE_ARN = r"^arn:aws[a-z-]*:iam::[0-9]{12}:role/[A-Za-z0-9+=,.@_/-]+$"
+SNS_ARN = r"^arn:aws[a-z-]*:sns:[a-z0-9-]+:[0-9]{12}:[A-Za-z0-9_-]+$"
+REGION = r"^[a-z]{2}(-gov|-iso[a-z]*)?-[a-z]+-[0-9]$"
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, frozen=True)
+
+
+class Regions(Strict):
+    primary: str = Field(pattern=REGION, description="Region that serves in normal operation.")
+    dr: str = Field(pattern=REGION, description="Region failed over to.")
+
+    @model_validator(mode="after")
+    def _distinct(self) -> Regions:
+        if self.primary == self.dr:
+            raise ValueError(f"primary and dr are both {self.primary!r}; the DR region must be another region")
+        return self
+
+
+class Account(Strict):
+    account_id: str = Field(alias="accountId", pattern=ACCOUNT_ID)
+    role_arn: str = Field(alias="roleArn", pattern=ROLE_ARN, description="Role the hub assumes in this account.")
+    external_id: str = Field(
+        alias="externalId", min_length=2, max_length=1224, pattern=r"^[A-Za-z0-9+=,.@:/_-]+$",
+        description="ExternalId required by the role's trust policy (always sent).",
+    )
+
+    @model_validator(mode="after")
+    def _role_in_account(self) -> Account:
+        role_account = self.role_arn.split(":")[4]
+        if role_account != self.account_id:
+            raise ValueError(f"roleArn is in account {role_account} but accountId is {self.account_id}")
+        return self
+
+
+class SlaTargets(Strict):
+    rto: int | None = Field(None, ge=1, description="Recovery time objective, minutes.")
+    rpo: int | None = Field(None, ge=1, description="Recovery point objective, minutes.")
+
+
+class Drill(Strict):
+    schedule: str = Field(description="Cron expression for the scheduled non-disruptive drill.")
+
+    @field_validator("schedule")
+    @classmethod
+    def _cron(cls, value: str) -> str:
+        from croniter import croniter
+
+        if not croniter.is_valid(value):
+            raise ValueError(f"{value!r} is not a valid cron expression (e.g. '0 6 * * 1')")
+        return value
+
+
+class Notifications(Strict):
+    sns_topic_arn: str = Field(alias="snsTopicArn", pattern=SNS_ARN)
+
+
+class Report(Strict):
+    s3_bucket: str | None = Field(None, alias="s3Bucket", pattern=r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
+    s3_prefix: str = Field("dr-reports", alias="s3Prefix")
+
+
+class ResourceBase(Strict):
+    resource_id: str = Field(alias="resourceId", pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
+    action: str
+    account_id: str | None = Field(None, alias="accountId", pattern=ACCOUNT_ID)
+    dependencies: list[str] = Field(default_factory=list, description="resourceIds that must finish first.")
+    health_check_url: str | None = Field(None, alias="healthCheckUrl", pattern=r"^https?://.+")
+
+
+def _resource_union() -> Any:
+    """One resource model per action (config typed by its adapter), discriminated by ``action``."""
+    by_model: dict[type, list[str]] = {}
+    for action, model in config_models().items():
+        by_model.setdefault(model, []).append(action)
+    members = [
+        create_model(
+            f"{actions[0]}Resource",
+            __base__=ResourceBase,
+            action=(Literal[tuple(actions)], ...),  # type: ignore[valid-type]
+            config=(model, ...),
+        )
+        for model, actions in by_model.items()
+    ]
+    return Annotated[Union[tuple(members)], Field(discriminator="action")]  # type: ignore[valid-type]
+
+
+Resource = _resource_union()
+
+
+class Layer(Strict):
+    layer_id: str = Field(alias="layerId", pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+    priority: int = Field(ge=1, le=99, description="Wave number: 1 runs first.")
+    resources: list[Resource] = Field(min_length=1)  # type: ignore[valid-type]
+
+
+class Manifest(Strict):
+    manifest_version: Literal["1.0"] = Field("1.0", alias="manifestVersion")
+    manifest_id: str = Field(alias="manifestId", pattern=r"^[a-z0-9-]+$")
+    description: str = Field("", max_length=500)
+    customer: str = Field(pattern=r"^[A-Za-z0-9-]+$")
+    environment: Literal["production", "staging", "development"]
+    regions: Regions
+    hub_account_id: str | None = Field(None, alias="hubAccountId", pattern=ACCOUNT_ID)
+    accounts: list[Account] = Field(default_factory=list)
+    phases: list[Phase] = Field(default_factory=lambda: list(Phase), min_length=1)
+    approval_required: bool = Field(True, alias="approvalRequired")
+    sla_targets: SlaTargets = Field(default_factory=SlaTargets, alias="slaTargets")
+    drill: Drill | None = None
+    notifications: Notifications | None = None
+    report: Report = Field(default_factory=Report)
+    layers: list[Layer] = Field(min_length=1)
+
+    @field_validator("phases")
+    @classmethod
+    def _phases(cls, value: list[Phase]) -> list[Phase]:
+        if len(set(value)) != len(value):
+            raise ValueError("phases lists a phase twice")
+        if Phase.ACTIVATE not in value:
+            raise ValueError("phases must include ACTIVATE: without it nothing fails over")
+        return sorted(value, key=list(Phase).index)
+
+    @model_validator(mode="after")
+    def _cross_checks(self) -> Manifest:
+        problems: list[str] = []
+        _check_unique(self, problems)
+        _check_accounts(self, problems)
+        _check_dependencies(self, problems)
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
+
+    def resources(self) -> list[tuple[Layer, Any]]:
+        return [(layer, r) for layer in self.layers for r in layer.resources]
+
+
+def _check_unique(m: Manifest, problems: list[str]) -> None:
+    seen: dict[int, str] = {}
+    for layer in m.layers:
+        if layer.priority in seen:
+            problems.append(
+                f"layers {seen[layer.priority]!r} and {layer.layer_id!r} both have priority {layer.priority}; "
+                "each layer is one wave, give each its own priority"
+            )
+        seen[layer.priority] = layer.layer_id
+    ids: set[str] = set()
+    for _, r in m.resources():
+        if r.resource_id in ids:
+            problems.append(f"resourceId {r.resource_id!r} is used twice; resourceIds must be unique")
+        ids.add(r.resource_id)
+    account_ids = [a.account_id for a in m.accounts]
+    for dup in sorted({a for a in account_ids if account_ids.count(a) > 1}):
+        problems.append(f"account {dup} is listed twice under accounts")
+
+
+def _check_accounts(m: Manifest, problems: list[str]) -> None:
+    known = {a.account_id for a in m.accounts}
+    for _, r in m.resources():
+        if r.account_id and r.account_id not in known and r.account_id != m.hub_account_id:
+            problems.append(
+                f"resource {r.resource_id!r} is in account {r.account_id}, which has no entry under accounts "
+                "(add accountId, roleArn and externalId there, or set hubAccountId if it is the hub)"
+            )
+
+
+def _check_dependencies(m: Manifest, problems: list[str]) -> None:
+    wave_of = {r.resource_id: layer.priority for layer, r in m.resources()}
+    graph = {r.resource_id: list(r.dependencies) for _, r in m.resources()}
+    for rid, deps in graph.items():
+        for dep in deps:
+            if dep not in wave_of:
+                problems.append(f"resource {rid!r} depends on {dep!r}, which is not in the manifest")
+            elif dep == rid:
+                problems.append(f"resource {rid!r} depends on itself")
+            elif wave_of[dep] > wave_of[rid]:
+                problems.append(
+                    f"resource {rid!r} (wave {wave_of[rid]}) depends on {dep!r}, which runs later "
+                    f"(wave {wave_of[dep]}); move {dep!r} to an earlier or the same layer"
+                )
+    cycle = find_cycle(graph)
+    if cycle:
+        problems.append("dependency cycle: " + " -> ".join(cycle))
+
+
+def find_cycle(graph: dict[str, list[str]]) -> list[str] | None:
+    """A dependency cycle as a path (first node repeated at the end), or None."""
+    state: dict[str, int] = {}  # 1 = on the current path, 2 = done
+    stack: list[str] = []
+
+    def visit(node: str) -> list[str] | None:
+        state[node] = 1
+        stack.append(node)
+        for dep in graph.get(node, []):
+            if dep not in graph or dep == node:
+                continue  # reported separately
+            if state.get(dep) == 1:
+                return stack[stack.index(dep):] + [dep]
+            if dep not in state and (found := visit(dep)):
+                return found
+        stack.pop()
+        state[node] = 2
+        return None
+
+    for node in graph:
+        if node not in state and (found := visit(node)):
+            return found
+    return None
+
+
+def dag_id_for(customer: str, environment: str) -> str:
+    return "dr_" + re.sub(r"[^a-z0-9_]", "_", f"{customer}_{environment}".lower())

@@ -1,0 +1,200 @@
+"""The plan: what a DAG run works through. Built from a manifest (or discovery); plain data."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from dr_adapters.plan.types import AccountAccess, Phase, Regions, Scope
+
+
+@dataclass(frozen=True)
+class ResourceSpec:
+    """One manifest resource: an action (technology) plus its validated config."""
+
+    resource_id: str
+    action: str
+    config: dict[str, Any]
+    account_id: str | None = None  # None: the hub account
+    dependencies: tuple[str, ...] = ()
+    health_check_url: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "resource_id": self.resource_id,
+            "action": self.action,
+            "config": self.config,
+            "account_id": self.account_id,
+            "dependencies": list(self.dependencies),
+            "health_check_url": self.health_check_url,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ResourceSpec:
+        return cls(
+            resource_id=data["resource_id"],
+            action=data["action"],
+            config=data["config"],
+            account_id=data.get("account_id"),
+            dependencies=tuple(data.get("dependencies") or ()),
+            health_check_url=data.get("health_check_url"),
+        )
+
+
+@dataclass(frozen=True)
+class WorkUnit:
+    """Resources an adapter acts on together, in one call where the API allows (e.g. 200 DRS servers)."""
+
+    unit_id: str
+    action: str
+    account_id: str | None
+    resources: tuple[ResourceSpec, ...]
+
+    @property
+    def resource_ids(self) -> list[str]:
+        return [r.resource_id for r in self.resources]
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-safe form: what a mapped Airflow task receives."""
+        return {
+            "unit_id": self.unit_id,
+            "action": self.action,
+            "account_id": self.account_id,
+            "resources": [r.to_dict() for r in self.resources],
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> WorkUnit:
+        return cls(
+            unit_id=data["unit_id"],
+            action=data["action"],
+            account_id=data.get("account_id"),
+            resources=tuple(ResourceSpec.from_dict(r) for r in data["resources"]),
+        )
+
+
+@dataclass(frozen=True)
+class Wave:
+    """A manifest layer. ``steps`` are dependency levels: step k+1 starts after step k finishes."""
+
+    number: int
+    layer_id: str
+    steps: tuple[tuple[WorkUnit, ...], ...]
+
+    @property
+    def units(self) -> list[WorkUnit]:
+        return [u for step in self.steps for u in step]
+
+    @property
+    def resource_ids(self) -> list[str]:
+        return [rid for u in self.units for rid in u.resource_ids]
+
+
+@dataclass(frozen=True)
+class Plan:
+    dag_id: str
+    manifest_id: str
+    scope: Scope
+    regions: Regions
+    accounts: tuple[AccountAccess, ...]
+    phases: tuple[Phase, ...]
+    approval_required: bool
+    waves: tuple[Wave, ...]
+    rto_minutes: int | None = None
+    rpo_minutes: int | None = None
+    drill_schedule: str | None = None
+    sns_topic_arn: str | None = None
+    report_bucket: str | None = None
+    report_prefix: str = "dr-reports"
+    hub_account_id: str | None = None
+    source: str = ""
+    description: str = ""
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def wave_numbers(self) -> list[int]:
+        # A header-only plan (see plan_to_dict) keeps the wave numbers without the waves.
+        return [w.number for w in self.waves] or list(self.extra.get("wave_numbers", []))
+
+    @property
+    def units(self) -> list[WorkUnit]:
+        return [u for w in self.waves for u in w.units]
+
+    @property
+    def resources(self) -> dict[str, ResourceSpec]:
+        return {r.resource_id: r for u in self.units for r in u.resources}
+
+    def wave(self, number: int) -> Wave:
+        for w in self.waves:
+            if w.number == number:
+                return w
+        raise KeyError(f"plan {self.dag_id} has no wave {number} (waves: {self.wave_numbers})")
+
+    def account(self, account_id: str | None) -> AccountAccess | None:
+        for a in self.accounts:
+            if a.account_id == account_id:
+                return a
+        return None
+
+
+def plan_to_dict(plan: Plan, *, with_waves: bool = True) -> dict[str, Any]:
+    """JSON-safe form for Airflow operator arguments; ``with_waves=False`` gives the small header
+    mapped tasks carry (they get their own work unit separately)."""
+    return {
+        "dag_id": plan.dag_id,
+        "manifest_id": plan.manifest_id,
+        "scope": {"customer": plan.scope.customer, "environment": plan.scope.environment},
+        "regions": {"primary": plan.regions.primary, "dr": plan.regions.dr},
+        "accounts": [
+            {"account_id": a.account_id, "role_arn": a.role_arn, "external_id": a.external_id} for a in plan.accounts
+        ],
+        "phases": [p.value for p in plan.phases],
+        "approval_required": plan.approval_required,
+        "wave_numbers": plan.wave_numbers,
+        "waves": [
+            {"number": w.number, "layer_id": w.layer_id, "steps": [[u.to_dict() for u in step] for step in w.steps]}
+            for w in plan.waves
+        ]
+        if with_waves
+        else [],
+        "rto_minutes": plan.rto_minutes,
+        "rpo_minutes": plan.rpo_minutes,
+        "drill_schedule": plan.drill_schedule,
+        "sns_topic_arn": plan.sns_topic_arn,
+        "report_bucket": plan.report_bucket,
+        "report_prefix": plan.report_prefix,
+        "hub_account_id": plan.hub_account_id,
+        "source": plan.source,
+        "description": plan.description,
+    }
+
+
+def plan_from_dict(data: dict[str, Any]) -> Plan:
+    waves = tuple(
+        Wave(
+            number=w["number"],
+            layer_id=w["layer_id"],
+            steps=tuple(tuple(WorkUnit.from_dict(u) for u in step) for step in w["steps"]),
+        )
+        for w in data.get("waves") or []
+    )
+    return Plan(
+        dag_id=data["dag_id"],
+        manifest_id=data["manifest_id"],
+        scope=Scope(**data["scope"]),
+        regions=Regions(**data["regions"]),
+        accounts=tuple(AccountAccess(**a) for a in data["accounts"]),
+        phases=tuple(Phase(p) for p in data["phases"]),
+        approval_required=data["approval_required"],
+        waves=waves,
+        rto_minutes=data.get("rto_minutes"),
+        rpo_minutes=data.get("rpo_minutes"),
+        drill_schedule=data.get("drill_schedule"),
+        sns_topic_arn=data.get("sns_topic_arn"),
+        report_bucket=data.get("report_bucket"),
+        report_prefix=data.get("report_prefix") or "dr-reports",
+        hub_account_id=data.get("hub_account_id"),
+        source=data.get("source", ""),
+        description=data.get("description", ""),
+        extra={"wave_numbers": data.get("wave_numbers") or [w.number for w in waves]},
+    )

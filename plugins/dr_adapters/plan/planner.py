@@ -1,0 +1,87 @@
+"""Manifest -> plan: waves in priority order, dependency steps inside a wave, work units per step.
+
+A work unit is what an adapter acts on in one call: resources of the same action and account,
+up to the adapter's ``max_batch`` (200 for DRS StartRecovery, 1 for most others).
+"""
+
+from __future__ import annotations
+
+from itertools import groupby
+
+from dr_adapters.adapters.registry import adapter_for
+from dr_adapters.plan.manifest import Manifest, dag_id_for
+from dr_adapters.plan.model import Plan, ResourceSpec, Wave, WorkUnit
+from dr_adapters.plan.types import AccountAccess, Regions, Scope
+
+
+def build_plan(manifest: Manifest, source: str = "") -> Plan:
+    waves = tuple(
+        Wave(number=layer.priority, layer_id=layer.layer_id, steps=_steps([_spec(r) for r in layer.resources]))
+        for layer in sorted(manifest.layers, key=lambda layer: layer.priority)
+    )
+    return Plan(
+        dag_id=dag_id_for(manifest.customer, manifest.environment),
+        manifest_id=manifest.manifest_id,
+        scope=Scope(manifest.customer, manifest.environment),
+        regions=Regions(primary=manifest.regions.primary, dr=manifest.regions.dr),
+        accounts=tuple(AccountAccess(a.account_id, a.role_arn, a.external_id) for a in manifest.accounts),
+        phases=tuple(manifest.phases),
+        approval_required=manifest.approval_required,
+        waves=waves,
+        rto_minutes=manifest.sla_targets.rto,
+        rpo_minutes=manifest.sla_targets.rpo,
+        drill_schedule=manifest.drill.schedule if manifest.drill else None,
+        sns_topic_arn=manifest.notifications.sns_topic_arn if manifest.notifications else None,
+        report_bucket=manifest.report.s3_bucket,
+        report_prefix=manifest.report.s3_prefix,
+        hub_account_id=manifest.hub_account_id,
+        source=source,
+        description=manifest.description,
+    )
+
+
+def _spec(resource) -> ResourceSpec:
+    return ResourceSpec(
+        resource_id=resource.resource_id,
+        action=resource.action,
+        config=resource.config.model_dump(by_alias=True, exclude_unset=True),
+        account_id=resource.account_id,
+        dependencies=tuple(resource.dependencies),
+        health_check_url=resource.health_check_url,
+    )
+
+
+def _steps(resources: list[ResourceSpec]) -> tuple[tuple[WorkUnit, ...], ...]:
+    """Split a wave into dependency levels (a resource runs one step after its same-wave deps)."""
+    in_wave = {r.resource_id: r for r in resources}
+    level: dict[str, int] = {}
+
+    def level_of(rid: str) -> int:
+        if rid not in level:
+            deps = [d for d in in_wave[rid].dependencies if d in in_wave]
+            level[rid] = 1 + max((level_of(d) for d in deps), default=-1)
+        return level[rid]
+
+    by_level: dict[int, list[ResourceSpec]] = {}
+    for r in resources:
+        by_level.setdefault(level_of(r.resource_id), []).append(r)
+    return tuple(_units(by_level[n]) for n in sorted(by_level))
+
+
+def _units(resources: list[ResourceSpec]) -> tuple[WorkUnit, ...]:
+    units: list[WorkUnit] = []
+
+    def key(r: ResourceSpec) -> tuple[str, str]:
+        return (type(adapter_for(r.action)).__name__, r.account_id or "")
+
+    for (_, account), group in groupby(sorted(resources, key=key), key=key):
+        members = list(group)
+        adapter = adapter_for(members[0].action)
+        chunks = [members[i : i + adapter.max_batch] for i in range(0, len(members), adapter.max_batch)]
+        for n, chunk in enumerate(chunks, start=1):
+            if adapter.max_batch == 1:
+                unit_id = chunk[0].resource_id
+            else:
+                unit_id = f"{adapter.actions[0].lower()}-{account or 'hub'}-batch{n}"
+            units.append(WorkUnit(unit_id, chunk[0].action, chunk[0].account_id, tuple(chunk)))
+    return tuple(units)

@@ -1,0 +1,158 @@
+"""A run's parameters (SPEC 5), from DAG params / trigger conf, checked before any AWS call.
+
+Accepts the SRS CLI keys (``Customer``, ``Operation``, ...) as aliases of ours.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from dr_adapters.plan.model import Plan
+from dr_adapters.plan.types import Operation, Phase, Regions
+
+ALIASES = {
+    "Operation": "operation",
+    "ApprovalMode": "approval_mode",
+    "Waves": "waves",
+    "Phases": "phases",
+    "DryRun": "dry_run",
+    "Confirm": "confirm",
+    "Customer": "customer",
+    "Environment": "environment",
+    "PrimaryRegion": "primary_region",
+    "DRRegion": "dr_region",
+}
+KNOWN_KEYS = set(ALIASES.values())
+
+
+class RunRequestError(ValueError):
+    """Bad run parameters: the message names the parameter and what to pass instead."""
+
+
+@dataclass(frozen=True)
+class RunRequest:
+    operation: Operation
+    approval_required: bool
+    waves: tuple[int, ...]
+    phases: tuple[Phase, ...]
+    dry_run: bool
+
+    def wave_selected(self, number: int) -> bool:
+        return number in self.waves
+
+    def phase_selected(self, phase: Phase) -> bool:
+        return phase in self.phases
+
+    @property
+    def gates_wait(self) -> bool:
+        """Only a real failover/failback waits for a human: drills and readiness checks never do."""
+        return self.approval_required and self.operation.is_disruptive and not self.dry_run
+
+
+def confirm_token(plan: Plan) -> str:
+    return f"{plan.scope.customer}/{plan.scope.environment}"
+
+
+def parse_run_request(plan: Plan, params: dict[str, Any]) -> RunRequest:
+    raw = _canonical_keys(params)
+    _check_scope(plan, raw)
+
+    try:
+        operation = Operation(str(raw.get("operation") or Operation.DRILL.value).lower())
+    except ValueError:
+        raise RunRequestError(
+            f"operation={raw.get('operation')!r} is not an operation; use one of: "
+            + ", ".join(o.value for o in Operation)
+        ) from None
+
+    if operation.is_disruptive and raw.get("confirm") != confirm_token(plan):
+        raise RunRequestError(
+            f"operation={operation.value} changes production: pass confirm={confirm_token(plan)!r} "
+            f"(got {raw.get('confirm')!r})"
+        )
+
+    mode = raw.get("approval_mode")
+    if mode in (None, ""):
+        approval_required = plan.approval_required
+    elif str(mode).lower() in ("required", "automatic"):
+        approval_required = str(mode).lower() == "required"
+    else:
+        raise RunRequestError(f"approval_mode={mode!r}: use 'required' or 'automatic'")
+
+    return RunRequest(
+        operation=operation,
+        approval_required=approval_required,
+        waves=_waves(plan, raw.get("waves", "all")),
+        phases=_phases(plan, raw.get("phases")),
+        dry_run=_bool("dry_run", raw.get("dry_run", False)),
+    )
+
+
+def _canonical_keys(params: dict[str, Any]) -> dict[str, Any]:
+    raw: dict[str, Any] = {}
+    for key, value in (params or {}).items():
+        name = ALIASES.get(key, key)
+        if name not in KNOWN_KEYS:
+            raise RunRequestError(f"unknown run parameter {key!r}; known: {', '.join(sorted(KNOWN_KEYS))}")
+        if name in raw and raw[name] not in (None, "") and value not in (None, "") and raw[name] != value:
+            raise RunRequestError(f"{key!r} and its alias disagree ({raw[name]!r} vs {value!r}); pass one")
+        if value not in (None, "") or name not in raw:
+            raw[name] = value
+    return raw
+
+
+def _check_scope(plan: Plan, raw: dict[str, Any]) -> None:
+    expected = {
+        "customer": plan.scope.customer,
+        "environment": plan.scope.environment,
+        "primary_region": plan.regions.primary,
+        "dr_region": plan.regions.dr,
+    }
+    for key, want in expected.items():
+        got = raw.get(key)
+        if got not in (None, "") and got != want:
+            raise RunRequestError(
+                f"{key}={got!r} does not match this DAG ({plan.dag_id} is {key}={want!r}); "
+                f"trigger the DAG of {got!r} instead"
+            )
+
+
+def _waves(plan: Plan, value: Any) -> tuple[int, ...]:
+    if value in (None, "", "all", ["all"]):
+        return tuple(plan.wave_numbers)
+    if isinstance(value, (int, str)):
+        value = [value]
+    try:
+        numbers = [int(v) for v in value]
+    except (TypeError, ValueError):
+        raise RunRequestError(f"waves={value!r}: pass 'all' or a list of wave numbers like [1, 2]") from None
+    unknown = sorted(set(numbers) - set(plan.wave_numbers))
+    if unknown or not numbers:
+        raise RunRequestError(f"waves={value!r}: {plan.dag_id} has waves {plan.wave_numbers}")
+    return tuple(sorted(set(numbers)))
+
+
+def _phases(plan: Plan, value: Any) -> tuple[Phase, ...]:
+    if value in (None, "", []):
+        return plan.phases
+    if isinstance(value, str):
+        value = [value]
+    try:
+        phases = {Phase(str(v).upper()) for v in value}
+    except ValueError:
+        raise RunRequestError(f"phases={value!r}: use a subset of {[p.value for p in Phase]}") from None
+    not_in_manifest = sorted(p.value for p in phases - set(plan.phases))
+    if not_in_manifest:
+        raise RunRequestError(f"phases {not_in_manifest} are not enabled in the manifest (it has {[p.value for p in plan.phases]})")
+    return tuple(p for p in Phase if p in phases)
+
+
+def _bool(name: str, value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    if str(value).lower() in ("true", "1", "yes"):
+        return True
+    if str(value).lower() in ("false", "0", "no", "none", ""):
+        return False
+    raise RunRequestError(f"{name}={value!r}: pass true or false")

@@ -1,0 +1,1 @@
+"""The run report (plain Python): built from task records, rendered as JSON and text."""

@@ -1,0 +1,78 @@
+"""The report as text for people, and where it is kept (S3 when configured, else a local folder)."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+
+def _secs(value: float | None) -> str:
+    return "-" if value is None else f"{value:8.1f}s"
+
+
+def render_text(report: dict[str, Any]) -> str:
+    rto = report["rto"]
+    lines = [
+        f"DR {report['operation']} report: {report['dag_id']}  run {report['run_id']}",
+        f"outcome: {report['outcome'].upper()}{'  (DRY RUN: no changes made)' if report['dry_run'] else ''}",
+        f"regions: {report['regions']['primary']} (primary) -> {report['regions']['dr']} (dr)",
+        f"started {report['started_at']}  ended {report['ended_at']}",
+        f"preflight: {report['preflight']['outcome']} ({report['preflight']['resources_checked']} resources checked)",
+        "",
+        f"{'wave / phase':<34}{'outcome':<11}{'duration':>10}  units",
+    ]
+    for wave in report["waves"]:
+        lines.append(f"wave {wave['number']} ({wave['layer_id']})".ljust(34) + f"{wave['outcome']:<11}{_secs(wave['seconds']):>10}")
+        for phase, span in wave["phases"].items():
+            lines.append(f"  {phase:<32}{span['outcome']:<11}{_secs(span['seconds']):>10}  {len(span['units'])}")
+            for unit in span["units"]:
+                if unit["outcome"] == "failed":
+                    lines.append(f"      FAILED {unit['unit_id']}: {unit['error']}")
+    for phase, span in report["after_waves"].items():
+        lines.append(f"{phase.lower():<34}{span['outcome']:<11}{_secs(span['seconds']):>10}  {len(span['units'])}")
+    lines.append("")
+    if report["approvals"]:
+        lines.append("approvals:")
+        for a in report["approvals"]:
+            who = f" by {a['by']}" if a["by"] else ""
+            lines.append(f"  {a['gate']:<24} {a['decision']}{who}, waited {a['waited_seconds']:.1f}s")
+    lines.append("")
+    if rto["measured_minutes"] is not None:
+        verdict = "" if rto["met"] is None else ("  MET" if rto["met"] else "  MISSED")
+        lines.append(
+            f"measured RTO: {rto['measured_minutes']:.2f} min "
+            f"({rto['measured_minutes_excluding_approvals']:.2f} min without approval waits) "
+            f"vs target {rto['target_minutes'] or '-'} min{verdict}"
+        )
+    else:
+        lines.append("measured RTO: not reached (the run did not validate every wave)")
+    lines.append(f"AWS changes made: {report['aws_changes']}")
+    if report["failures"]:
+        lines.append("")
+        lines.append("failures:")
+        for f in report["failures"]:
+            lines.append(f"  {f['task']} [{f['unit_id'] or '-'}]: {f['error']}")
+    return "\n".join(lines) + "\n"
+
+
+def report_dir() -> Path:
+    default = Path(os.environ.get("AIRFLOW_HOME", Path.home() / "airflow")) / "dr_reports"
+    return Path(os.environ.get("DR_REPORT_DIR", default))
+
+
+def write_report(report: dict[str, Any], text: str, *, bucket: str | None, prefix: str, s3_client: Any = None) -> str:
+    """Write JSON + text; returns where (an s3:// URL or a local folder)."""
+    name = f"{report['dag_id']}/{report['run_id']}".replace(":", "_").replace("+", "_")
+    body = json.dumps(report, indent=2, default=str)
+    if bucket and s3_client is not None:
+        key = f"{prefix.rstrip('/')}/{name}"
+        s3_client.put_object(Bucket=bucket, Key=f"{key}.json", Body=body.encode(), ContentType="application/json")
+        s3_client.put_object(Bucket=bucket, Key=f"{key}.txt", Body=text.encode(), ContentType="text/plain")
+        return f"s3://{bucket}/{key}"
+    folder = report_dir() / name
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "report.json").write_text(body)
+    (folder / "report.txt").write_text(text)
+    return str(folder)

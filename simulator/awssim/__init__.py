@@ -1,0 +1,27 @@
+"""The local AWS simulator: moto plus our extension for what moto 5.2 lacks.
+
+``install()`` registers the extension with moto, so it serves both moto modes:
+in-process (``moto.mock_aws``) and server mode (``python -m awssim serve``). It adds
+
+* DRS (``drs``) - a whole service backend (``awssim.drs``), registered as moto registers its own;
+* RDS ``SwitchoverGlobalCluster`` / ``FailoverGlobalCluster`` on moto's RDS backend (``awssim.rds_global``).
+
+State is kept per account and region, like moto's own backends, and replies follow botocore's
+service models so an adapter written against the simulator works against AWS.
+"""
+
+from __future__ import annotations
+
+_installed = False
+
+
+def install() -> None:
+    """Register the extension with moto (idempotent)."""
+    global _installed
+    if _installed:
+        return
+    from awssim import drs, rds_global
+
+    drs.register()
+    rds_global.register()
+    _installed = True

@@ -1,0 +1,68 @@
+"""Shared fixtures: the in-process AWS simulator and run contexts for adapters."""
+
+from __future__ import annotations
+
+import logging
+import os
+
+import boto3
+import pytest
+
+HUB_ACCOUNT = "123456789012"  # moto's default account
+SPOKE_ACCOUNT = "222222222222"
+PRIMARY = "us-east-1"
+DR = "us-west-2"
+
+
+@pytest.fixture(autouse=True)
+def _fake_credentials(monkeypatch):
+    """Never let a test reach real AWS: fake credentials, no profile, no real endpoint."""
+    for key, value in {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_SESSION_TOKEN": "testing",
+        "AWS_DEFAULT_REGION": PRIMARY,
+    }.items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.delenv("AWS_PROFILE", raising=False)
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+
+
+@pytest.fixture
+def aws():
+    """moto in-process, with our simulator extension (DRS, global-cluster switchover)."""
+    import awssim
+    from moto import mock_aws
+
+    awssim.install()
+    os.environ.setdefault("AWSSIM_DELAY_SECONDS", "0")
+    with mock_aws():
+        yield boto3.Session(region_name=PRIMARY)
+
+
+@pytest.fixture
+def make_ctx(aws):
+    """Build a RunContext for adapter tests: ``make_ctx("failover", dry_run=False)``."""
+    from dr_adapters.adapters.base import RunContext
+    from dr_adapters.aws.sessions import AccountSessions
+    from dr_adapters.plan.types import AccountAccess, Operation, Regions, Scope
+
+    def _make(operation="failover", *, dry_run=False, rpo_minutes=30, customer="acme", environment="production"):
+        sessions = AccountSessions(
+            aws,
+            [AccountAccess(SPOKE_ACCOUNT, f"arn:aws:iam::{SPOKE_ACCOUNT}:role/dr-orchestration", "acme-dr-test")],
+            session_name="dr-test-run",
+            hub_account_id=HUB_ACCOUNT,
+        )
+        return RunContext(
+            operation=Operation(operation),
+            regions=Regions(primary=PRIMARY, dr=DR),
+            scope=Scope(customer, environment),
+            aws=sessions,
+            dry_run=dry_run,
+            rpo_minutes=rpo_minutes,
+            run_id="test-run",
+            log=logging.getLogger("dr.test"),
+        )
+
+    return _make

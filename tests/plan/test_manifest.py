@@ -1,0 +1,114 @@
+"""Manifest validation: valid files load; every invalid fixture fails naming file, path and problem."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from dr_adapters.plan.loader import ManifestError, load_manifest
+from dr_adapters.plan.planner import build_plan
+
+ROOT = Path(__file__).resolve().parents[2]
+FIXTURES = ROOT / "tests" / "fixtures" / "manifests"
+INVALID = FIXTURES / "invalid"
+
+# fixture file -> (location in the message, words of the message)
+EXPECTED = {
+    "malformed-yaml.yaml": ("line 3", "not valid YAML"),
+    "malformed-json.json": ("line 1", "not valid JSON"),
+    "unknown-action.yaml": ("layers[0].resources[0] (thing).action", "unknown action 'Mainframe'; use one of: DRS"),
+    "planned-action.yaml": ("layers[0].resources[0] (cache).action", "not implemented in this version"),
+    "unknown-key.yaml": ("aprovalRequired", "unknown key"),
+    "unknown-config-key.yaml": ("layers[0].resources[0] (api).config.desiredCnt", "unknown key"),
+    "wrong-type.yaml": ("layers[0].resources[0] (api).config.desiredCount", "valid integer"),
+    "duplicate-resource.yaml": ("", "resourceId 'api' is used twice"),
+    "dependency-cycle.yaml": ("", "dependency cycle: a -> b -> a"),
+    "missing-dependency.yaml": ("", "depends on 'ghost', which is not in the manifest"),
+    "empty-wave.yaml": ("layers[0].resources", "at least 1 item"),
+    "same-regions.yaml": ("regions", "the DR region must be another region"),
+    "account-without-entry.yaml": ("", "account 333333333333, which has no entry under accounts"),
+    "account-without-external-id.yaml": ("accounts[0].externalId", "required key is missing"),
+    "bad-account-id.yaml": ("accounts[0].accountId", "'2222'"),
+    "bad-role-arn.yaml": ("accounts[0].roleArn", "arn:aws:iam::222222222222:user/dr"),
+    "unsupported-phase.yaml": ("phases[1]", "'INSTANTIATE', 'ACTIVATE', 'CLEANUP' or 'REPLICATE'"),
+    "dependency-on-later-wave.yaml": ("", "depends on 'db', which runs later (wave 2)"),
+    "duplicate-priority.yaml": ("", "both have priority 1"),
+    "bad-environment.yaml": ("environment", "'production', 'staging' or 'development'"),
+    "bad-drs-server-id.yaml": ("layers[0].resources[0] (app-1).config.sourceServerId", "'i-123'"),
+    "not-a-mapping.yaml": ("", "the manifest is a list"),
+    "bad-cron.yaml": ("drill.schedule", "not a valid cron expression"),
+    "missing-config.yaml": ("layers[0].resources[0] (www).config.drValues", "required key is missing"),
+}
+
+
+def test_every_invalid_fixture_has_an_expectation():
+    assert sorted(p.name for p in INVALID.iterdir()) == sorted(EXPECTED)
+    assert len(EXPECTED) >= 10
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_invalid_manifest_names_file_path_and_problem(name):
+    location, words = EXPECTED[name]
+    with pytest.raises(ManifestError) as caught:
+        load_manifest(INVALID / name)
+    message = str(caught.value)
+    assert str(INVALID / name) in message
+    assert location in message
+    assert words in message, message
+
+
+@pytest.mark.parametrize("name", ["valid-minimal.yaml", "valid-srs-format.json"])
+def test_valid_fixtures_load(name):
+    plan = build_plan(load_manifest(FIXTURES / name), name)
+    assert plan.waves and plan.resources
+
+
+def test_srs_format_keeps_its_meaning():
+    plan = build_plan(load_manifest(FIXTURES / "valid-srs-format.json"))
+    assert plan.dag_id == "dr_initech_production"
+    assert [w.layer_id for w in plan.waves] == ["database-tier", "app-tier"]
+    assert plan.rto_minutes == 60 and plan.rpo_minutes == 15
+    assert plan.resources["api"].dependencies == ("aurora-cluster-1",)
+
+
+def test_demo_manifest_is_the_estate_the_issue_asks_for():
+    plan = build_plan(load_manifest(ROOT / "include" / "manifests" / "acme-production.yaml"))
+    actions = {r.action for r in plan.resources.values()}
+    assert {"DRS", "EcsService", "LambdaFunction", "R53Record"} <= actions
+    assert actions & {"AuroraMySQL", "AuroraPostgreSQL"}
+    assert len(plan.waves) >= 3 and len(plan.resources) >= 20
+    assert sum(r.action == "DRS" for r in plan.resources.values()) >= 10
+    assert {r.account_id for r in plan.resources.values()} >= {None, "222222222222"}
+
+
+def run_cli(*args):
+    return subprocess.run([sys.executable, "-m", "dr_adapters", *args], capture_output=True, text=True, cwd=ROOT)
+
+
+def test_cli_validate_exit_codes_and_messages():
+    ok = run_cli("validate", str(FIXTURES / "valid-minimal.yaml"))
+    assert ok.returncode == 0 and "OK (dr_globex_staging" in ok.stdout
+    bad = run_cli("validate", str(FIXTURES / "valid-minimal.yaml"), str(INVALID / "dependency-cycle.yaml"))
+    assert bad.returncode == 1
+    assert "dependency-cycle.yaml" in bad.stderr and "dependency cycle" in bad.stderr
+
+
+def test_cli_plan_prints_waves_units_and_phases():
+    out = run_cli("plan", str(ROOT / "include" / "manifests" / "acme-production.yaml"))
+    assert out.returncode == 0, out.stderr
+    for text in ("wave 1 (database-tier)", "approval gate before wave 2", "unit drs-hub-batch1 [DRS, hub account]",
+                 "step 2 (after its dependencies)", "ACTIVATE", "cleanup:", "in a drill:"):
+        assert text in out.stdout
+
+
+def test_schema_export_types_each_action_config():
+    out = run_cli("schema")
+    schema = json.loads(out.stdout)
+    defs = schema["$defs"]
+    assert "DrsConfig" in defs and "sourceServerId" in defs["DrsConfig"]["properties"]
+    assert defs["Strict"]["additionalProperties"] is False if "Strict" in defs else True
+    assert any(d.get("additionalProperties") is False for d in defs.values())

@@ -1,0 +1,46 @@
+"""Waves -> steps -> work units."""
+
+from __future__ import annotations
+
+from dr_adapters.plan.loader import validate_data
+from dr_adapters.plan.planner import build_plan
+
+
+def manifest(resources, **extra):
+    return validate_data({
+        "manifestId": "t", "customer": "acme", "environment": "production",
+        "regions": {"primary": "us-east-1", "dr": "us-west-2"},
+        "accounts": [{"accountId": "222222222222", "roleArn": "arn:aws:iam::222222222222:role/dr", "externalId": "x-1"}],
+        "layers": [{"layerId": "l1", "priority": 1, "resources": resources}], **extra,
+    }, "test")
+
+
+def drs(n, account=None):
+    r = {"resourceId": f"srv-{n}", "action": "DRS", "config": {"sourceServerId": f"s-{n:017x}"}}
+    if account:
+        r["accountId"] = account
+    return r
+
+
+def test_drs_servers_batch_200_per_unit_per_account():
+    plan = build_plan(manifest([drs(i) for i in range(250)] + [drs(1000 + i, "222222222222") for i in range(3)]))
+    units = plan.waves[0].units
+    sizes = sorted((u.account_id or "hub", len(u.resources)) for u in units)
+    assert sizes == [("222222222222", 3), ("hub", 50), ("hub", 200)]
+
+
+def test_same_wave_dependencies_make_steps():
+    ecs = lambda name, deps=(): {"resourceId": name, "action": "EcsService", "dependencies": list(deps),  # noqa: E731
+                                 "config": {"cluster": "c", "service": name, "desiredCount": 1}}
+    plan = build_plan(manifest([ecs("web", ["api"]), ecs("api", ["db"]), ecs("db"), ecs("cache")]))
+    steps = [[u.unit_id for u in step] for step in plan.waves[0].steps]
+    assert steps == [["db", "cache"], ["api"], ["web"]]
+
+
+def test_failback_swaps_regions():
+    from dr_adapters.plan.types import Operation
+
+    regions = build_plan(manifest([drs(1)])).regions
+    assert (regions.source(Operation.FAILOVER), regions.target(Operation.FAILOVER)) == ("us-east-1", "us-west-2")
+    assert (regions.source(Operation.FAILBACK), regions.target(Operation.FAILBACK)) == ("us-west-2", "us-east-1")
+    assert regions.target(Operation.DRILL) == "us-west-2"
