@@ -4,9 +4,30 @@ from __future__ import annotations
 
 import logging
 import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
 
 import boto3
 import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+# Airflow reads its configuration when first imported: give the test session its own home,
+# database and settings before any test module imports it.
+_AIRFLOW_HOME = tempfile.mkdtemp(prefix="dr-airflow-test-")
+os.environ.update({
+    "AIRFLOW_HOME": _AIRFLOW_HOME,
+    "AIRFLOW__CORE__DAGS_FOLDER": str(ROOT / "dags"),
+    "AIRFLOW__CORE__PLUGINS_FOLDER": str(ROOT / "plugins"),
+    "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+    "AIRFLOW__CORE__UNIT_TEST_MODE": "False",
+    "DR_MANIFEST_DIR": str(ROOT / "include" / "manifests"),
+    "DR_REPORT_DIR": str(Path(_AIRFLOW_HOME) / "dr_reports"),
+    "DR_RETRY_DELAY_SECONDS": "1",
+    "DR_TASK_RETRIES": "1",
+})
 
 HUB_ACCOUNT = "123456789012"  # moto's default account
 SPOKE_ACCOUNT = "222222222222"
@@ -66,3 +87,11 @@ def make_ctx(aws):
         )
 
     return _make
+
+
+@pytest.fixture(scope="session")
+def airflow_db():
+    """An initialised Airflow metadata database (sqlite) for dag.test runs."""
+    subprocess.run([sys.executable, "-m", "airflow", "db", "migrate"], check=True, capture_output=True,
+                   env=os.environ.copy())
+    return _AIRFLOW_HOME

@@ -23,7 +23,8 @@ from dr_adapters.orchestration.gates import WaveApprovalOperator
 from dr_adapters.orchestration.operators import PhaseOperator, PreflightOperator, ReportOperator, ValidateOperator
 from dr_adapters.plan.loader import ManifestError, discover_manifests, load_manifest, parse_text
 from dr_adapters.plan.manifest import dag_id_for
-from dr_adapters.plan.model import Plan, plan_to_dict
+from dr_adapters.adapters.registry import adapter_for
+from dr_adapters.plan.model import Plan, WorkUnit, plan_to_dict
 from dr_adapters.plan.planner import build_plan
 from dr_adapters.plan.run_request import confirm_token
 from dr_adapters.plan.types import Operation, Phase
@@ -116,9 +117,9 @@ def build_dag(plan: Plan) -> DAG:
                 chain = []
                 for s, step in enumerate(wave.steps, start=1):
                     suffix = f"_{s}" if len(wave.steps) > 1 else ""
-                    units = [u.to_dict() for u in step]
                     for phase in (Phase.INSTANTIATE, Phase.ACTIVATE):
-                        if phase in plan.phases:
+                        units = [u.to_dict() for u in step if _acts_in(u, phase)]
+                        if phase in plan.phases and units:
                             chain.append(PhaseOperator.partial(
                                 task_id=f"{phase.method}{suffix}", phase=phase.value, wave=wave.number, **mapped,
                             ).expand(unit=units))
@@ -135,9 +136,9 @@ def build_dag(plan: Plan) -> DAG:
         gate_tasks.append(gate.task_id)
         previous >> gate
         previous = gate
-        all_units = [{**u.to_dict(), "wave": w.number} for w in plan.waves for u in w.units]
         for phase in (Phase.CLEANUP, Phase.REPLICATE):
-            if phase in plan.phases:
+            all_units = [{**u.to_dict(), "wave": w.number} for w in plan.waves for u in w.units if _acts_in(u, phase)]
+            if phase in plan.phases and all_units:
                 task = PhaseOperator.partial(task_id=phase.method, phase=phase.value, **mapped).expand(unit=all_units)
                 record_tasks.append(phase.method)
                 previous >> task
@@ -145,6 +146,11 @@ def build_dag(plan: Plan) -> DAG:
         report = ReportOperator(task_id="report", plan=full, record_tasks=record_tasks, gate_tasks=gate_tasks, retries=1)
         previous >> report
     return dag
+
+
+def _acts_in(unit: WorkUnit, phase: Phase) -> bool:
+    """Only units whose adapter does something in a phase get a task for it (Route 53: ACTIVATE only)."""
+    return phase in adapter_for(unit.action).phases
 
 
 def _doc(plan: Plan) -> str:
@@ -185,29 +191,38 @@ def _dag_id_guess(path: Path) -> str:
 
 
 def build_dags(manifest_dir: str | Path | None = None) -> dict[str, DAG]:
-    """Every manifest's DAG; a broken manifest yields an error DAG and never stops the others."""
+    """Every manifest's DAG; a broken manifest yields an error DAG and never stops the others.
+
+    Valid manifests claim their DAG ids first; a broken one keeps the id it would have had when
+    that is free (so a DAG that breaks stays in place, showing its error), else ``dr_invalid_<file>``.
+    """
     wanted = get_parsing_context().dag_id  # set when a worker runs one task: build only that DAG
-    dags: dict[str, DAG] = {}
-    sources: dict[str, str] = {}
+    plans: dict[str, Plan] = {}
+    broken: list[tuple[Path, str]] = []
     for path in discover_manifests(manifest_dir or default_manifest_dir()):
         try:
             plan = build_plan(load_manifest(path), str(path))
         except ManifestError as exc:
             log.error("%s", exc)
-            dag_id, error = _dag_id_guess(path), str(exc)
+            broken.append((path, str(exc)))
         except Exception as exc:  # noqa: BLE001 - one bad file must not take the other DAGs down
             log.exception("cannot build a DAG from %s", path)
-            dag_id, error = _dag_id_guess(path), f"{path}: {type(exc).__name__}: {exc}"
+            broken.append((path, f"{path}: {type(exc).__name__}: {exc}"))
         else:
-            dag_id, error = plan.dag_id, None
-            if dag_id in sources:
-                dag_id = dag_id_for("invalid", path.stem)
-                error = f"{path}: customer/environment duplicate {sources[plan.dag_id]}; one DAG per customer and environment"
-        if dag_id in dags:
+            if plan.dag_id in plans:
+                broken.append((path, f"{path}: same customer and environment as {plans[plan.dag_id].source}; "
+                                     f"{plan.dag_id} must come from one manifest"))
+            else:
+                plans[plan.dag_id] = plan
+
+    dags: dict[str, DAG] = {}
+    for dag_id, plan in plans.items():
+        if not wanted or wanted == dag_id:
+            dags[dag_id] = build_dag(plan)
+    for path, error in broken:
+        dag_id = _dag_id_guess(path)
+        if dag_id in plans or dag_id in dags:
             dag_id = dag_id_for("invalid", path.stem)
-        if wanted and wanted != dag_id:
-            sources.setdefault(dag_id, str(path))
-            continue
-        dags[dag_id] = broken_dag(dag_id, error) if error else build_dag(plan)
-        sources.setdefault(dag_id, str(path))
+        if not wanted or wanted == dag_id:
+            dags[dag_id] = broken_dag(dag_id, error)
     return dags

@@ -1,0 +1,90 @@
+"""DAG integrity: every manifest yields its DAG, shaped as SPEC 5; broken manifests never take others down."""
+
+from __future__ import annotations
+
+import shutil
+import socket
+from pathlib import Path
+
+import pytest
+
+from dr_adapters.orchestration.factory import build_dags
+
+ROOT = Path(__file__).resolve().parents[2]
+FIXTURES = ROOT / "tests" / "fixtures" / "manifests"
+
+
+@pytest.fixture
+def demo_dag():
+    return build_dags(ROOT / "include" / "manifests")["dr_acme_production"]
+
+
+def test_every_bundled_manifest_yields_its_dag():
+    manifests = sorted((ROOT / "include" / "manifests").glob("*.y*ml"))
+    dags = build_dags(ROOT / "include" / "manifests")
+    assert len(dags) == len(manifests) >= 1
+    assert all("invalid-manifest" not in d.tags for d in dags.values())
+
+
+def test_demo_dag_shape(demo_dag):
+    ids = set(demo_dag.task_ids)
+    # preflight -> wave groups holding phase tasks -> gates -> cleanup -> replicate -> report
+    assert {"preflight", "approve_wave_2", "approve_wave_3", "approve_cleanup", "cleanup", "replicate", "report"} <= ids
+    assert {"wave_1.instantiate", "wave_1.activate", "wave_1.validate"} <= ids
+    assert {"wave_2.instantiate_1", "wave_2.activate_1", "wave_2.instantiate_2", "wave_2.activate_2", "wave_2.validate"} <= ids
+    assert "wave_3.activate" in ids and "wave_3.instantiate" not in ids  # Route 53 acts in ACTIVATE only
+    down = lambda t: demo_dag.get_task(t).downstream_task_ids  # noqa: E731
+    assert down("preflight") == {"wave_1.instantiate"}
+    assert down("wave_1.validate") == {"approve_wave_2"}
+    assert down("approve_wave_2") == {"wave_2.instantiate_1"}
+    assert down("wave_3.validate") == {"approve_cleanup"}
+    assert down("approve_cleanup") == {"cleanup"}
+    assert down("cleanup") == {"replicate"} and down("replicate") == {"report"}
+    assert demo_dag.get_task("report").trigger_rule == "all_done"
+    assert demo_dag.max_active_runs == 1
+    assert demo_dag.task_group_dict.keys() >= {"wave_1", "wave_2", "wave_3"}
+
+
+def test_phase_tasks_are_mapped_over_work_units(demo_dag):
+    activate = demo_dag.get_task("wave_2.activate_1")
+    units = activate.expand_input.value["unit"]
+    ids = sorted(u["unit_id"] for u in units)
+    assert "drs-hub-batch1" in ids and "web-frontend" not in ids  # web-frontend waits for orders-api: step 2
+    drs = next(u for u in units if u["unit_id"] == "drs-hub-batch1")
+    assert len(drs["resources"]) == 8
+
+
+def test_params_render_the_trigger_form(demo_dag):
+    params = demo_dag.params
+    assert params["operation"] == "drill"  # a scheduled run can never fail anything over
+    assert params.get_param("operation").schema["enum"] == ["failover", "failback", "drill", "readiness"]
+    assert params["approval_mode"] == "required"
+    assert params["waves"] == "all" and params["dry_run"] is False
+    assert "acme/production" in params.get_param("confirm").description
+    assert demo_dag.schedule == "0 6 * * 1"  # the manifest's scheduled drill
+
+
+def test_broken_manifests_are_visible_and_do_not_stop_others(tmp_path):
+    shutil.copy(ROOT / "include" / "manifests" / "acme-production.yaml", tmp_path)
+    shutil.copy(FIXTURES / "valid-minimal.yaml", tmp_path)
+    invalid = sorted((FIXTURES / "invalid").iterdir())
+    for path in invalid:
+        shutil.copy(path, tmp_path)
+    dags = build_dags(tmp_path)
+    assert "dr_acme_production" in dags and "dr_globex_staging" in dags
+    assert "invalid-manifest" not in dags["dr_acme_production"].tags
+    broken = [d for d in dags.values() if "invalid-manifest" in d.tags]
+    assert len(broken) == len(invalid)
+    cycle = next(d for d in broken if "dependency-cycle.yaml" in d.doc_md)
+    assert "dependency cycle: a -> b -> a" in cycle.doc_md
+    assert cycle.dag_id == "dr_acme_production" or cycle.dag_id.startswith("dr_invalid")
+
+
+def test_parsing_makes_no_network_call(monkeypatch):
+    def refuse(*args, **kwargs):
+        raise AssertionError("network access at DAG parse time")
+
+    monkeypatch.setattr(socket.socket, "connect", refuse)
+    monkeypatch.setattr(socket, "create_connection", refuse)
+    dags = build_dags(ROOT / "include" / "manifests")
+    assert "dr_acme_production" in dags
