@@ -28,7 +28,7 @@ test: $(STAMP)
 	$(PY) -m pytest -q
 
 demo: $(STAMP)
-	$(PY) -m awssim.demo_run
+	$(PY) -m awssim.demo
 
 validate: $(STAMP)
 	$(PY) -m dr_adapters validate include/manifests/*.yaml include/manifests/*.json

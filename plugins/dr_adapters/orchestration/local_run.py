@@ -60,10 +60,10 @@ class GateAnswerer(threading.Thread):
         self.user = user
         self.delay = delay
         self.answered: list[tuple[str, str]] = []
-        self._stop = threading.Event()
+        self._halt = threading.Event()
 
     def stop(self) -> None:
-        self._stop.set()
+        self._halt.set()
         self.join(timeout=10)
 
     def run(self) -> None:
@@ -72,7 +72,7 @@ class GateAnswerer(threading.Thread):
         from airflow.utils.state import TaskInstanceState
         from sqlalchemy import select
 
-        while not self._stop.wait(self.delay):
+        while not self._halt.wait(self.delay):
             try:
                 with create_session() as session:
                     waiting = session.execute(

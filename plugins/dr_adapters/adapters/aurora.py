@@ -1,0 +1,360 @@
+"""Amazon Aurora global databases: switch over (or fail over) the writer to the target region.
+
+The global cluster knows which member is the writer (``DescribeGlobalClusters``), so every
+phase reads it and acts only when the target member is not yet where it must be. Member
+clusters are found in the global cluster by region and identifier (from their ARNs), so a
+failover never needs to reach the region it moves away from.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+from typing import Any, Literal
+
+from botocore.exceptions import BotoCoreError, ClientError
+from pydantic import Field
+
+from dr_adapters.adapters.base import (
+    ActionConfig,
+    Adapter,
+    AdapterError,
+    Finding,
+    HealthCheck,
+    PhaseOutcome,
+    RunContext,
+    Wait,
+)
+from dr_adapters.plan.model import ResourceSpec, WorkUnit
+from dr_adapters.plan.types import Health, Phase
+
+LAG_METRIC = "AuroraGlobalDBReplicationLag"  # ms, published by each secondary cluster
+SCOPE_FIX = "tag the cluster with this estate's Customer/Environment, or remove it from the manifest"
+
+
+class AuroraConfig(ActionConfig):
+    global_cluster_identifier: str = Field(
+        alias="globalClusterIdentifier", description="The Aurora global database."
+    )
+    primary_cluster_identifier: str = Field(
+        alias="primaryClusterIdentifier", description="Member DB cluster identifier in the primary region."
+    )
+    dr_cluster_identifier: str = Field(
+        alias="drClusterIdentifier", description="Member DB cluster identifier in the DR region."
+    )
+    mode: Literal["switchover", "failover"] = Field(
+        "switchover",
+        description="switchover: planned, no data loss (SwitchoverGlobalCluster); "
+        "failover: the old writer region is impaired, data loss allowed (FailoverGlobalCluster).",
+    )
+    min_dr_instances: int = Field(
+        1, alias="minDrInstances", ge=0, description="INSTANTIATE: readers the target cluster must have."
+    )
+    dr_instance_class: str = Field(
+        "db.r6g.large", alias="drInstanceClass", description="Instance class of readers INSTANTIATE adds."
+    )
+
+
+def _tags(cluster: dict[str, Any]) -> dict[str, str]:
+    return {t["Key"]: t["Value"] for t in cluster.get("TagList") or []}
+
+
+def _is_not_found(err: ClientError) -> bool:
+    return err.response["Error"]["Code"] in ("DBClusterNotFoundFault", "GlobalClusterNotFoundFault")
+
+
+class _Resource:
+    """One manifest resource resolved for this run: which cluster is the target, what AWS says now."""
+
+    def __init__(self, adapter: AuroraAdapter, ctx: RunContext, unit: WorkUnit, resource: ResourceSpec):
+        cfg: AuroraConfig = adapter.config(resource)
+        self.rid = resource.resource_id
+        self.cfg = cfg
+        self.ctx = ctx
+        self.account_id = unit.account_id
+        primary, dr = cfg.primary_cluster_identifier, cfg.dr_cluster_identifier
+        self.target_id, self.source_id = (primary, dr) if ctx.is_failback else (dr, primary)
+        self.rds = ctx.client("rds", ctx.target_region, unit.account_id)
+        self.global_cluster = self._read(
+            lambda: self.rds.describe_global_clusters(GlobalClusterIdentifier=cfg.global_cluster_identifier)[
+                "GlobalClusters"
+            ][0]
+        )
+        self.target = self.cluster(self.rds, self.target_id)
+
+    @staticmethod
+    def _read(call: Any) -> dict[str, Any] | None:
+        try:
+            return call()
+        except ClientError as err:
+            if _is_not_found(err):
+                return None
+            raise
+
+    def cluster(self, rds: Any, cluster_id: str) -> dict[str, Any] | None:
+        return self._read(lambda: rds.describe_db_clusters(DBClusterIdentifier=cluster_id)["DBClusters"][0])
+
+    def member(self, region: str, cluster_id: str) -> dict[str, Any] | None:
+        """The global-cluster member for a cluster, matched on the region and id in its ARN."""
+        for m in (self.global_cluster or {}).get("GlobalClusterMembers", []):
+            arn = m["DBClusterArn"].split(":")
+            if arn[3] == region and arn[-1].lower() == cluster_id.lower():
+                return m
+        return None
+
+    @property
+    def target_member(self) -> dict[str, Any] | None:
+        return self.member(self.ctx.target_region, self.target_id)
+
+    @property
+    def source_member(self) -> dict[str, Any] | None:
+        return self.member(self.ctx.source_region, self.source_id)
+
+    def require(self) -> None:
+        """Raise unless the global cluster and the target cluster (a member of it) exist and are in scope."""
+        if self.global_cluster is None:
+            raise AdapterError(self.rid, f"global cluster {self.cfg.global_cluster_identifier} not found",
+                               "check globalClusterIdentifier and the resource's accountId")
+        if self.target is None:
+            raise AdapterError(self.rid, f"DB cluster {self.target_id} not found in {self.ctx.target_region}",
+                               "check the cluster identifiers in the manifest")
+        reason = self.ctx.scope.mismatch(_tags(self.target))
+        if reason:
+            raise AdapterError(self.rid, f"DB cluster {self.target_id} is outside this run's scope: {reason}",
+                               SCOPE_FIX)
+        if self.target_member is None:
+            raise AdapterError(
+                self.rid,
+                f"DB cluster {self.target_id} is not a member of global cluster {self.cfg.global_cluster_identifier}",
+                "add it as a secondary cluster of the global database",
+            )
+
+    def instances(self) -> list[dict[str, Any]]:
+        return self.rds.describe_db_instances(Filters=[{"Name": "db-cluster-id", "Values": [self.target_id]}])[
+            "DBInstances"
+        ]
+
+    def replication_lag_ms(self) -> float | None:
+        """Latest AuroraGlobalDBReplicationLag of the target (secondary) cluster; None without data."""
+        cw = self.ctx.client("cloudwatch", self.ctx.target_region, self.account_id)
+        now = datetime.now(timezone.utc)
+        points = cw.get_metric_statistics(
+            Namespace="AWS/RDS",
+            MetricName=LAG_METRIC,
+            Dimensions=[{"Name": "DBClusterIdentifier", "Value": self.target_id}],
+            StartTime=now - timedelta(minutes=15),
+            EndTime=now + timedelta(minutes=1),
+            Period=60,
+            Statistics=["Maximum"],
+        )["Datapoints"]
+        if not points:
+            return None
+        return max(points, key=lambda p: p["Timestamp"])["Maximum"]
+
+    def global_wait(self, description: str) -> Wait:
+        return Wait(
+            service="rds",
+            region=self.ctx.target_region,
+            account_id=self.account_id,
+            waiter="GlobalClusterAvailable",  # ours: dr_adapters/waiters/rds.json
+            args={"GlobalClusterIdentifier": self.cfg.global_cluster_identifier},
+            description=description,
+            delay=30,
+            max_attempts=120,
+        )
+
+
+class AuroraAdapter(Adapter):
+    actions = ("AuroraMySQL", "AuroraPostgreSQL")
+    config_model = AuroraConfig
+    phases = (Phase.INSTANTIATE, Phase.ACTIVATE, Phase.REPLICATE)
+    drill_behaviour = (
+        "read-only: checks the target cluster is an available secondary and within RPO; "
+        "never promotes or demotes, never adds instances"
+    )
+    phase_summaries = {
+        Phase.INSTANTIATE: "ensure the target cluster has minDrInstances available instances (CreateDBInstance)",
+        Phase.ACTIVATE: "make the target cluster the global writer (SwitchoverGlobalCluster, or "
+        "FailoverGlobalCluster with AllowDataLoss in mode failover)",
+        Phase.CLEANUP: "no-op: the global database keeps the old writer as a secondary",
+        Phase.REPLICATE: "verify the old writer is a secondary of the global database again",
+    }
+    iam_actions = (
+        "rds:DescribeGlobalClusters",
+        "rds:DescribeDBClusters",
+        "rds:DescribeDBInstances",
+        "rds:CreateDBInstance",
+        "rds:AddTagsToResource",  # CreateDBInstance with Tags
+        "rds:SwitchoverGlobalCluster",
+        "rds:FailoverGlobalCluster",
+        "cloudwatch:GetMetricStatistics",
+    )
+
+    def _resources(self, ctx: RunContext, unit: WorkUnit) -> list[_Resource]:
+        return [_Resource(self, ctx, unit, r) for r in unit.resources]
+
+    # -- read-only ---------------------------------------------------------------------------
+    def preflight(self, ctx: RunContext, unit: WorkUnit) -> list[Finding]:
+        return [self._preflight(ctx, r) for r in self._resources(ctx, unit)]
+
+    def _preflight(self, ctx: RunContext, r: _Resource) -> Finding:
+        gid = r.cfg.global_cluster_identifier
+        if r.global_cluster is None:
+            return Finding(r.rid, False, f"global cluster {gid} not found")
+        problems: list[str] = []
+        notes: list[str] = []
+        tags: dict[str, str] | None = None
+        clusters = [(r.target_id, ctx.target_region, r.target)]
+        try:
+            source = r.cluster(ctx.client("rds", ctx.source_region, r.account_id), r.source_id)
+            clusters.insert(0, (r.source_id, ctx.source_region, source))
+        except BotoCoreError as err:
+            # The region we leave may be down: that is what mode "failover" is for.
+            (notes if r.cfg.mode == "failover" else problems).append(f"{ctx.source_region} unreachable: {err}")
+        for cluster_id, region, cluster in clusters:
+            if cluster is None:
+                problems.append(f"DB cluster {cluster_id} not found in {region}")
+                continue
+            cluster_tags = _tags(cluster)
+            mismatch = ctx.scope.mismatch(cluster_tags)
+            if mismatch:
+                problems.append(f"DB cluster {cluster_id} is outside this run's scope: {mismatch}")
+            if tags is None or mismatch:  # report the offending cluster's tags to the scope guard
+                tags = cluster_tags
+            if r.member(region, cluster_id) is None:
+                problems.append(f"DB cluster {cluster_id} is not a member of global cluster {gid}")
+        if problems:
+            return Finding(r.rid, False, "; ".join(problems), tags=tags)
+
+        if r.target_member["IsWriter"]:
+            notes.append(f"already failed over: {r.target_id} is the writer of {gid}")
+        elif not (r.source_member or {}).get("IsWriter"):
+            problems.append(f"neither {r.source_id} nor {r.target_id} is the writer (global status "
+                            f"{r.global_cluster['Status']})")
+        else:
+            lag = r.replication_lag_ms()
+            if lag is None:
+                notes.append(f"no {LAG_METRIC} data for {r.target_id}; replication lag not checked")
+            elif ctx.rpo_minutes is not None and lag > ctx.rpo_minutes * 60_000:
+                problems.append(f"replication lag {lag:.0f} ms exceeds RPO of {ctx.rpo_minutes} min")
+            else:
+                notes.append(f"writer {r.source_id}, replication lag {lag:.0f} ms")
+        return Finding(r.rid, not problems, "; ".join(problems or notes), tags=tags)
+
+    def validate(self, ctx: RunContext, unit: WorkUnit) -> list[HealthCheck]:
+        return [self._validate(ctx, r) for r in self._resources(ctx, unit)]
+
+    def _validate(self, ctx: RunContext, r: _Resource) -> HealthCheck:
+        member = r.target_member
+        if r.global_cluster is None or r.target is None or member is None:
+            return HealthCheck(r.rid, Health.UNHEALTHY, f"{r.target_id} or its global cluster is missing")
+        status = r.target["Status"]
+        if ctx.is_drill:
+            ok = status == "available"
+            role = "writer" if member["IsWriter"] else "secondary"
+            return HealthCheck(r.rid, Health.HEALTHY if ok else Health.UNHEALTHY,
+                               f"drill: {r.target_id} is an {status} {role}")
+        serving = [i for i in r.instances() if i["DBInstanceStatus"] == "available"]
+        if member["IsWriter"] and status == "available" and r.global_cluster["Status"] == "available" and serving:
+            return HealthCheck(r.rid, Health.HEALTHY, f"{r.target_id} is the writer with {len(serving)} instance(s)")
+        return HealthCheck(
+            r.rid,
+            Health.UNHEALTHY,
+            f"{r.target_id}: writer={member['IsWriter']} cluster={status} "
+            f"global={r.global_cluster['Status']} available instances={len(serving)}",
+        )
+
+    # -- phases ------------------------------------------------------------------------------
+    def instantiate(self, ctx: RunContext, unit: WorkUnit) -> PhaseOutcome:
+        outcome = PhaseOutcome()
+        for r in self._resources(ctx, unit):
+            r.require()
+            have = [m["DBInstanceIdentifier"] for m in r.target.get("DBClusterMembers", [])]
+            missing = r.cfg.min_dr_instances - len(have)
+            if ctx.is_drill:
+                outcome.notes.append(f"{r.rid}: drill, read-only; {r.target_id} has {len(have)} instance(s), "
+                                     f"a failover would add {max(missing, 0)}")
+                continue
+            if missing > 0:
+                names = (f"{r.target_id}-dr-{n}" for n in range(1, len(have) + missing + 1))
+                for name in [n for n in names if n not in have][:missing]:
+                    ctx.mutate(
+                        r.rds,
+                        "create_db_instance",
+                        DBInstanceIdentifier=name,
+                        DBClusterIdentifier=r.target_id,
+                        Engine=r.target["Engine"],
+                        DBInstanceClass=r.cfg.dr_instance_class,
+                        Tags=r.target.get("TagList") or [],
+                    )
+                outcome.notes.append(f"{r.rid}: adding {missing} instance(s) to {r.target_id}")
+            elif all(i["DBInstanceStatus"] == "available" for i in r.instances()):
+                outcome.notes.append(f"{r.rid}: {r.target_id} has {len(have)} available instance(s)")
+                continue
+            if not ctx.dry_run:
+                outcome.waits.append(Wait(
+                    service="rds", region=ctx.target_region, account_id=unit.account_id,
+                    waiter="db_instance_available",
+                    args={"Filters": [{"Name": "db-cluster-id", "Values": [r.target_id]}]},
+                    description=f"instances of {r.target_id} available", delay=30, max_attempts=120,
+                ))
+        return outcome
+
+    def activate(self, ctx: RunContext, unit: WorkUnit) -> PhaseOutcome:
+        outcome = PhaseOutcome()
+        for r in self._resources(ctx, unit):
+            r.require()
+            gid, gstatus = r.cfg.global_cluster_identifier, r.global_cluster["Status"]
+            is_writer = r.target_member["IsWriter"]
+            if ctx.is_drill:  # never promote or demote in a drill: check the target could take over
+                if not is_writer and r.target["Status"] != "available":
+                    raise AdapterError(r.rid, f"drill: secondary {r.target_id} is {r.target['Status']}",
+                                       "investigate the DR cluster before relying on it")
+                outcome.notes.append(f"{r.rid}: drill, read-only; {r.target_id} is "
+                                     f"{'already the writer' if is_writer else 'a healthy secondary'}")
+                continue
+            if is_writer and gstatus == "available":
+                outcome.notes.append(f"{r.rid}: {r.target_id} is the writer of {gid}")
+                continue
+            if gstatus != "available":  # a switchover is running (ours from a previous round, or anyone's)
+                outcome.waits.append(r.global_wait(f"{gid} is {gstatus}"))
+                continue
+            call = {"GlobalClusterIdentifier": gid, "TargetDbClusterIdentifier": r.target["DBClusterArn"]}
+            if r.cfg.mode == "failover":
+                ctx.mutate(r.rds, "failover_global_cluster", **call, AllowDataLoss=True)
+            else:
+                ctx.mutate(r.rds, "switchover_global_cluster", **call)
+            outcome.notes.append(f"{r.rid}: {r.cfg.mode} of {gid} to {r.target_id} started")
+            if not ctx.dry_run:
+                outcome.waits.append(r.global_wait(f"{r.cfg.mode} of {gid} to {r.target_id}"))
+        return outcome
+
+    def cleanup(self, ctx: RunContext, unit: WorkUnit) -> PhaseOutcome:
+        # Nothing to tear down: a switchover keeps the old writer in the global database as a
+        # secondary (replicating from the new writer), which is exactly what failback needs.
+        # Deleting or detaching it would throw away the way back.
+        return PhaseOutcome(notes=["AuroraAdapter: CLEANUP is a no-op; the old writer stays a secondary"])
+
+    def replicate(self, ctx: RunContext, unit: WorkUnit) -> PhaseOutcome:
+        outcome = PhaseOutcome()
+        if ctx.is_drill:
+            return PhaseOutcome(notes=["AuroraAdapter: drill, REPLICATE is a no-op"])
+        for r in self._resources(ctx, unit):
+            r.require()
+            gid, source = r.cfg.global_cluster_identifier, r.source_member
+            if source is None:
+                # e.g. an unplanned failover that detached the old writer: AWS cannot re-add a
+                # cluster that holds data, it must be re-created as a secondary.
+                raise AdapterError(
+                    r.rid,
+                    f"old writer {r.source_id} ({ctx.source_region}) is no longer a member of {gid}",
+                    f"rename or delete the detached cluster, re-create {r.source_id} in {ctx.source_region} "
+                    f"with --global-cluster-identifier {gid}, then re-run REPLICATE",
+                )
+            if source["IsWriter"] or not r.target_member["IsWriter"]:
+                if ctx.dry_run:  # a dry-run ACTIVATE moved nothing; there is nothing to verify yet
+                    outcome.notes.append(f"{r.rid}: dry run; would verify {r.source_id} is a secondary")
+                    continue
+                raise AdapterError(r.rid, f"{r.target_id} is not the writer of {gid} yet",
+                                   "complete ACTIVATE before REPLICATE")
+            outcome.notes.append(f"{r.rid}: {r.source_id} replicates from {r.target_id} as a secondary")
+        return outcome

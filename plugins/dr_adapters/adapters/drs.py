@@ -1,0 +1,467 @@
+"""AWS Elastic Disaster Recovery (DRS): recover replicating source servers in the target region.
+
+DRS replicates each protected EC2 instance (its origin, in the primary region) into a *source
+server* registered in the DR region. The manifest names that source server; per operation we
+recover:
+
+* failover / drill: the configured source server, in the DR region;
+* failback: the server replication was reversed to (``reversedDirectionSourceServerArn`` of the
+  configured one), in the primary region - it exists once a failover's REPLICATE ran.
+
+A server's recovery instance *counts* for this run when it is of the right kind (drill or not),
+its EC2 instance is not gone and its failback is not complete (an instance already failed back
+from is history: the next failover launches a fresh one). Each phase reads that state and makes
+only the calls still missing, so re-running a finished phase makes no mutating call.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from pydantic import Field
+
+from dr_adapters.adapters.base import (
+    ActionConfig,
+    Adapter,
+    AdapterError,
+    Finding,
+    HealthCheck,
+    PhaseOutcome,
+    RunContext,
+    Wait,
+)
+from dr_adapters.plan.model import ResourceSpec, WorkUnit
+from dr_adapters.plan.types import Health, Phase
+
+MAX_PER_CALL = 200  # StartRecovery, TerminateRecoveryInstances and the ID filters take at most 200
+REPLICATING_QUOTA = 300  # replicating source servers per account and region
+NOT_REPLICATING = ("DISCONNECTED", "STOPPED")
+IN_FLIGHT = ("PENDING", "IN_PROGRESS")
+GONE = ("TERMINATED", "SHUTTING-DOWN", "NOT_FOUND")
+HEALTH = {  # EC2 state of the recovery instance -> resource health
+    "running": Health.HEALTHY,
+    "pending": Health.DEGRADED,
+    "stopping": Health.DEGRADED,
+    "stopped": Health.DEGRADED,
+}
+
+
+class DrsConfig(ActionConfig):
+    """One DRS source server. DRS replicates into the DR region, so that is where it is registered."""
+
+    source_server_id: str = Field(
+        alias="sourceServerId",
+        pattern=r"^s-[0-9a-zA-Z]{17}$",
+        description="ID of the DRS source server in the DR region, e.g. s-1234567890abcdef0.",
+    )
+    source_instance_action: Literal["stop", "terminate", "none"] = Field(
+        "stop",
+        alias="sourceInstanceAction",
+        description="CLEANUP: what happens to the source EC2 instance in the region failed away from.",
+    )
+
+
+def lag_seconds(duration: str | None) -> float | None:
+    """Seconds in an ISO 8601 duration as DRS reports lag (``PT5S``, ``PT1H2M``, ``P1DT3H``)."""
+    number = r"(\d+(?:\.\d+)?)"
+    match = re.fullmatch(rf"P(?:{number}D)?(?:T(?:{number}H)?(?:{number}M)?(?:{number}S)?)?", duration or "")
+    if not duration or not match:
+        return None
+    days, hours, minutes, seconds = (float(g or 0) for g in match.groups())
+    return ((days * 24 + hours) * 60 + minutes) * 60 + seconds
+
+
+def _chunks(items: list[Any], size: int = MAX_PER_CALL) -> Iterator[list[Any]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def _arn_region(arn: str) -> str:
+    return arn.split(":")[3]  # arn:aws:drs:<region>:<account>:source-server/<id>
+
+
+def _replication(server: dict[str, Any]) -> tuple[str, float | None]:
+    info = server.get("dataReplicationInfo") or {}
+    return info.get("dataReplicationState", "UNKNOWN"), lag_seconds(info.get("lagDuration"))
+
+
+def _origin(server: dict[str, Any]) -> tuple[str | None, str | None]:
+    """The EC2 instance a source server replicates from, and its region."""
+    hints = (server.get("sourceProperties") or {}).get("identificationHints") or {}
+    return hints.get("awsInstanceID"), (server.get("sourceCloudProperties") or {}).get("originRegion")
+
+
+def _note(reply: Any, would: str, doing: str) -> str:
+    """Dry runs (``ctx.mutate`` returned None) report what they would have done."""
+    return would if reply is None else doing
+
+
+@dataclass
+class Target:
+    """One resource resolved for this run: the source server to recover, or why there is none."""
+
+    resource: ResourceSpec
+    config: DrsConfig
+    tags: dict[str, str]  # the configured server's tags (the scope guard reads them)
+    server: dict[str, Any] | None  # the source server recovered in this operation
+    region: str  # where that server and its recovery instances live
+    error: AdapterError | None = None
+    instances: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def rid(self) -> str:
+        return self.resource.resource_id
+
+    @property
+    def server_id(self) -> str:
+        return self.server["sourceServerID"] if self.server else self.config.source_server_id
+
+    def current(self, drill: bool) -> dict[str, Any] | None:
+        """The recovery instance of this kind that counts (see module docstring), newest first."""
+        usable = [
+            ri
+            for ri in self.instances
+            if bool(ri.get("isDrill")) == drill
+            and ri.get("ec2InstanceState") not in GONE
+            and (ri.get("failback") or {}).get("state") != "FAILBACK_COMPLETED"
+        ]
+        latest = (self.server or {}).get("recoveryInstanceId")
+        usable.sort(key=lambda ri: (ri["recoveryInstanceID"] == latest, ri.get("pointInTimeSnapshotDateTime", "")))
+        return usable[-1] if usable else None
+
+
+class DrsAdapter(Adapter):
+    actions = ("DRS",)
+    config_model = DrsConfig
+    max_batch = MAX_PER_CALL  # StartRecovery takes at most 200 source servers
+    phases = (Phase.INSTANTIATE, Phase.ACTIVATE, Phase.CLEANUP, Phase.REPLICATE)
+    drill_behaviour = (
+        "StartRecovery(isDrill=true) in the DR region, health-check the drill instances, then "
+        "TerminateRecoveryInstances for them in CLEANUP; never stops a source instance or reverses replication."
+    )
+    phase_summaries = {
+        Phase.INSTANTIATE: "StartRecovery (one job per <=200 servers) for servers without a recovery instance.",
+        Phase.ACTIVATE: "Launch servers still without a recovery instance; start stopped recovery instances.",
+        Phase.CLEANUP: "sourceInstanceAction (stop/terminate) on the source EC2 instances in the old region.",
+        Phase.REPLICATE: "ReverseReplication from each recovery instance back to the region failed away from.",
+    }
+    iam_actions = (
+        "drs:DescribeSourceServers",
+        "drs:DescribeRecoveryInstances",
+        "drs:DescribeJobs",
+        "drs:StartRecovery",
+        "drs:TerminateRecoveryInstances",
+        "drs:ReverseReplication",
+        "ec2:DescribeInstances",
+        "ec2:StartInstances",
+        "ec2:StopInstances",
+        "ec2:TerminateInstances",
+    )
+
+    # -- reading AWS -------------------------------------------------------------------------
+    def _servers(self, ctx: RunContext, region: str, account: str | None, ids: Iterable[str]) -> dict[str, dict]:
+        drs = ctx.client("drs", region, account)
+        found: dict[str, dict] = {}
+        for chunk in _chunks(sorted(set(ids))):
+            for page in drs.get_paginator("describe_source_servers").paginate(filters={"sourceServerIDs": chunk}):
+                found.update({s["sourceServerID"]: s for s in page["items"]})
+        return found
+
+    def _recovery_instances(self, ctx: RunContext, region: str, account: str | None, ids: list[str]) -> list[dict]:
+        drs = ctx.client("drs", region, account)
+        paginator = drs.get_paginator("describe_recovery_instances")
+        return [ri for chunk in _chunks(ids) for page in paginator.paginate(filters={"sourceServerIDs": chunk})
+                for ri in page["items"]]
+
+    def _ec2_states(self, ctx: RunContext, region: str, account: str | None, ids: list[str]) -> dict[str, str]:
+        paginator = ctx.client("ec2", region, account).get_paginator("describe_instances")
+        states: dict[str, str] = {}
+        for chunk in _chunks(sorted(set(ids))):
+            # A filter (not InstanceIds) so that an instance which no longer exists is simply absent.
+            for page in paginator.paginate(Filters=[{"Name": "instance-id", "Values": chunk}]):
+                for reservation in page["Reservations"]:
+                    states.update({i["InstanceId"]: i["State"]["Name"] for i in reservation["Instances"]})
+        return states
+
+    def _reversed(self, ctx: RunContext, unit: WorkUnit, servers: Iterable[dict | None]) -> dict[str, dict]:
+        """The servers replication was reversed to, keyed by the ARN that points at them."""
+        by_region: dict[str, list[str]] = defaultdict(list)
+        for server in servers:
+            if server and server.get("reversedDirectionSourceServerArn"):
+                arn = server["reversedDirectionSourceServerArn"]
+                by_region[_arn_region(arn)].append(arn.split("/")[-1])
+        return {
+            s["arn"]: s
+            for region, ids in by_region.items()
+            for s in self._servers(ctx, region, unit.account_id, ids).values()
+        }
+
+    def _targets(self, ctx: RunContext, unit: WorkUnit, *, instances: bool = True) -> list[Target]:
+        """Each resource's server for this operation, or the error that stops acting on it."""
+        configs = [self.config(r) for r in unit.resources]
+        ids = [c.source_server_id for c in configs]
+        configured = self._servers(ctx, ctx.regions.dr, unit.account_id, ids)
+        back = self._reversed(ctx, unit, configured.values()) if ctx.is_failback else {}
+        targets = [
+            self._target(ctx, r, c, configured.get(c.source_server_id), back) for r, c in zip(unit.resources, configs)
+        ]
+        if instances:
+            by_region: dict[str, dict[str, Target]] = defaultdict(dict)
+            for t in targets:
+                if t.error is None:
+                    by_region[t.region][t.server_id] = t
+            for region, by_server in by_region.items():
+                for ri in self._recovery_instances(ctx, region, unit.account_id, list(by_server)):
+                    by_server[ri["sourceServerID"]].instances.append(ri)
+        return targets
+
+    def _target(
+        self, ctx: RunContext, resource: ResourceSpec, config: DrsConfig, server: dict | None, back: dict[str, dict]
+    ) -> Target:
+        rid, sid = resource.resource_id, config.source_server_id
+        tags = (server or {}).get("tags") or {}
+        target = Target(resource, config, tags, server, ctx.regions.dr)
+        if server is None:
+            target.error = AdapterError(
+                rid, f"DRS source server {sid} not found in {ctx.regions.dr}",
+                "check sourceServerId and accountId in the manifest")
+        elif why := ctx.scope.mismatch(tags):
+            target.error = AdapterError(
+                rid, f"refusing to act on DRS source server {sid} outside this DAG's scope: {why}; tags {tags}",
+                "fix the manifest resource or the server's Customer/Environment tags")
+        elif ctx.is_failback:  # recover the server replication was reversed to, where it lives
+            arn = server.get("reversedDirectionSourceServerArn") or ""
+            target.server, target.region = back.get(arn), _arn_region(arn) if arn else ctx.target_region
+            if target.server is None:
+                target.error = AdapterError(
+                    rid, f"cannot fail back {sid}: replication was never reversed to {ctx.target_region}",
+                    "run a failover through its REPLICATE phase (ReverseReplication) first")
+        return target
+
+    def _resolve(self, ctx: RunContext, unit: WorkUnit) -> list[Target]:
+        """Like ``_targets``, but refuse the whole unit if any resource cannot be acted on."""
+        targets = self._targets(ctx, unit)
+        for t in targets:
+            if t.error:
+                raise t.error
+        return targets
+
+    # -- read-only ---------------------------------------------------------------------------
+    def preflight(self, ctx: RunContext, unit: WorkUnit) -> list[Finding]:
+        findings, regions = [], set()
+        for t in self._targets(ctx, unit, instances=False):
+            if t.error:
+                findings.append(Finding(t.rid, False, str(t.error), t.tags or None))
+                continue
+            regions.add(t.region)
+            state, lag = _replication(t.server)
+            problems = []
+            if state != "CONTINUOUS":
+                problems.append(f"replication is {state}, not CONTINUOUS")
+            if ctx.rpo_minutes is not None and lag is not None and lag > ctx.rpo_minutes * 60:
+                problems.append(f"lag {lag:.0f}s exceeds RPO {ctx.rpo_minutes} min")
+            status = "; ".join(problems) or f"{state}, lag {'?' if lag is None else f'{lag:.0f}s'}"
+            findings.append(Finding(t.rid, not problems, f"{t.server_id} in {t.region}: {status}", t.tags))
+        for region in sorted(regions):
+            findings.extend(self._capacity(ctx, unit, region))
+        return findings
+
+    def _capacity(self, ctx: RunContext, unit: WorkUnit, region: str) -> list[Finding]:
+        pages = ctx.client("drs", region, unit.account_id).get_paginator("describe_source_servers").paginate()
+        replicating = sum(_replication(s)[0] not in NOT_REPLICATING for page in pages for s in page["items"])
+        if replicating <= REPLICATING_QUOTA:
+            return []
+        where = f"{unit.account_id or 'the hub account'} {region}"
+        message = f"{replicating} replicating DRS source servers in {where}: over the quota of {REPLICATING_QUOTA}"
+        return [Finding(unit.unit_id, False, message)]
+
+    def validate(self, ctx: RunContext, unit: WorkUnit) -> list[HealthCheck]:
+        targets = self._resolve(ctx, unit)
+        current = {t.rid: t.current(ctx.is_drill) for t in targets}
+        by_region: dict[str, list[str]] = defaultdict(list)
+        for t in targets:
+            if current[t.rid]:
+                by_region[t.region].append(current[t.rid]["ec2InstanceID"])
+        states = {}
+        for region, ids in by_region.items():
+            states.update(self._ec2_states(ctx, region, unit.account_id, ids))
+        checks = []
+        for t in targets:
+            ri = current[t.rid]
+            if ri is None:
+                reason = f"{t.server_id} has no {'drill' if ctx.is_drill else 'recovery'} instance in {t.region}"
+                checks.append(HealthCheck(t.rid, Health.UNHEALTHY, reason))
+            else:
+                state = states.get(ri["ec2InstanceID"], "missing")
+                reason = f"{ri['ec2InstanceID']} in {t.region} is {state}"
+                checks.append(HealthCheck(t.rid, HEALTH.get(state, Health.UNHEALTHY), reason))
+        return checks
+
+    # -- phases ------------------------------------------------------------------------------
+    def instantiate(self, ctx: RunContext, unit: WorkUnit) -> PhaseOutcome:
+        return self._launch(ctx, unit, self._resolve(ctx, unit))
+
+    def _launch(self, ctx: RunContext, unit: WorkUnit, targets: list[Target]) -> PhaseOutcome:
+        """StartRecovery, one call per region and unit, for servers without an instance of this kind."""
+        outcome, jobs = PhaseOutcome(), {}  # jobs: job ID -> region
+        todo: dict[str, list[Target]] = defaultdict(list)
+        for t in targets:
+            production = t.current(drill=False)
+            if ctx.is_drill and production:
+                raise AdapterError(
+                    t.rid, f"{t.server_id} already runs recovery instance {production['recoveryInstanceID']}: "
+                    "the estate is failed over, a drill would rehearse nothing", "fail back before drilling")
+            if t.current(ctx.is_drill):
+                continue
+            last = (t.server.get("lifeCycle") or {}).get("lastLaunch") or {}
+            if last.get("status") in IN_FLIGHT:  # a job is launching it already: wait for that one
+                jobs[last["initiated"]["jobID"]] = t.region
+            elif _replication(t.server)[0] == "STOPPED":
+                raise AdapterError(
+                    t.rid, f"{t.server_id} in {t.region} is not replicating (STOPPED): its data is stale",
+                    "failback: run the failover's REPLICATE first; else StartReplication and wait for CONTINUOUS")
+            else:
+                todo[t.region].append(t)
+        kind = "drill" if ctx.is_drill else "recovery"
+        for region, batch in todo.items():
+            drs = ctx.client("drs", region, unit.account_id)
+            for chunk in _chunks(batch):
+                reply = ctx.mutate(
+                    drs, "start_recovery",
+                    sourceServers=[{"sourceServerID": t.server_id} for t in chunk],
+                    isDrill=ctx.is_drill,
+                    tags={"dr:run-id": ctx.run_id, "dr:operation": ctx.operation.value, "dr:unit": unit.unit_id},
+                )
+                verb = _note(reply, "would launch", "launching")
+                outcome.notes.append(f"{verb} {len(chunk)} {kind} instance(s) in {region}")
+                if reply is not None:
+                    jobs[reply["job"]["jobID"]] = region
+        outcome.waits = [self._job_wait(region, unit, job_id) for job_id, region in jobs.items()]
+        outcome.data["jobs"] = sorted(jobs)
+        return outcome
+
+    def _job_wait(self, region: str, unit: WorkUnit, job_id: str) -> Wait:
+        args = {"filters": {"jobIDs": [job_id]}}
+        return Wait("drs", region, unit.account_id, "JobCompleted", args, f"DRS job {job_id} in {region}")
+
+    def activate(self, ctx: RunContext, unit: WorkUnit) -> PhaseOutcome:
+        targets = self._resolve(ctx, unit)
+        if ctx.is_drill:
+            return self._check_drill(ctx, targets)
+        outcome = self._launch(ctx, unit, targets)  # INSTANTIATE may have been skipped (emergency)
+        if outcome.waits or (ctx.dry_run and outcome.notes):
+            return outcome  # what there is to start exists once the launch job is done
+        by_region: dict[str, list[str]] = defaultdict(list)
+        for t in targets:
+            if t.current(drill=False):
+                by_region[t.region].append(t.current(drill=False)["ec2InstanceID"])
+        for region, ids in by_region.items():
+            states = self._ec2_states(ctx, region, unit.account_id, ids)
+            stopped = [i for i in ids if states.get(i) == "stopped"]
+            if stopped:
+                reply = ctx.mutate(ctx.client("ec2", region, unit.account_id), "start_instances", InstanceIds=stopped)
+                verb = _note(reply, "would start", "starting")
+                outcome.notes.append(f"{verb} {len(stopped)} recovery instance(s) in {region}")
+            stopping = [i for i in ids if states.get(i) == "stopping"]  # startable once stopped: next round
+            starting = [i for i in ids if states.get(i) == "pending"] + ([] if ctx.dry_run else stopped)
+            for waiter, waiting in (("instance_stopped", stopping), ("instance_running", starting)):
+                if waiting:
+                    args, description = {"InstanceIds": waiting}, f"{len(waiting)} recovery instance(s) in {region}"
+                    outcome.waits.append(Wait("ec2", region, unit.account_id, waiter, args, description))
+        return outcome
+
+    def _check_drill(self, ctx: RunContext, targets: list[Target]) -> PhaseOutcome:
+        """A drill's ACTIVATE changes nothing: it confirms every server has its drill instance."""
+        missing = [t.rid for t in targets if t.current(drill=True) is None]
+        if missing and not ctx.dry_run:
+            raise AdapterError(", ".join(missing), "no drill instance launched", "run the drill's INSTANTIATE phase")
+        return PhaseOutcome(notes=[f"drill: {len(targets) - len(missing)} drill instance(s) up, nothing changed"])
+
+    def cleanup(self, ctx: RunContext, unit: WorkUnit) -> PhaseOutcome:
+        targets = self._resolve(ctx, unit)
+        if ctx.is_drill:
+            return self._terminate_drills(ctx, unit, targets)
+        outcome = PhaseOutcome()
+        work: dict[tuple[str, str], list[str]] = defaultdict(list)  # (region, action) -> instance IDs
+        for t in targets:
+            action, (instance_id, region) = t.config.source_instance_action, _origin(t.server)
+            if action == "none" or not instance_id or not region:
+                outcome.notes.append(f"{t.rid}: source instance left as it is")
+                continue
+            if t.current(drill=False) is None and not ctx.dry_run:  # never leave a server with nothing up
+                raise AdapterError(
+                    t.rid, f"refusing to {action} source instance {instance_id}: {t.server_id} has no recovery "
+                    f"instance in {t.region}", "run INSTANTIATE/ACTIVATE for this resource first")
+            work[(region, action)].append(instance_id)
+        for (region, action), ids in work.items():
+            outcome.waits.extend(self._act_on_sources(ctx, unit, region, action, ids, outcome))
+        return outcome
+
+    def _act_on_sources(
+        self, ctx: RunContext, unit: WorkUnit, region: str, action: str, ids: list[str], outcome: PhaseOutcome
+    ) -> list[Wait]:
+        states = self._ec2_states(ctx, region, unit.account_id, ids)
+        if action == "stop":
+            busy, finished = "stopping", ("stopped", "terminated")
+        else:
+            busy, finished = "shutting-down", ("terminated",)
+        missing = [i for i in ids if i not in states]
+        if missing:
+            outcome.notes.append(f"source instance(s) {', '.join(missing)} no longer exist in {region}")
+        todo = [i for i in ids if i in states and states[i] not in finished + (busy, "shutting-down")]
+        if todo:
+            reply = ctx.mutate(ctx.client("ec2", region, unit.account_id), f"{action}_instances", InstanceIds=todo)
+            doing = {"stop": "stopping", "terminate": "terminating"}[action]
+            verb = _note(reply, f"would {action}", doing)
+            outcome.notes.append(f"{verb} {len(todo)} source instance(s) in {region}")
+        waiting = [i for i in ids if states.get(i) == busy] + ([] if ctx.dry_run else todo)
+        if not waiting:
+            return []
+        waiter = "instance_stopped" if action == "stop" else "instance_terminated"
+        description = f"{len(waiting)} source instance(s) in {region}: {waiter}"
+        return [Wait("ec2", region, unit.account_id, waiter, {"InstanceIds": waiting}, description)]
+
+    def _terminate_drills(self, ctx: RunContext, unit: WorkUnit, targets: list[Target]) -> PhaseOutcome:
+        outcome = PhaseOutcome()
+        by_region: dict[str, list[str]] = defaultdict(list)
+        for t in targets:  # drill instances only: never a production recovery instance
+            by_region[t.region].extend(
+                ri["recoveryInstanceID"] for ri in t.instances
+                if ri.get("isDrill") and ri.get("ec2InstanceState") not in GONE
+            )
+        for region, ids in by_region.items():
+            drs = ctx.client("drs", region, unit.account_id)
+            for chunk in _chunks(ids):
+                reply = ctx.mutate(drs, "terminate_recovery_instances", recoveryInstanceIDs=chunk)
+                verb = _note(reply, "would terminate", "terminating")
+                outcome.notes.append(f"{verb} {len(chunk)} drill instance(s) in {region}")
+                if reply is not None:
+                    outcome.waits.append(self._job_wait(region, unit, reply["job"]["jobID"]))
+        return outcome
+
+    def replicate(self, ctx: RunContext, unit: WorkUnit) -> PhaseOutcome:
+        targets = self._resolve(ctx, unit)  # also in a drill: every phase refuses out-of-scope resources
+        if ctx.is_drill:
+            return PhaseOutcome(notes=["drill: replication is never reversed"])
+        back = self._reversed(ctx, unit, (t.server for t in targets))
+        outcome = PhaseOutcome()
+        for t in targets:
+            ri = t.current(drill=False)
+            if ri is None and ctx.dry_run:
+                outcome.notes.append(f"{t.rid}: would reverse replication once recovered")
+                continue
+            if ri is None:
+                raise AdapterError(t.rid, f"{t.server_id} has no recovery instance to reverse replication from",
+                                   "run INSTANTIATE/ACTIVATE first")
+            reverse = back.get(t.server.get("reversedDirectionSourceServerArn") or "")
+            if reverse and _origin(reverse)[0] == ri["recoveryInstanceID"] and _replication(reverse)[0] != "STOPPED":
+                continue  # already replicating back from this recovery instance
+            drs = ctx.client("drs", t.region, unit.account_id)
+            reply = ctx.mutate(drs, "reverse_replication", recoveryInstanceID=ri["recoveryInstanceID"])
+            arn = reply["reversedDirectionSourceServerArn"] if reply else "(dry run)"
+            outcome.notes.append(f"{t.rid}: {ri['recoveryInstanceID']} replicates back to {arn}")
+        return outcome

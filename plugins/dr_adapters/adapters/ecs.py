@@ -1,0 +1,295 @@
+"""Amazon ECS services: scale the target region's service to production count, the old one to zero."""
+
+from __future__ import annotations
+
+from typing import Any, Literal, NamedTuple
+
+from botocore.exceptions import BotoCoreError, ClientError
+from pydantic import Field
+
+from dr_adapters.adapters.base import (
+    ActionConfig,
+    Adapter,
+    AdapterError,
+    Finding,
+    HealthCheck,
+    PhaseOutcome,
+    RunContext,
+    Wait,
+)
+from dr_adapters.plan.model import WorkUnit
+from dr_adapters.plan.types import Health, Phase
+
+
+class EcsServiceConfig(ActionConfig):
+    cluster: str = Field(description="ECS cluster name in the primary region.")
+    service: str = Field(description="ECS service name in the primary region.")
+    dr_cluster: str | None = Field(None, alias="drCluster", description="Cluster in the DR region (default: cluster).")
+    dr_service: str | None = Field(None, alias="drService", description="Service in the DR region (default: service).")
+    desired_count: int = Field(alias="desiredCount", ge=0, description="Production task count.")
+    task_definition: str | None = Field(
+        None,
+        alias="taskDefinition",
+        description="INSTANTIATE: task definition to create the DR service with (desired count 0) if it is missing.",
+    )
+    launch_type: Literal["EC2", "FARGATE", "EXTERNAL"] | None = Field(
+        None, alias="launchType", description="INSTANTIATE: launch type of a created service (default: the cluster's)."
+    )
+    subnets: list[str] | None = Field(
+        None, description="INSTANTIATE: awsvpc subnet IDs of a created service (in the region it is created in)."
+    )
+    security_groups: list[str] | None = Field(
+        None, alias="securityGroups", description="INSTANTIATE: awsvpc security groups of a created service."
+    )
+
+
+class _Side(NamedTuple):
+    """One region's copy of the service."""
+
+    region: str
+    cluster: str
+    service: str
+
+    def __str__(self) -> str:
+        return f"ECS service {self.cluster}/{self.service} in {self.region}"
+
+
+def _sides(ctx: RunContext, cfg: EcsServiceConfig) -> tuple[_Side, _Side]:
+    """(source, target): failback moves from the DR copy back to the primary one."""
+    primary = _Side(ctx.regions.primary, cfg.cluster, cfg.service)
+    dr = _Side(ctx.regions.dr, cfg.dr_cluster or cfg.cluster, cfg.dr_service or cfg.service)
+    return (dr, primary) if ctx.is_failback else (primary, dr)
+
+
+def _stable(svc: dict[str, Any]) -> bool:
+    """The condition of botocore's ``services_stable`` waiter, checked without waiting."""
+    return len(svc.get("deployments", [])) <= 1 and svc["runningCount"] == svc["desiredCount"]
+
+
+class EcsServiceAdapter(Adapter):
+    actions = ("EcsService",)
+    config_model = EcsServiceConfig
+    phases = (Phase.INSTANTIATE, Phase.ACTIVATE, Phase.CLEANUP, Phase.REPLICATE)
+    drill_behaviour = (
+        "Read-only: checks the DR service exists with an ACTIVE task definition; scales nothing "
+        "(production is never scaled down)."
+    )
+    phase_summaries = {
+        Phase.INSTANTIATE: "Ensure the target region's service exists (created at count 0 from taskDefinition).",
+        Phase.ACTIVATE: "Scale the target region's service to desiredCount and wait until it is stable.",
+        Phase.CLEANUP: "Scale the source region's service to 0.",
+        Phase.REPLICATE: "Check the source region's service still exists (at 0) so traffic can move back.",
+    }
+    iam_actions = (
+        "ecs:CreateService",
+        "ecs:DescribeServices",
+        "ecs:DescribeTaskDefinition",
+        "ecs:ListTagsForResource",
+        "ecs:TagResource",  # CreateService with tags
+        "ecs:UpdateService",
+    )
+
+    # -- AWS reads -----------------------------------------------------------------------------
+    @staticmethod
+    def _ecs(ctx: RunContext, unit: WorkUnit, side: _Side) -> Any:
+        return ctx.client("ecs", side.region, unit.account_id)
+
+    def _describe(self, ctx: RunContext, unit: WorkUnit, side: _Side) -> dict[str, Any] | None:
+        """The service, or None when it (or its cluster) is missing or deleted (INACTIVE/DRAINING)."""
+        ecs = self._ecs(ctx, unit, side)
+        try:
+            services = ecs.describe_services(cluster=side.cluster, services=[side.service])["services"]
+        except ecs.exceptions.ClusterNotFoundException:
+            return None
+        return next((s for s in services if s["status"] == "ACTIVE"), None)
+
+    def _tags(self, ctx: RunContext, unit: WorkUnit, side: _Side, svc: dict[str, Any]) -> dict[str, str]:
+        ecs = self._ecs(ctx, unit, side)
+        try:
+            tags = ecs.list_tags_for_resource(resourceArn=svc["serviceArn"])["tags"]
+        except ecs.exceptions.InvalidParameterException:
+            return {}  # an old short-ARN-format service cannot carry tags, so it is out of every scope
+        return {t["key"]: t["value"] for t in tags}
+
+    def _task_definition_active(self, ctx: RunContext, unit: WorkUnit, side: _Side, task_def: str) -> bool:
+        try:
+            td = self._ecs(ctx, unit, side).describe_task_definition(taskDefinition=task_def)["taskDefinition"]
+        except ClientError:
+            return False
+        return td["status"] == "ACTIVE"
+
+    def _guard(self, ctx: RunContext, unit: WorkUnit, rid: str, side: _Side, svc: dict[str, Any]) -> None:
+        """Refuse to touch a service outside the DAG's customer/environment (no cross-customer accidents)."""
+        problem = ctx.scope.mismatch(self._tags(ctx, unit, side, svc))
+        if problem:
+            fix = "fix its Customer/Environment tags (services need the long ARN format) or remove it from the manifest"
+            raise AdapterError(rid, f"{side} is out of scope: {problem}", fix)
+
+    def _in_scope(
+        self, ctx: RunContext, unit: WorkUnit, rid: str, side: _Side, svc: dict[str, Any] | None, fix: str
+    ) -> dict[str, Any]:
+        """The service, after checking it exists (else ``fix`` says what to do) and is in scope."""
+        if svc is None:
+            raise AdapterError(rid, f"{side} does not exist", fix)
+        self._guard(ctx, unit, rid, side, svc)
+        return svc
+
+    # -- read-only -----------------------------------------------------------------------------
+    def preflight(self, ctx: RunContext, unit: WorkUnit) -> list[Finding]:
+        findings = []
+        for res in unit.resources:
+            rid, cfg = res.resource_id, self.config(res)
+            source, target = _sides(ctx, cfg)
+            svc = self._describe(ctx, unit, target)
+            task_def = svc["taskDefinition"] if svc else cfg.task_definition
+            if svc is not None:
+                tags = self._tags(ctx, unit, target, svc)
+                problem = ctx.scope.mismatch(tags)
+                msg = f"{target} is out of scope: {problem}" if problem else f"{target} exists"
+                findings.append(Finding(rid, not problem, msg, tags))
+            elif cfg.task_definition:
+                findings.append(Finding(rid, True, f"{target} is missing; INSTANTIATE creates it at desired count 0"))
+            else:
+                findings.append(Finding(rid, False, f"{target} does not exist and no taskDefinition to create it"))
+            if task_def and not self._task_definition_active(ctx, unit, target, task_def):
+                findings.append(Finding(rid, False, f"task definition {task_def} is not ACTIVE in {target.region}"))
+            findings.append(self._source_finding(ctx, unit, rid, source, target_ok=svc is not None))
+        return findings
+
+    def _source_finding(self, ctx: RunContext, unit: WorkUnit, rid: str, source: _Side, target_ok: bool) -> Finding:
+        # In a real outage the source region may be down: that must not block a failover to a healthy target.
+        try:
+            svc = self._describe(ctx, unit, source)
+            tags = self._tags(ctx, unit, source, svc) if svc else None
+        except (ClientError, BotoCoreError) as exc:
+            return Finding(rid, target_ok, f"warning: cannot read {source}: {exc}")
+        if svc is None:
+            return Finding(rid, target_ok, f"warning: {source} does not exist")
+        problem = ctx.scope.mismatch(tags)
+        msg = f"{source} is out of scope: {problem}" if problem else f"{source} exists"
+        return Finding(rid, not problem, msg, tags)
+
+    def validate(self, ctx: RunContext, unit: WorkUnit) -> list[HealthCheck]:
+        checks = []
+        for res in unit.resources:
+            rid, cfg = res.resource_id, self.config(res)
+            _, target = _sides(ctx, cfg)
+            svc = self._describe(ctx, unit, target)
+            if svc is None:
+                checks.append(HealthCheck(rid, Health.UNHEALTHY, f"{target} does not exist"))
+                continue
+            running, desired = svc["runningCount"], svc["desiredCount"]
+            counts = f"{target}: {running} running of {desired} desired (production {cfg.desired_count})"
+            if ctx.is_drill:
+                status = Health.HEALTHY  # a drill scales nothing: existing and ACTIVE is all we expect
+            elif desired == cfg.desired_count and running >= desired:
+                status = Health.HEALTHY
+            elif 0 < running < desired:
+                status = Health.DEGRADED
+            else:
+                status = Health.UNHEALTHY
+            checks.append(HealthCheck(rid, status, counts))
+        return checks
+
+    # -- phases --------------------------------------------------------------------------------
+    def instantiate(self, ctx: RunContext, unit: WorkUnit) -> PhaseOutcome:
+        out = PhaseOutcome()
+        for res in unit.resources:
+            rid, cfg = res.resource_id, self.config(res)
+            _, target = _sides(ctx, cfg)
+            svc = self._describe(ctx, unit, target)
+            if svc is not None:
+                self._guard(ctx, unit, rid, target, svc)
+                out.notes.append(f"{rid}: {target} exists")
+            elif not cfg.task_definition:
+                fix = "deploy it at desired count 0, or set taskDefinition so INSTANTIATE creates it"
+                raise AdapterError(rid, f"{target} does not exist", fix)
+            elif ctx.is_drill:
+                out.notes.append(f"{rid}: {target} is missing; a failover would create it from {cfg.task_definition}")
+            else:
+                ctx.mutate(self._ecs(ctx, unit, target), "create_service", **self._create_args(ctx, cfg, target))
+                out.notes.append(f"{rid}: {'would create' if ctx.dry_run else 'created'} {target} at desired count 0")
+        return out
+
+    @staticmethod
+    def _create_args(ctx: RunContext, cfg: EcsServiceConfig, target: _Side) -> dict[str, Any]:
+        # Created at 0 so INSTANTIATE costs nothing and serves nothing; ACTIVATE scales it.
+        args: dict[str, Any] = {
+            "cluster": target.cluster,
+            "serviceName": target.service,
+            "taskDefinition": cfg.task_definition,
+            "desiredCount": 0,
+            # Tagged with the run's scope so later phases (and runs) recognise it as this customer's.
+            "tags": [
+                {"key": "Customer", "value": ctx.scope.customer},
+                {"key": "Environment", "value": ctx.scope.environment},
+            ],
+        }
+        if cfg.launch_type:
+            args["launchType"] = cfg.launch_type
+        if cfg.subnets:
+            vpc: dict[str, Any] = {"subnets": cfg.subnets}
+            if cfg.security_groups:
+                vpc["securityGroups"] = cfg.security_groups
+            args["networkConfiguration"] = {"awsvpcConfiguration": vpc}
+        return args
+
+    def activate(self, ctx: RunContext, unit: WorkUnit) -> PhaseOutcome:
+        out = PhaseOutcome()
+        for res in unit.resources:
+            rid, cfg = res.resource_id, self.config(res)
+            _, target = _sides(ctx, cfg)
+            svc = self._describe(ctx, unit, target)
+            if svc is None and ctx.dry_run and cfg.task_definition and not ctx.is_drill:
+                # A dry INSTANTIATE only pretended to create it; there is nothing to scale yet.
+                out.notes.append(f"{rid}: {target} would be created by INSTANTIATE, then scaled to {cfg.desired_count}")
+                continue
+            fix = "deploy it (a drill creates nothing)" if ctx.is_drill else "run INSTANTIATE (with taskDefinition)"
+            svc = self._in_scope(ctx, unit, rid, target, svc, fix)
+            if ctx.is_drill:
+                if not self._task_definition_active(ctx, unit, target, svc["taskDefinition"]):
+                    raise AdapterError(rid, f"{target} runs {svc['taskDefinition']}, which is not ACTIVE",
+                                       "register an ACTIVE task definition revision in the DR region")
+                out.notes.append(f"{rid}: drill: {target} is ready (not scaled)")
+                continue
+            scaled = svc["desiredCount"] != cfg.desired_count
+            if scaled:
+                ctx.mutate(self._ecs(ctx, unit, target), "update_service", cluster=target.cluster,
+                           service=target.service, desiredCount=cfg.desired_count)
+                out.notes.append(f"{rid}: {target} desired count {svc['desiredCount']} -> {cfg.desired_count}")
+            # Waiting on a change a dry run did not make would only time out.
+            if (scaled and not ctx.dry_run) or (not scaled and not _stable(svc)):
+                out.waits.append(Wait("ecs", target.region, unit.account_id, "services_stable",
+                                      {"cluster": target.cluster, "services": [target.service]},
+                                      f"{target} reaching {cfg.desired_count} running tasks"))
+        return out
+
+    def cleanup(self, ctx: RunContext, unit: WorkUnit) -> PhaseOutcome:
+        out = PhaseOutcome()
+        if ctx.is_drill:
+            return PhaseOutcome(notes=["drill: production is never scaled down"])
+        for res in unit.resources:
+            rid, cfg = res.resource_id, self.config(res)
+            source, _ = _sides(ctx, cfg)
+            svc = self._describe(ctx, unit, source)
+            if svc is None:
+                out.notes.append(f"{rid}: {source} does not exist; nothing to scale down")
+                continue
+            self._guard(ctx, unit, rid, source, svc)
+            if svc["desiredCount"] != 0:
+                ctx.mutate(self._ecs(ctx, unit, source), "update_service", cluster=source.cluster,
+                           service=source.service, desiredCount=0)
+                out.notes.append(f"{rid}: {source} desired count {svc['desiredCount']} -> 0")
+        return out
+
+    def replicate(self, ctx: RunContext, unit: WorkUnit) -> PhaseOutcome:
+        out = PhaseOutcome()
+        if ctx.is_drill:
+            return PhaseOutcome(notes=["drill: nothing to replicate"])
+        for res in unit.resources:
+            rid, cfg = res.resource_id, self.config(res)
+            source, _ = _sides(ctx, cfg)
+            fix = f"recreate it at desired count 0 in {source.region} so the service can move back"
+            svc = self._in_scope(ctx, unit, rid, source, self._describe(ctx, unit, source), fix)
+            out.notes.append(f"{rid}: {source} is standing by at desired count {svc['desiredCount']}")
+        return out

@@ -1,0 +1,232 @@
+"""ECS adapter against the simulator: end state of failover/failback, idempotency, drill, dry run, scope."""
+
+from __future__ import annotations
+
+import pytest
+from awssim.estate.ecs import seed_service
+
+from dr_adapters.adapters.base import AdapterError
+from dr_adapters.adapters.ecs import EcsServiceAdapter
+from dr_adapters.adapters.runner import converge
+from dr_adapters.plan.model import ResourceSpec, WorkUnit
+from dr_adapters.plan.types import ALL_PHASES, Health, Phase
+
+PRIMARY, DR, SPOKE = "us-east-1", "us-west-2", "222222222222"
+PROD = 4
+adapter = EcsServiceAdapter()
+
+
+class Calls(list):
+    """Every AWS call a context's clients make, as IAM-style ``service:Operation``."""
+
+    def __call__(self, event_name, **_):
+        _, service, operation = event_name.split(".", 2)
+        self.append(f"{service}:{operation}")
+
+    @property
+    def mutating(self):
+        reads = ("Describe", "List", "Get")
+        return [c for c in self if not c.startswith("sts:") and not c.split(":")[1].startswith(reads)]
+
+
+def recorded(ctx):
+    calls = Calls()
+    ctx.aws.register_event("before-call", calls)  # before any client exists, so every client sees it
+    return ctx, calls
+
+
+def unit_for(account_id=None, **config):
+    config = {"cluster": "web", "service": "frontend", "drCluster": "web-dr", "desiredCount": PROD, **config}
+    spec = ResourceSpec("frontend-svc", "EcsService", config, account_id=account_id)
+    return WorkUnit("ecs-frontend", "EcsService", account_id, (spec,))
+
+
+@pytest.fixture
+def estate(aws):
+    seed_service(aws, PRIMARY, cluster="web", service="frontend", desired_count=PROD)
+    seed_service(aws, DR, cluster="web-dr", service="frontend", desired_count=0)
+    return aws
+
+
+def counts(session, region, cluster):
+    svc = session.client("ecs", region_name=region).describe_services(cluster=cluster, services=["frontend"])
+    svc = svc["services"][0]
+    return svc["desiredCount"], svc["runningCount"]
+
+
+def run(ctx, unit, phases=ALL_PHASES):
+    for phase in phases:
+        converge(adapter, phase, ctx, unit, delay=0)
+
+
+def test_failover_serves_from_dr_and_scales_primary_to_zero(estate, make_ctx):
+    ctx, calls = recorded(make_ctx("failover"))
+    unit = unit_for()
+    assert all(f.ok for f in adapter.preflight(ctx, unit))
+
+    run(ctx, unit, [Phase.INSTANTIATE, Phase.ACTIVATE])
+    assert counts(estate, DR, "web-dr") == (PROD, PROD)
+    assert counts(estate, PRIMARY, "web") == (PROD, PROD)  # still serving until cleanup
+    assert [c.status for c in adapter.validate(ctx, unit)] == [Health.HEALTHY]
+
+    run(ctx, unit, [Phase.CLEANUP, Phase.REPLICATE])
+    assert counts(estate, PRIMARY, "web") == (0, 0)
+    assert counts(estate, DR, "web-dr") == (PROD, PROD)
+    assert set(calls) - {"sts:AssumeRole"} <= set(adapter.iam_actions)
+
+
+def test_failover_then_failback_restores_starting_roles(estate, make_ctx):
+    unit = unit_for()
+    run(make_ctx("failover"), unit)
+    run(make_ctx("failback"), unit)
+    assert counts(estate, PRIMARY, "web") == (PROD, PROD)
+    assert counts(estate, DR, "web-dr") == (0, 0)
+
+
+@pytest.mark.parametrize("operation", ["failover", "failback"])
+def test_second_run_of_each_phase_makes_no_mutating_call(estate, make_ctx, operation):
+    unit = unit_for()
+    if operation == "failback":
+        run(make_ctx("failover"), unit)
+    ctx, calls = recorded(make_ctx(operation))
+    acted = set()
+    for phase in ALL_PHASES:
+        converge(adapter, phase, ctx, unit, delay=0)
+        acted |= {phase} if ctx.changes else set()
+        ctx.changes.clear()
+        calls.clear()
+        converge(adapter, phase, ctx, unit, delay=0)
+        assert ctx.changes == [] and calls.mutating == [], phase
+    assert acted == {Phase.ACTIVATE, Phase.CLEANUP}
+
+
+def test_drill_changes_nothing(estate, make_ctx):
+    ctx, calls = recorded(make_ctx("drill"))
+    unit = unit_for()
+    assert all(f.ok for f in adapter.preflight(ctx, unit))
+    run(ctx, unit)
+    assert ctx.changes == [] and calls.mutating == []
+    assert counts(estate, PRIMARY, "web") == (PROD, PROD)
+    assert counts(estate, DR, "web-dr") == (0, 0)
+    assert [c.status for c in adapter.validate(ctx, unit)] == [Health.HEALTHY]
+
+
+def test_drill_fails_when_dr_service_is_missing(aws, make_ctx):
+    seed_service(aws, PRIMARY, cluster="web", service="frontend", desired_count=PROD)
+    ctx = make_ctx("drill")
+    with pytest.raises(AdapterError, match="frontend-svc.*does not exist"):
+        converge(adapter, Phase.ACTIVATE, ctx, unit_for())
+    assert [c.status for c in adapter.validate(ctx, unit_for())] == [Health.UNHEALTHY]
+
+
+def test_dry_run_records_changes_but_makes_no_mutating_call(estate, make_ctx):
+    ctx, calls = recorded(make_ctx("failover", dry_run=True))
+    unit = unit_for()
+    run(ctx, unit)
+    assert calls.mutating == []
+    assert [(c["operation"], c["region"], c["args"]["desiredCount"]) for c in ctx.changes] == [
+        ("update_service", DR, PROD),
+        ("update_service", PRIMARY, 0),
+    ]
+    assert all(c["dry_run"] for c in ctx.changes)
+    assert counts(estate, PRIMARY, "web") == (PROD, PROD)
+    assert counts(estate, DR, "web-dr") == (0, 0)
+
+
+def test_spoke_account_failover(aws, make_ctx):
+    ctx, calls = recorded(make_ctx("failover"))
+    spoke = ctx.aws.session(SPOKE)[0]
+    seed_service(spoke, PRIMARY, cluster="web", service="frontend", desired_count=PROD)
+    seed_service(spoke, DR, cluster="web-dr", service="frontend", desired_count=0)
+    unit = unit_for(account_id=SPOKE)
+    run(ctx, unit)
+    assert counts(spoke, DR, "web-dr") == (PROD, PROD)
+    assert counts(spoke, PRIMARY, "web") == (0, 0)
+    assert "sts:AssumeRole" in calls
+    hub_clusters = aws.client("ecs", region_name=DR).list_clusters()["clusterArns"]
+    assert hub_clusters == []  # nothing leaked into the hub account
+
+
+def test_scope_tag_mismatch_is_refused(aws, make_ctx):
+    seed_service(aws, PRIMARY, cluster="web", service="frontend", desired_count=PROD)
+    seed_service(aws, DR, cluster="web-dr", service="frontend", desired_count=0, customer="globex")
+    ctx, calls = recorded(make_ctx("failover"))
+    unit = unit_for()
+    bad = [f for f in adapter.preflight(ctx, unit) if not f.ok]
+    assert len(bad) == 1 and bad[0].tags["Customer"] == "globex" and "web-dr/frontend" in bad[0].message
+    with pytest.raises(AdapterError) as err:
+        converge(adapter, Phase.ACTIVATE, ctx, unit)
+    assert "frontend-svc" in str(err.value) and "Customer='globex'" in str(err.value)
+    assert calls.mutating == [] and ctx.changes == []
+    assert counts(aws, DR, "web-dr") == (0, 0)
+
+
+def without_dr_service(session):
+    """The primary serves; DR has a cluster and a task definition but no service yet."""
+    seed_service(session, PRIMARY, cluster="web", service="frontend", desired_count=PROD)
+    dr = session.client("ecs", region_name=DR)
+    dr.create_cluster(clusterName="web-dr")
+    dr.register_task_definition(family="frontend", containerDefinitions=[{"name": "f", "image": "x", "memory": 64}])
+    return dr
+
+
+def test_instantiate_creates_missing_dr_service_at_zero(aws, make_ctx):
+    dr = without_dr_service(aws)
+    ctx = make_ctx("failover")
+    unit = unit_for(taskDefinition="frontend:1")
+    assert all(f.ok for f in adapter.preflight(ctx, unit))
+
+    converge(adapter, Phase.INSTANTIATE, ctx, unit)
+    assert counts(aws, DR, "web-dr") == (0, 0)
+    arn = dr.describe_services(cluster="web-dr", services=["frontend"])["services"][0]["serviceArn"]
+    tags = {t["key"]: t["value"] for t in dr.list_tags_for_resource(resourceArn=arn)["tags"]}
+    assert tags == {"Customer": "acme", "Environment": "production"}
+
+    run(ctx, unit, [Phase.ACTIVATE, Phase.CLEANUP])
+    assert counts(aws, DR, "web-dr") == (PROD, PROD)
+
+
+def test_dry_run_of_a_failover_that_would_create_the_dr_service(aws, make_ctx):
+    dr = without_dr_service(aws)
+    ctx, calls = recorded(make_ctx("failover", dry_run=True))
+    run(ctx, unit_for(taskDefinition="frontend:1"))
+    assert calls.mutating == []
+    assert [(c["operation"], c["region"]) for c in ctx.changes] == [("create_service", DR), ("update_service", PRIMARY)]
+    assert dr.describe_services(cluster="web-dr", services=["frontend"])["services"] == []
+
+
+def test_instantiate_without_task_definition_names_the_fix(aws, make_ctx):
+    seed_service(aws, PRIMARY, cluster="web", service="frontend", desired_count=PROD)
+    ctx = make_ctx("failover")
+    assert not all(f.ok for f in adapter.preflight(ctx, unit_for()))
+    with pytest.raises(AdapterError, match="taskDefinition") as err:
+        converge(adapter, Phase.INSTANTIATE, ctx, unit_for())
+    assert err.value.remediation
+
+
+def test_missing_source_is_only_a_warning_when_target_exists(aws, make_ctx):
+    seed_service(aws, DR, cluster="web-dr", service="frontend", desired_count=0)
+    findings = adapter.preflight(make_ctx("failover"), unit_for())
+    assert all(f.ok for f in findings)
+    assert any("warning" in f.message and PRIMARY in f.message for f in findings)
+
+
+def test_replicate_fails_when_source_service_is_gone(estate, make_ctx):
+    ctx = make_ctx("failover")
+    unit = unit_for()
+    run(ctx, unit, [Phase.INSTANTIATE, Phase.ACTIVATE, Phase.CLEANUP])
+    estate.client("ecs", region_name=PRIMARY).delete_service(cluster="web", service="frontend")
+    with pytest.raises(AdapterError, match="does not exist") as err:
+        converge(adapter, Phase.REPLICATE, ctx, unit)
+    assert "desired count 0" in err.value.remediation
+
+
+def test_validate_degraded_while_tasks_are_starting(aws, make_ctx, monkeypatch):
+    seed_service(aws, DR, cluster="web-dr", service="frontend", desired_count=0)
+    monkeypatch.setenv("MOTO_ECS_SERVICE_RUNNING", "2")  # moto starts a new service with this many running
+    aws.client("ecs", region_name=DR).create_service(
+        cluster="web-dr", serviceName="frontend-2", taskDefinition="frontend:1", desiredCount=PROD,
+        tags=[{"key": "Customer", "value": "acme"}, {"key": "Environment", "value": "production"}],
+    )
+    unit = unit_for(drService="frontend-2")
+    assert [c.status for c in adapter.validate(make_ctx("failover"), unit)] == [Health.DEGRADED]
