@@ -75,6 +75,9 @@ def seed_estate(plan: Any) -> dict[str, Any]:
                 elif r.action == "LambdaFunction":
                     seed_function(session, primary, name=c["functionName"], alias=c.get("alias", "live"),
                                   customer=plan.scope.customer, environment=plan.scope.environment)
+                    if c.get("reservedConcurrency"):  # production as the manifest describes it
+                        session.client("lambda", region_name=primary).put_function_concurrency(
+                            FunctionName=c["functionName"], ReservedConcurrentExecutions=c["reservedConcurrency"])
                     seed_function(session, dr, name=c.get("drFunctionName") or c["functionName"],
                                   alias=c.get("alias", "live"), parked=True,
                                   customer=plan.scope.customer, environment=plan.scope.environment)
@@ -153,6 +156,7 @@ def main() -> int:
     os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
     os.environ.setdefault("AWSSIM_DELAY_SECONDS", "1")
     os.environ.setdefault("DR_RETRY_DELAY_SECONDS", "5")
+    os.environ.setdefault("DR_WAIT_POLL_SECONDS", "1")
     os.environ.setdefault("AIRFLOW__LOGGING__LOGGING_LEVEL", "WARNING")
     server = SimulatorServer().start()
     print(f"AWS simulator (moto + DRS/global-cluster extension) on {server.url}")

@@ -8,6 +8,7 @@ in real AWS, not by an API, so the simulator seeds them directly into its backen
 
 from __future__ import annotations
 
+import logging
 import socket
 
 import requests
@@ -36,6 +37,7 @@ class SimulatorServer:
         return f"http://{self.host}:{self.port}"
 
     def start(self) -> SimulatorServer:
+        logging.getLogger("werkzeug").setLevel(logging.WARNING)  # one log line per request drowns the run
         self._server.start()
         return self
 

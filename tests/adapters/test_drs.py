@@ -55,9 +55,9 @@ def seed(n=3, account_id=HUB, tags=TAGS):
     return seed_drs_servers(account_id, PRIMARY, DR, [f"app-{i:03}" for i in range(1, n + 1)], tags)
 
 
-def run(adapter_ctx, unit, phases=ALL_PHASES):
+def run(ctx, unit, phases=ALL_PHASES):
     for phase in phases:
-        converge(adapter, phase, adapter_ctx, unit, delay=0)
+        converge(adapter, phase, ctx, unit, delay=0)
 
 
 def run_twice(make_ctx, operation, unit, phases=ALL_PHASES):
@@ -72,7 +72,8 @@ def run_twice(make_ctx, operation, unit, phases=ALL_PHASES):
 def servers(session, region, ids=None):
     drs = session.client("drs", region_name=region)
     kwargs = {"filters": {"sourceServerIDs": ids}} if ids else {}
-    return {s["sourceServerID"]: s for p in drs.get_paginator("describe_source_servers").paginate(**kwargs) for s in p["items"]}
+    pages = drs.get_paginator("describe_source_servers").paginate(**kwargs)
+    return {s["sourceServerID"]: s for p in pages for s in p["items"]}
 
 
 def recovery_instances(session, region):
@@ -184,6 +185,9 @@ def test_drill_launches_then_terminates_drill_instances_only(aws, make_ctx):
     ctx, calls = recorded(make_ctx("drill"))
 
     converge(adapter, Phase.INSTANTIATE, ctx, unit, delay=0)
+    again = make_ctx("drill")
+    converge(adapter, Phase.INSTANTIATE, again, unit, delay=0)
+    assert again.changes == []
     drills = recovery_instances(aws, DR)
     assert len(drills) == 2 and all(ri["isDrill"] for ri in drills)
     assert set(ec2_states(aws, DR, [ri["ec2InstanceID"] for ri in drills]).values()) == {"running"}
@@ -338,3 +342,21 @@ def test_terminate_action_and_none(aws, make_ctx):
 def test_lag_durations():
     assert lag_seconds("PT5S") == 5 and lag_seconds("PT1H2M3S") == 3723 and lag_seconds("P1DT1H") == 90000
     assert lag_seconds("PT0.5S") == 0.5 and lag_seconds(None) is None and lag_seconds("bogus") is None
+
+
+def test_replicate_waits_until_the_reversed_servers_replicate(aws, make_ctx, monkeypatch):
+    monkeypatch.setenv("AWSSIM_DELAY_SECONDS", "0.5")  # jobs and initial syncs take half a second
+    ids = seed(2)
+    unit = unit_for(ids)
+    for phase in (Phase.INSTANTIATE, Phase.ACTIVATE, Phase.CLEANUP):
+        converge(adapter, phase, make_ctx("failover"), unit, delay=0.1)
+
+    ctx = make_ctx("failover")
+    first = adapter.replicate(ctx, unit)
+    assert [(w.waiter, w.region) for w in first.waits] == [("ReplicationContinuous", PRIMARY)]
+    assert {state(s) for s in servers(aws, PRIMARY).values()} == {"INITIAL_SYNC"}
+    again = make_ctx("failover")
+    assert adapter.replicate(again, unit).waits and again.changes == []  # still syncing: wait, call nothing
+    converge(adapter, Phase.REPLICATE, ctx, unit, delay=0.1)
+    assert {state(s) for s in servers(aws, PRIMARY).values()} == {"CONTINUOUS"}
+    assert len([c for c in ctx.changes if c["operation"] == "reverse_replication"]) == 2

@@ -285,3 +285,18 @@ def test_state_is_kept_per_account(aws):
     assert ri["arn"].startswith(f"arn:aws:drs:{DR}:{SPOKE}:recovery-instance/")
     assert spoke.client("ec2", region_name=DR).describe_instances(InstanceIds=[ri["ec2InstanceID"]])["Reservations"]
     assert aws.client("drs", region_name=DR).describe_recovery_instances()["items"] == []
+
+
+def test_replication_waiter_follows_initial_sync(aws, monkeypatch):
+    monkeypatch.setenv("AWSSIM_DELAY_SECONDS", "0.5")
+    ids = seed_drs_servers(HUB, PRIMARY, DR, ["web-1", "web-2"], TAGS)
+    drs = aws.client("drs", region_name=DR)
+    drs.stop_replication(sourceServerID=ids[0])
+    drs.start_replication(sourceServerID=ids[0])
+    assert describe(drs, ids[0])[ids[0]]["dataReplicationInfo"]["dataReplicationState"] == "INITIAL_SYNC"
+    waiter = get_waiter(drs, "ReplicationContinuous")
+    waiter.wait(filters={"sourceServerIDs": ids}, WaiterConfig={"Delay": 0.1, "MaxAttempts": 20})
+    assert {s["dataReplicationInfo"]["dataReplicationState"] for s in describe(drs, *ids).values()} == {"CONTINUOUS"}
+    set_replication(HUB, DR, ids[1], state="STALLED")
+    with pytest.raises(WaiterError, match="failure state"):
+        waiter.wait(filters={"sourceServerIDs": ids}, WaiterConfig={"Delay": 0.1, "MaxAttempts": 20})

@@ -147,7 +147,7 @@ class DrsAdapter(Adapter):
         Phase.INSTANTIATE: "StartRecovery (one job per <=200 servers) for servers without a recovery instance.",
         Phase.ACTIVATE: "Launch servers still without a recovery instance; start stopped recovery instances.",
         Phase.CLEANUP: "sourceInstanceAction (stop/terminate) on the source EC2 instances in the old region.",
-        Phase.REPLICATE: "ReverseReplication from each recovery instance back to the region failed away from.",
+        Phase.REPLICATE: "ReverseReplication from each recovery instance to the old region; wait for CONTINUOUS.",
     }
     iam_actions = (
         "drs:DescribeSourceServers",
@@ -345,8 +345,9 @@ class DrsAdapter(Adapter):
         return outcome
 
     def _job_wait(self, region: str, unit: WorkUnit, job_id: str) -> Wait:
-        args = {"filters": {"jobIDs": [job_id]}}
-        return Wait("drs", region, unit.account_id, "JobCompleted", args, f"DRS job {job_id} in {region}")
+        args = {"filters": {"jobIDs": [job_id]}}  # recovery launches take minutes: poll every 30s, up to 2h
+        return Wait("drs", region, unit.account_id, "JobCompleted", args, f"DRS job {job_id} in {region}",
+                    delay=30, max_attempts=240)
 
     def activate(self, ctx: RunContext, unit: WorkUnit) -> PhaseOutcome:
         targets = self._resolve(ctx, unit)
@@ -449,6 +450,7 @@ class DrsAdapter(Adapter):
             return PhaseOutcome(notes=["drill: replication is never reversed"])
         back = self._reversed(ctx, unit, (t.server for t in targets))
         outcome = PhaseOutcome()
+        syncing: dict[str, list[str]] = defaultdict(list)  # region -> reversed servers not CONTINUOUS yet
         for t in targets:
             ri = t.current(drill=False)
             if ri is None and ctx.dry_run:
@@ -459,9 +461,23 @@ class DrsAdapter(Adapter):
                                    "run INSTANTIATE/ACTIVATE first")
             reverse = back.get(t.server.get("reversedDirectionSourceServerArn") or "")
             if reverse and _origin(reverse)[0] == ri["recoveryInstanceID"] and _replication(reverse)[0] != "STOPPED":
-                continue  # already replicating back from this recovery instance
-            drs = ctx.client("drs", t.region, unit.account_id)
-            reply = ctx.mutate(drs, "reverse_replication", recoveryInstanceID=ri["recoveryInstanceID"])
-            arn = reply["reversedDirectionSourceServerArn"] if reply else "(dry run)"
-            outcome.notes.append(f"{t.rid}: {ri['recoveryInstanceID']} replicates back to {arn}")
+                arn = reverse["arn"]  # already replicating back from this recovery instance
+                if _replication(reverse)[0] == "CONTINUOUS":
+                    continue
+            else:
+                drs = ctx.client("drs", t.region, unit.account_id)
+                reply = ctx.mutate(drs, "reverse_replication", recoveryInstanceID=ri["recoveryInstanceID"])
+                if reply is None:
+                    outcome.notes.append(f"{t.rid}: would reverse replication from {ri['recoveryInstanceID']}")
+                    continue
+                arn = reply["reversedDirectionSourceServerArn"]
+                outcome.notes.append(f"{t.rid}: {ri['recoveryInstanceID']} replicates back to {arn}")
+            syncing[_arn_region(arn)].append(arn.split("/")[-1])
+        # The old region is DR-ready only once the reversed servers replicate CONTINUOUS (SRS FR-4.4).
+        for region, ids in syncing.items():
+            for chunk in _chunks(ids):
+                args = {"filters": {"sourceServerIDs": chunk}}
+                description = f"{len(chunk)} reversed DRS source server(s) in {region} reaching CONTINUOUS"
+                outcome.waits.append(Wait("drs", region, unit.account_id, "ReplicationContinuous", args, description,
+                                          delay=60, max_attempts=360))
         return outcome

@@ -151,8 +151,11 @@ class PhaseOperator(DrOperator):
                   "resource_ids": unit.resource_ids, "started_at": now(), "changes": [], "notes": [], "rounds": 0}
         return self._converge(context, plan, request, record)
 
-    def resume(self, context: Any, event: dict[str, Any], record: dict[str, Any]) -> dict[str, Any]:
+    def resume(self, context: Any, event: dict[str, Any], record: dict[str, Any] | None = None) -> dict[str, Any]:
         plan, request = self.load(context)
+        # The record also sits in XCom: not every runner hands defer kwargs back (dag.test drops them).
+        record = record or context["ti"].xcom_pull(task_ids=self.task_id, key="record",
+                                                   map_indexes=context["ti"].map_index)
         if event.get("status") != "success":
             return self._fail(context, record, f"while waiting for {event.get('wait')}: {event.get('message')}")
         return self._converge(context, plan, request, record)
@@ -173,6 +176,7 @@ class PhaseOperator(DrOperator):
                 return self._fail(context, record, f"still waiting after {MAX_ROUNDS} rounds: {outcome.waits[0].description}")
             for wait in outcome.waits:
                 self.log.info("waiting (deferred, no worker slot held): %s", wait.description)
+            context["ti"].xcom_push(key="record", value={**record, "outcome": "waiting"})
             self.defer(
                 trigger=AwsWaitTrigger([w.to_dict() for w in outcome.waits], self.plan, context["run_id"], self.aws_conn_id),
                 method_name="resume",
@@ -256,6 +260,12 @@ class ReportOperator(DrOperator):
         except RunRequestError:
             request = None
         pull = lambda ids: [r for r in (ti.xcom_pull(task_ids=ids, key="record") or []) if r]  # noqa: E731
+        states = self._task_states(context)
+        gates = pull(self.gate_tasks)
+        recorded = {g["task"] for g in gates}
+        # A gate marked success before it ran left no record: that is the operator's override.
+        gates += [{"task": g, "decision": "marked success (manual override)", "requested_at": None}
+                  for g in self.gate_tasks if g not in recorded and states.get(g) == "success"]
         report = build_report(
             plan,
             run_id=context["run_id"],
@@ -264,8 +274,9 @@ class ReportOperator(DrOperator):
             run_started_at=context["dag_run"].start_date.isoformat(),
             preflight=ti.xcom_pull(task_ids="preflight", key="record"),
             records=pull(self.record_tasks),
-            gates=pull(self.gate_tasks),
-            failed_tasks=self._failed_tasks(context),
+            gates=gates,
+            failed_tasks=sorted(t for t, state in states.items()
+                                if state in ("failed", "upstream_failed") and t != self.task_id),
             ended_at=now(),
         )
         text = render_text(report)
@@ -285,13 +296,20 @@ class ReportOperator(DrOperator):
             raise AirflowFailException(f"the run {report['outcome']}; report: {report['location']}")
         return {"outcome": report["outcome"], "location": report["location"], "rto": report["rto"]}
 
-    def _failed_tasks(self, context: Any) -> list[str]:
+    def _task_states(self, context: Any) -> dict[str, str]:
+        """task_id -> state for this run (a mapped task's worst state wins)."""
         try:
-            states = context["ti"].get_task_states(dag_id=self.dag_id, run_ids=[context["run_id"]])
-        except Exception:  # noqa: BLE001 - older cores: fall back to what the records say
-            return []
-        failed = []
-        for task, state in (states.get(context["run_id"]) or {}).items():
-            if state in ("failed", "upstream_failed") and not task.startswith(self.task_id):
-                failed.append(task)
-        return sorted(failed)
+            by_run = context["ti"].get_task_states(dag_id=self.dag_id, run_ids=[context["run_id"]])
+        except Exception:  # noqa: BLE001 - the report still renders from the records alone
+            self.log.warning("cannot read task states; the report relies on task records", exc_info=True)
+            return {}
+        states: dict[str, str] = {}
+        rank = {"failed": 3, "upstream_failed": 2}
+        for key, state in (by_run.get(context["run_id"]) or {}).items():
+            task = key.rsplit("_", 1)[0] if key.rsplit("_", 1)[-1].isdigit() and key not in self._task_ids() else key
+            if rank.get(str(state), 0) >= rank.get(states.get(task, ""), 0):
+                states[task] = str(state)
+        return states
+
+    def _task_ids(self) -> set[str]:
+        return set(self.dag.task_ids) if self.has_dag() else set()

@@ -8,6 +8,7 @@ role (the triggerer shares no memory with the worker).
 from __future__ import annotations
 
 import asyncio
+import os
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -17,6 +18,11 @@ from airflow.triggers.base import BaseTrigger, TriggerEvent
 from dr_adapters.adapters.base import Wait
 from dr_adapters.aws.waiters import get_waiter
 from dr_adapters.plan.model import plan_from_dict
+
+
+def poll_seconds(wait: Wait) -> float:
+    """The wait's own poll interval; DR_WAIT_POLL_SECONDS overrides it (the simulator answers in seconds)."""
+    return float(os.environ.get("DR_WAIT_POLL_SECONDS") or wait.delay)
 
 
 class _ThreadedWaiter:
@@ -53,7 +59,7 @@ class AwsWaitTrigger(BaseTrigger):
                 client = await asyncio.to_thread(sessions.client, wait.service, wait.region, wait.account_id)
                 await async_wait(
                     waiter=_ThreadedWaiter(get_waiter(client, wait.waiter)),
-                    waiter_delay=int(wait.delay),
+                    waiter_delay=poll_seconds(wait),
                     waiter_max_attempts=wait.max_attempts,
                     args=wait.args,
                     failure_message=f"AWS reports failure while waiting: {wait.description}",
