@@ -14,7 +14,7 @@ export AIRFLOW__CORE__LOAD_EXAMPLES := False
 export AIRFLOW__CORE__UNIT_TEST_MODE := False
 export DR_MANIFEST_DIR ?= $(CURDIR)/include/manifests
 
-.PHONY: venv test demo validate plan schema lock clean
+.PHONY: venv test demo validate plan schema docs lock clean
 
 venv: $(STAMP)
 
@@ -38,6 +38,9 @@ plan: $(STAMP)
 
 schema: $(STAMP)
 	$(PY) -m dr_adapters schema > include/manifest.schema.json
+
+docs: $(STAMP)
+	$(PY) -m dr_adapters actions --write README.md
 
 lock: $(STAMP)
 	{ echo "# Full lock of the development virtualenv (pip freeze). Regenerate with: make lock"; \

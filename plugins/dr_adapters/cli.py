@@ -21,6 +21,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     plan = sub.add_parser("plan", help="print waves, work units and what each phase will do")
     plan.add_argument("file")
     sub.add_parser("schema", help="print the manifest JSON Schema (for editors and CI)")
+    actions = sub.add_parser("actions", help="print the reference of every action: config keys, phases, drill (Markdown)")
+    actions.add_argument("--write", metavar="README", help="replace the block between the actions markers in this file")
     args = parser.parse_args(argv)
 
     if args.command == "validate":
@@ -31,6 +33,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         except ManifestError as exc:
             print(exc, file=sys.stderr)
             return 1
+        return 0
+    if args.command == "actions":
+        if args.write:
+            write_actions_block(args.write)
+        else:
+            print(actions_reference())
         return 0
     print(json.dumps(manifest_schema(), indent=2))
     return 0
@@ -103,3 +111,55 @@ def describe_plan(plan: Plan) -> str:
     for action in sorted({u.action for u in plan.units}):
         lines.append(f"    {action}: {adapter_for(action).drill_behaviour or '-'}")
     return "\n".join(lines)
+
+
+ACTIONS_START, ACTIONS_END = "<!-- actions:start -->", "<!-- actions:end -->"
+
+
+def write_actions_block(path: str) -> None:
+    from pathlib import Path
+
+    text = Path(path).read_text()
+    head, rest = text.split(ACTIONS_START, 1)
+    _, tail = rest.split(ACTIONS_END, 1)
+    Path(path).write_text(f"{head}{ACTIONS_START}\n{actions_reference()}\n{ACTIONS_END}{tail}")
+
+
+def actions_reference() -> str:
+    """Markdown reference of each action's config keys and phase behaviour, from the adapters themselves."""
+    from dr_adapters.adapters.registry import ADAPTER_CLASSES
+
+    out: list[str] = []
+    for cls in ADAPTER_CLASSES:
+        out.append(f"#### `{'` / `'.join(cls.actions)}`\n")
+        if cls.__doc__:
+            out.append(" ".join(cls.__doc__.split()) + "\n")
+        out.append("| config key | type | default | meaning |")
+        out.append("|---|---|---|---|")
+        for name, field in cls.config_model.model_fields.items():
+            key = field.alias or name
+            kind = _type_name(field.annotation)
+            default = "required" if field.is_required() else f"`{field.default!r}`"
+            out.append(f"| `{key}` | {kind} | {default} | {(field.description or '').replace('|', '/')} |")
+        out.append("")
+        for phase, summary in cls.phase_summaries.items():
+            out.append(f"- **{phase.value}**: {summary}")
+        out.append(f"- **drill**: {cls.drill_behaviour}")
+        out.append(f"- batch: up to {cls.max_batch} resource(s) per work unit")
+        out.append("")
+    return "\n".join(out)
+
+
+def _type_name(annotation: object) -> str:
+    """A config type as a reader wants it: 'stop / terminate / none', 'list of str', 'int'."""
+    import types
+    import typing
+
+    origin, args = typing.get_origin(annotation), typing.get_args(annotation)
+    if origin is typing.Literal:
+        return " / ".join(f"`{a}`" for a in args)
+    if origin in (typing.Union, types.UnionType):
+        return " or ".join(_type_name(a) for a in args if a is not type(None))
+    if origin is list:
+        return f"list of {_type_name(args[0])}"
+    return getattr(annotation, "__name__", str(annotation))

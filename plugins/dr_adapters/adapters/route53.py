@@ -30,8 +30,8 @@ ROUTE53_REGION = "us-east-1"  # Route 53 is global; its control plane answers in
 class R53RecordConfig(ActionConfig):
     hosted_zone_id: str = Field(alias="hostedZoneId", description="Hosted zone ID, e.g. Z0123456789ABC.")
     record_name: str = Field(alias="recordName", description="Fully qualified record name, e.g. app.example.com.")
-    record_type: Literal["A", "AAAA", "CNAME"] = Field("CNAME", alias="recordType")
-    ttl: int = Field(60, ge=0, le=86400)
+    record_type: Literal["A", "AAAA", "CNAME"] = Field("CNAME", alias="recordType", description="Record type (simple routing records only).")
+    ttl: int = Field(60, ge=0, le=86400, description="TTL written with the new answers, seconds.")
     primary_values: list[str] = Field(alias="primaryValues", min_length=1, description="Answers when primary serves.")
     dr_values: list[str] = Field(alias="drValues", min_length=1, description="Answers when DR serves.")
 
