@@ -15,8 +15,10 @@ from __future__ import annotations
 import logging
 from abc import ABC
 from dataclasses import dataclass, field
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from botocore.exceptions import BotoCoreError, ClientError
 from pydantic import BaseModel, ConfigDict
 
 from dr_adapters.plan.types import Health, Operation, Phase, Regions, Scope
@@ -160,6 +162,22 @@ class RunContext:
             return None
         self.log.info("calling %s.%s in %s with %s", service, operation_name, region, kwargs)
         return getattr(client, operation_name)(**kwargs)
+
+
+def source_finding(
+    ctx: RunContext, resource_id: str, label: str, read_tags: Callable[[], dict[str, str] | None], *, target_ok: bool
+) -> Finding:
+    """Preflight of the region being left. In a real outage it may be down: that must not block a
+    failover to a healthy target, so an unreadable or missing source is a warning when the target is ok.
+    ``read_tags`` returns the resource's tags, or None when it does not exist."""
+    try:
+        tags = read_tags()
+    except (ClientError, BotoCoreError) as exc:
+        return Finding(resource_id, target_ok, f"warning: cannot read {label}: {exc}")
+    if tags is None:
+        return Finding(resource_id, target_ok, f"warning: {label} does not exist")
+    problem = ctx.scope.mismatch(tags)
+    return Finding(resource_id, not problem, f"{label} is out of scope: {problem}" if problem else f"{label} exists", tags)
 
 
 class Adapter(ABC):

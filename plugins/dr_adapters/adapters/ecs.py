@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Literal, NamedTuple
 
-from botocore.exceptions import BotoCoreError, ClientError
+from botocore.exceptions import ClientError
 from pydantic import Field
 
 from dr_adapters.adapters.base import (
@@ -16,6 +16,7 @@ from dr_adapters.adapters.base import (
     PhaseOutcome,
     RunContext,
     Wait,
+    source_finding,
 )
 from dr_adapters.plan.model import WorkUnit
 from dr_adapters.plan.types import Health, Phase
@@ -153,21 +154,12 @@ class EcsServiceAdapter(Adapter):
                 findings.append(Finding(rid, False, f"{target} does not exist and no taskDefinition to create it"))
             if task_def and not self._task_definition_active(ctx, unit, target, task_def):
                 findings.append(Finding(rid, False, f"task definition {task_def} is not ACTIVE in {target.region}"))
-            findings.append(self._source_finding(ctx, unit, rid, source, target_ok=svc is not None))
+            findings.append(source_finding(ctx, rid, str(source), lambda: self._source_tags(ctx, unit, source), target_ok=svc is not None))
         return findings
 
-    def _source_finding(self, ctx: RunContext, unit: WorkUnit, rid: str, source: _Side, target_ok: bool) -> Finding:
-        # In a real outage the source region may be down: that must not block a failover to a healthy target.
-        try:
-            svc = self._describe(ctx, unit, source)
-            tags = self._tags(ctx, unit, source, svc) if svc else None
-        except (ClientError, BotoCoreError) as exc:
-            return Finding(rid, target_ok, f"warning: cannot read {source}: {exc}")
-        if svc is None:
-            return Finding(rid, target_ok, f"warning: {source} does not exist")
-        problem = ctx.scope.mismatch(tags)
-        msg = f"{source} is out of scope: {problem}" if problem else f"{source} exists"
-        return Finding(rid, not problem, msg, tags)
+    def _source_tags(self, ctx: RunContext, unit: WorkUnit, source: _Side) -> dict[str, str] | None:
+        found = self._describe(ctx, unit, source)
+        return self._tags(ctx, unit, source, found) if found else None
 
     def validate(self, ctx: RunContext, unit: WorkUnit) -> list[HealthCheck]:
         checks = []

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from typing import Any, NamedTuple
 
-from botocore.exceptions import BotoCoreError, ClientError
 from pydantic import Field
 
 from dr_adapters.adapters.base import (
@@ -20,6 +19,7 @@ from dr_adapters.adapters.base import (
     PhaseOutcome,
     RunContext,
     Wait,
+    source_finding,
 )
 from dr_adapters.plan.model import WorkUnit
 from dr_adapters.plan.types import Health, Phase
@@ -159,7 +159,7 @@ class LambdaFunctionAdapter(Adapter):
                 msg = f"{target} is out of scope: {problem}" if problem else f"{target} exists"
                 findings.append(Finding(rid, not problem, msg, tags))
                 findings.extend(self._target_findings(ctx, unit, rid, cfg, target))
-            findings.append(self._source_finding(ctx, unit, rid, source, target_ok=fn is not None))
+            findings.append(source_finding(ctx, rid, str(source), lambda: self._source_tags(ctx, unit, source), target_ok=fn is not None))
         return findings
 
     def _target_findings(
@@ -177,18 +177,9 @@ class LambdaFunctionAdapter(Adapter):
             found.append(Finding(rid, True, f"{target} will serve version {self._serving_version(cfg, versions)}"))
         return found
 
-    def _source_finding(self, ctx: RunContext, unit: WorkUnit, rid: str, source: _Side, target_ok: bool) -> Finding:
-        # In a real outage the source region may be down: that must not block a failover to a healthy target.
-        try:
-            fn = self._function(ctx, unit, source)
-            tags = self._tags(ctx, unit, source, fn) if fn else None
-        except (ClientError, BotoCoreError) as exc:
-            return Finding(rid, target_ok, f"warning: cannot read {source}: {exc}")
-        if fn is None:
-            return Finding(rid, target_ok, f"warning: {source} does not exist")
-        problem = ctx.scope.mismatch(tags)
-        msg = f"{source} is out of scope: {problem}" if problem else f"{source} exists"
-        return Finding(rid, not problem, msg, tags)
+    def _source_tags(self, ctx: RunContext, unit: WorkUnit, source: _Side) -> dict[str, str] | None:
+        found = self._function(ctx, unit, source)
+        return self._tags(ctx, unit, source, found) if found else None
 
     def validate(self, ctx: RunContext, unit: WorkUnit) -> list[HealthCheck]:
         checks = []
