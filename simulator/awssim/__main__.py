@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import threading
 
 from awssim.server import SimulatorServer
@@ -26,10 +27,14 @@ def main() -> None:
         os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "demo")
         seed_demo_estate(server.url)
     print(f"AWS simulator listening on {server.url} (Ctrl-C to stop)", flush=True)
+    stop = threading.Event()
+    # A background process ignores SIGINT: stop cleanly on SIGTERM too.
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
     try:
-        threading.Event().wait()
+        stop.wait()
     except KeyboardInterrupt:
-        server.stop()
+        pass
+    server.stop()
 
 
 if __name__ == "__main__":

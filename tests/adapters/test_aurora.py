@@ -10,29 +10,11 @@ from dr_adapters.adapters.base import AdapterError
 from dr_adapters.adapters.runner import converge
 from dr_adapters.plan.model import ResourceSpec, WorkUnit
 from dr_adapters.plan.types import ALL_PHASES, Health, Phase
+from aws_calls import recorded
 
 PRIMARY, DR, SPOKE = "us-east-1", "us-west-2", "222222222222"
 TAGS = {"Customer": "acme", "Environment": "production"}
 adapter = AuroraAdapter()
-
-
-class Calls(list):
-    """Every AWS call a context's clients make, as IAM-style ``service:Operation``."""
-
-    def __call__(self, event_name, **_):
-        _, service, operation = event_name.split(".", 2)
-        self.append(f"{service}:{operation}")
-
-    @property
-    def mutating(self):
-        reads = ("Describe", "List", "Get")
-        return [c for c in self if not c.startswith("sts:") and not c.split(":")[1].startswith(reads)]
-
-
-def recorded(ctx):
-    calls = Calls()
-    ctx.aws.register_event("before-call", calls)
-    return ctx, calls
 
 
 def unit_for(account_id=None, **config):

@@ -10,6 +10,7 @@ from dr_adapters.adapters.route53 import Route53RecordAdapter
 from dr_adapters.adapters.runner import converge
 from dr_adapters.plan.model import ResourceSpec, WorkUnit
 from dr_adapters.plan.types import ALL_PHASES, Health, Phase
+from aws_calls import recorded
 
 SPOKE = "222222222222"
 TAGS = {"Customer": "acme", "Environment": "production"}
@@ -17,25 +18,6 @@ NAME = "app.example.com."
 PRIMARY_VALUES = ["app-use1.elb.amazonaws.com"]
 DR_VALUES = ["app-usw2.elb.amazonaws.com"]
 adapter = Route53RecordAdapter()
-
-
-class Calls(list):
-    """Every AWS call a context's clients make, as IAM-style ``service:Operation``."""
-
-    def __call__(self, event_name, **_):
-        _, service, operation = event_name.split(".", 2)
-        self.append(f"{service.replace('route-53', 'route53')}:{operation}")  # event ids are hyphenated
-
-    @property
-    def mutating(self):
-        reads = ("Describe", "List", "Get")
-        return [c for c in self if not c.startswith("sts:") and not c.split(":")[1].startswith(reads)]
-
-
-def recorded(ctx):
-    calls = Calls()
-    ctx.aws.register_event("before-call", calls)
-    return ctx, calls
 
 
 def unit_for(zone_id, account_id=None, **config):

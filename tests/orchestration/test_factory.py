@@ -61,7 +61,19 @@ def test_params_render_the_trigger_form(demo_dag):
     assert params["approval_mode"] == "required"
     assert params["waves"] == "all" and params["dry_run"] is False
     assert "acme/production" in params.get_param("confirm").description
-    assert demo_dag.schedule == "0 6 * * 1"  # the manifest's scheduled drill
+    assert demo_dag.timetable.expression == "0 6 * * 1"  # the manifest's scheduled drill
+
+
+def test_unpausing_does_not_start_a_catch_up_drill(demo_dag):
+    from datetime import datetime, timezone
+
+    from airflow.serialization.encoders import coerce_to_core_timetable
+    from airflow.timetables.base import TimeRestriction
+
+    timetable = coerce_to_core_timetable(demo_dag.timetable)
+    first = timetable.next_dagrun_info(last_automated_data_interval=None,
+                                       restriction=TimeRestriction(earliest=demo_dag.start_date, latest=None, catchup=False))
+    assert first.run_after > datetime.now(timezone.utc)  # the next Monday 06:00, not the last one
 
 
 def test_broken_manifests_are_visible_and_do_not_stop_others(tmp_path):

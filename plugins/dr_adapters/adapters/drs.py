@@ -121,7 +121,7 @@ class Target:
         return self.server["sourceServerID"] if self.server else self.config.source_server_id
 
     def current(self, drill: bool) -> dict[str, Any] | None:
-        """The recovery instance of this kind that counts (see module docstring), newest first."""
+        """The newest recovery instance of this kind that counts (see the module docstring)."""
         usable = [
             ri
             for ri in self.instances

@@ -17,7 +17,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
-from airflow.sdk import DAG, Param, TaskGroup, get_parsing_context
+from airflow.sdk import DAG, CronTriggerTimetable, Param, TaskGroup, get_parsing_context
 
 from dr_adapters.orchestration.gates import WaveApprovalOperator
 from dr_adapters.orchestration.operators import PhaseOperator, PreflightOperator, ReportOperator, ValidateOperator
@@ -92,8 +92,9 @@ def build_dag(plan: Plan) -> DAG:
         dag_id=plan.dag_id,
         description=f"DR {plan.scope.customer}/{plan.scope.environment}: {plan.regions.primary} <-> {plan.regions.dr}",
         doc_md=_doc(plan),
-        schedule=plan.drill_schedule,
-        start_date=START_DATE,
+        # No start date in the past: unpausing must not start a catch-up drill that would queue a
+        # failover triggered right after it (max_active_runs=1). The first drill is the next tick.
+        schedule=CronTriggerTimetable(plan.drill_schedule, timezone="UTC") if plan.drill_schedule else None,
         catchup=False,
         max_active_runs=1,
         params=run_params(plan),

@@ -17,6 +17,7 @@ from airflow.triggers.base import BaseTrigger, TriggerEvent
 
 from dr_adapters.adapters.base import Wait
 from dr_adapters.aws.waiters import get_waiter
+from dr_adapters.orchestration.aws_access import sessions_for
 from dr_adapters.plan.model import plan_from_dict
 
 
@@ -50,8 +51,6 @@ class AwsWaitTrigger(BaseTrigger):
         )
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
-        from dr_adapters.orchestration.aws_access import sessions_for
-
         sessions = await asyncio.to_thread(sessions_for, plan_from_dict(self.plan), self.run_id, self.aws_conn_id)
         for data in self.waits:
             wait = Wait.from_dict(data)
