@@ -84,10 +84,29 @@ def recovery_instances(session: boto3.Session, region: str) -> list[dict]:
     return session.client("drs", region_name=region).describe_recovery_instances(filters={})["items"]
 
 
+def subscribe_queue(session: boto3.Session, topic_arn: str) -> tuple[object, str]:
+    region = topic_arn.split(":")[3]
+    sqs = session.client("sqs", region_name=region)
+    url = sqs.create_queue(QueueName="dr-events-test")["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    session.client("sns", region_name=region).subscribe(TopicArn=topic_arn, Protocol="sqs", Endpoint=arn)
+    return sqs, url
+
+
+def events(sqs, url) -> list[dict]:
+    out = []
+    while batch := sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", []):
+        for m in batch:
+            out.append(json.loads(json.loads(m["Body"])["Message"]))
+            sqs.delete_message(QueueUrl=url, ReceiptHandle=m["ReceiptHandle"])
+    return out
+
+
 def test_failover_then_failback_returns_the_estate(dag, estate):
     plan, sessions = estate
     before = roles(plan, sessions)
     assert before["www-dns"] == ["web-use1.acme.example."]
+    sqs, queue = subscribe_queue(sessions[None], plan.sns_topic_arn)
 
     dag_run, states = run(dag, {"operation": "failover", "confirm": CONFIRM})
     assert str(dag_run.state) == "success", states
@@ -108,6 +127,9 @@ def test_failover_then_failback_returns_the_estate(dag, estate):
     assert report["outcome"] == "succeeded" and report["rto"]["met"] is True
     assert [a["decision"] for a in report["approvals"]] == ["approved"] * 3
     assert all(a["by"] == "demo-approver" for a in report["approvals"])
+    sent = events(sqs, queue)
+    assert [e["event"] for e in sent] == ["run_started"] + ["approval_required"] * 3 + ["run_succeeded"]
+    assert "hitlDetails" in sent[1]["how_to_approve"] and sent[-1]["report"]
 
     dag_run, states = run(dag, {"Operation": "failback", "Confirm": CONFIRM, "Customer": "acme"})
     assert str(dag_run.state) == "success", states

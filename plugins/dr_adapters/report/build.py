@@ -119,7 +119,7 @@ def build_report(
         "started_at": run_started_at,
         "ended_at": ended_at,
         "preflight": {"outcome": (preflight or {}).get("outcome", "not run"),
-                      "resources_checked": len((preflight or {}).get("findings", []))},
+                      "checks": len((preflight or {}).get("findings", []))},
         "waves": waves,
         "after_waves": after,
         "approvals": approvals,

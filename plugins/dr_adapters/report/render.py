@@ -19,7 +19,7 @@ def render_text(report: dict[str, Any]) -> str:
         f"outcome: {report['outcome'].upper()}{'  (DRY RUN: no changes made)' if report['dry_run'] else ''}",
         f"regions: {report['regions']['primary']} (primary) -> {report['regions']['dr']} (dr)",
         f"started {report['started_at']}  ended {report['ended_at']}",
-        f"preflight: {report['preflight']['outcome']} ({report['preflight']['resources_checked']} resources checked)",
+        f"preflight: {report['preflight']['outcome']} ({report['preflight']['checks']} checks)",
         "",
         f"{'wave / phase':<34}{'outcome':<11}{'duration':>10}  units",
     ]

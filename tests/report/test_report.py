@@ -1,0 +1,94 @@
+"""The report from task records: timings per wave and phase, approvals, RTO; written to S3 or a folder."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from dr_adapters.plan.loader import load_manifest
+from dr_adapters.plan.planner import build_plan
+from dr_adapters.report.build import build_report
+from dr_adapters.report.render import render_text, write_report
+
+ROOT = Path(__file__).resolve().parents[2]
+T0 = "2026-01-01T00:00:00+00:00"
+
+
+def at(minutes: float) -> str:
+    from datetime import datetime, timedelta
+
+    return (datetime.fromisoformat(T0) + timedelta(minutes=minutes)).isoformat()
+
+
+@pytest.fixture
+def plan():
+    return build_plan(load_manifest(ROOT / "include" / "manifests" / "acme-production.yaml"))
+
+
+def record(task, phase, wave, start, end, outcome="succeeded", **extra):
+    return {"task": task, "phase": phase, "wave": wave, "unit_id": task, "resource_ids": [task],
+            "started_at": at(start), "ended_at": at(end), "outcome": outcome, "changes": [{}], **extra}
+
+
+def records():
+    out = []
+    for wave, start in ((1, 1), (2, 20), (3, 40)):
+        out += [record(f"w{wave}-a", "ACTIVATE", wave, start, start + 5), record(f"w{wave}-v", "VALIDATE", wave, start + 5, start + 6)]
+    return out + [record("c", "CLEANUP", None, 50, 55)]
+
+
+def report(plan, recs, gates, **kw):
+    return build_report(plan, run_id="r1", operation="failover", dry_run=False, run_started_at=T0, preflight=None,
+                        records=recs, gates=gates, failed_tasks=kw.get("failed_tasks", []), ended_at=at(60))
+
+
+def test_rto_with_and_without_approval_waits(plan):
+    gates = [{"task": "approve_wave_2", "requested_at": at(7), "responded_at": at(19), "decision": "approved", "responded_by": "alice"},
+             {"task": "approve_wave_3", "requested_at": at(27), "responded_at": at(39), "decision": "approved", "responded_by": "bob"}]
+    rep = report(plan, records(), gates)
+    assert rep["outcome"] == "succeeded"
+    assert rep["rto"]["measured_minutes"] == 46.0  # run start -> last wave validated
+    assert rep["rto"]["measured_minutes_excluding_approvals"] == 22.0
+    assert rep["rto"]["met"] is True  # target 240
+    assert [(a["by"], a["waited_seconds"]) for a in rep["approvals"]] == [("alice", 720.0), ("bob", 720.0)]
+    assert rep["waves"][0]["phases"]["ACTIVATE"]["seconds"] == 300.0
+    text = render_text(rep)
+    assert "approve_wave_2           approved by alice, waited 720.0s" in text
+    assert "measured RTO: 46.00 min (22.00 min without approval waits) vs target 240 min  MET" in text
+
+
+def test_failure_is_named_and_rto_not_reached(plan):
+    recs = records()
+    recs[2] = record("app-01", "ACTIVATE", 2, 20, 25, outcome="failed", error="drs job failed")
+    rep = report(plan, recs, [], failed_tasks=["wave_2.activate_1"])
+    assert rep["outcome"] == "failed" and rep["rto"]["measured_minutes"] is None
+    assert rep["failures"] == [{"task": "app-01", "unit_id": "app-01", "resources": ["app-01"], "error": "drs job failed"}]
+    assert "FAILED app-01: drs job failed" in render_text(rep)
+
+
+def test_rejection_is_the_outcome(plan):
+    gates = [{"task": "approve_wave_2", "requested_at": at(7), "responded_at": at(8), "decision": "rejected", "responded_by": "carol"}]
+    rep = report(plan, records()[:2], gates, failed_tasks=["approve_wave_2"])
+    assert rep["outcome"] == "rejected"
+    assert "approve_wave_2           rejected by carol" in render_text(rep)
+
+
+def test_written_to_s3_when_the_manifest_names_a_bucket(aws, plan):
+    s3 = aws.client("s3", region_name="us-east-1")
+    s3.create_bucket(Bucket="acme-dr-reports")
+    rep = report(plan, records(), [])
+    where = write_report(rep, render_text(rep), bucket="acme-dr-reports", prefix="dr", s3_client=s3)
+    assert where == "s3://acme-dr-reports/dr/dr_acme_production/r1"
+    body = json.loads(s3.get_object(Bucket="acme-dr-reports", Key="dr/dr_acme_production/r1.json")["Body"].read())
+    assert body["outcome"] == "succeeded"
+    assert b"measured RTO" in s3.get_object(Bucket="acme-dr-reports", Key="dr/dr_acme_production/r1.txt")["Body"].read()
+
+
+def test_written_to_a_local_folder_otherwise(plan, tmp_path, monkeypatch):
+    monkeypatch.setenv("DR_REPORT_DIR", str(tmp_path))
+    rep = report(plan, records(), [])
+    where = Path(write_report(rep, render_text(rep), bucket=None, prefix="dr"))
+    assert where == tmp_path / "dr_acme_production" / "r1"
+    assert json.loads((where / "report.json").read_text())["rto"]["met"] is True
