@@ -72,7 +72,7 @@ class _Resource:
         self.ctx = ctx
         self.account_id = unit.account_id
         primary, dr = cfg.primary_cluster_identifier, cfg.dr_cluster_identifier
-        self.target_id, self.source_id = (primary, dr) if ctx.is_failback else (dr, primary)
+        self.source_id, self.target_id = ctx.source_and_target(primary, dr)
         self.rds = ctx.client("rds", ctx.target_region, unit.account_id)
         self.global_cluster = self._read(
             lambda: self.rds.describe_global_clusters(GlobalClusterIdentifier=cfg.global_cluster_identifier)[

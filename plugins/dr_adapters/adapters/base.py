@@ -148,6 +148,10 @@ class RunContext:
     def is_failback(self) -> bool:
         return self.operation is Operation.FAILBACK
 
+    def source_and_target(self, primary: Any, dr: Any) -> tuple[Any, Any]:
+        """Order anything that has a primary and a DR side as (moved from, moved to)."""
+        return (dr, primary) if self.is_failback else (primary, dr)
+
     def client(self, service: str, region: str, account_id: str | None = None) -> Any:
         return self.aws.client(service, region, account_id)
 

@@ -59,7 +59,7 @@ def _sides(ctx: RunContext, cfg: EcsServiceConfig) -> tuple[_Side, _Side]:
     """(source, target): failback moves from the DR copy back to the primary one."""
     primary = _Side(ctx.regions.primary, cfg.cluster, cfg.service)
     dr = _Side(ctx.regions.dr, cfg.dr_cluster or cfg.cluster, cfg.dr_service or cfg.service)
-    return (dr, primary) if ctx.is_failback else (primary, dr)
+    return ctx.source_and_target(primary, dr)
 
 
 def _stable(svc: dict[str, Any]) -> bool:

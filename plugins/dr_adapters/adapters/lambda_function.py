@@ -56,7 +56,7 @@ def _sides(ctx: RunContext, cfg: LambdaFunctionConfig) -> tuple[_Side, _Side]:
     """(source, target): failback moves from the DR copy back to the primary one."""
     primary = _Side(ctx.regions.primary, cfg.function_name)
     dr = _Side(ctx.regions.dr, cfg.dr_function_name or cfg.function_name)
-    return (dr, primary) if ctx.is_failback else (primary, dr)
+    return ctx.source_and_target(primary, dr)
 
 
 class LambdaFunctionAdapter(Adapter):

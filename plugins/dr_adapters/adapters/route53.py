@@ -53,8 +53,7 @@ class _Record:
         self.rid, self.cfg = resource.resource_id, cfg
         self.zone_id = cfg.hosted_zone_id.split("/")[-1]  # accept "/hostedzone/Z..." too
         self.r53 = ctx.client("route53", ROUTE53_REGION, unit.account_id)
-        self.target = cfg.primary_values if ctx.is_failback else cfg.dr_values
-        self.source = cfg.dr_values if ctx.is_failback else cfg.primary_values
+        self.source, self.target = ctx.source_and_target(cfg.primary_values, cfg.dr_values)
         self.zone_tags: dict[str, str] | None = None
         self.current: list[str] | None = None  # None: no such record
         try:
