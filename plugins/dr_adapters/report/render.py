@@ -26,6 +26,8 @@ def render_text(report: dict[str, Any]) -> str:
     for wave in report["waves"]:
         lines.append(f"wave {wave['number']} ({wave['layer_id']})".ljust(34) + f"{wave['outcome']:<11}{_secs(wave['seconds']):>10}")
         for phase, span in wave["phases"].items():
+            if not span["units"]:
+                continue  # no resource of this wave acts in this phase (Route 53 has no INSTANTIATE)
             lines.append(f"  {phase:<32}{span['outcome']:<11}{_secs(span['seconds']):>10}  {len(span['units'])}")
             for unit in span["units"]:
                 if unit["outcome"] == "failed":
