@@ -20,7 +20,7 @@ INVALID = FIXTURES / "invalid"
 EXPECTED = {
     "malformed-yaml.yaml": ("line 3", "not valid YAML"),
     "malformed-json.json": ("line 1", "not valid JSON"),
-    "unknown-action.yaml": ("layers[0].resources[0] (thing).action", "unknown action 'Mainframe'; use one of: DRS"),
+    "unknown-action.yaml": ("layers[0].resources[0] (thing).action", "unknown action 'Mainframe' -- use one of: DRS"),
     "planned-action.yaml": ("layers[0].resources[0] (cache).action", "not implemented in this version"),
     "unknown-key.yaml": ("aprovalRequired", "unknown key"),
     "unknown-config-key.yaml": ("layers[0].resources[0] (api).config.desiredCnt", "unknown key"),
@@ -42,12 +42,21 @@ EXPECTED = {
     "not-a-mapping.yaml": ("", "the manifest is a list"),
     "bad-cron.yaml": ("drill.schedule", "not a valid cron expression"),
     "missing-config.yaml": ("layers[0].resources[0] (www).config.drValues", "required key is missing"),
+    "account-id-as-number.yaml": ("accounts[0].accountId", 'quote numbers such as account ids'),
+    "role-in-other-account.yaml": ("accounts[0]", "roleArn is in account 333333333333 but accountId is 222222222222"),
+    "no-activate-phase.yaml": ("phases", "must include ACTIVATE"),
+    "bad-sns-arn.yaml": ("notifications.snsTopicArn", "arn:aws:sqs:us-west-2:111111111111:dr-events"),
+    "negative-rto.yaml": ("slaTargets.rto", "greater than or equal to 1"),
+    "empty.yaml": ("", "the manifest is empty"),
+    "uppercase-manifest-id.yaml": ("manifestId", "'ACME_Prod'"),
+    "missing-action.yaml": ("layers[0].resources[0] (a).action", "missing 'action'"),
+    "bad-region.yaml": ("regions.dr", "'Oregon'"),
 }
 
 
 def test_every_invalid_fixture_has_an_expectation():
     assert sorted(p.name for p in INVALID.iterdir()) == sorted(EXPECTED)
-    assert len(EXPECTED) >= 10
+    assert len(EXPECTED) >= 25
 
 
 @pytest.mark.parametrize("name", sorted(EXPECTED))
@@ -59,6 +68,8 @@ def test_invalid_manifest_names_file_path_and_problem(name):
     assert str(INVALID / name) in message
     assert location in message
     assert words in message, message
+    problems = message.splitlines()[1:]
+    assert problems and all(" -- " in line for line in problems), f"every problem says how to fix it:\n{message}"
 
 
 @pytest.mark.parametrize("name", ["valid-minimal.yaml", "valid-srs-format.json"])

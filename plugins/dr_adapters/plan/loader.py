@@ -42,36 +42,36 @@ def parse_text(text: str, source: str) -> Any:
             return json.loads(text)
         return yaml.safe_load(text)
     except json.JSONDecodeError as exc:
-        raise ManifestError(source, [Problem(f"line {exc.lineno} column {exc.colno}", f"not valid JSON: {exc.msg}")]) from None
+        raise ManifestError(source, [Problem(f"line {exc.lineno} column {exc.colno}", f"not valid JSON: {exc.msg} -- look for a missing quote, comma or a trailing comma")]) from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1} column {mark.column + 1}" if mark else ""
         what = getattr(exc, "problem", None) or str(exc)
-        raise ManifestError(source, [Problem(where, f"not valid YAML: {what}")]) from None
+        raise ManifestError(source, [Problem(where, f"not valid YAML: {what} -- check the indentation and quoting near there")]) from None
 
 
 def load_manifest(path: str | Path) -> Manifest:
     path = Path(path)
     source = str(path)
     if path.suffix not in MANIFEST_SUFFIXES:
-        raise ManifestError(source, [Problem("", f"unsupported file type {path.suffix!r}; use .yaml, .yml or .json")])
+        raise ManifestError(source, [Problem("", f"unsupported file type {path.suffix!r} -- use .yaml, .yml or .json")])
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
-        raise ManifestError(source, [Problem("", f"cannot read the file: {exc}")]) from None
+        raise ManifestError(source, [Problem("", f"cannot read the file: {exc} -- check it exists, is readable and is UTF-8")]) from None
     return validate_data(parse_text(text, source), source)
 
 
 def validate_data(data: Any, source: str) -> Manifest:
     if not isinstance(data, dict):
         kind = "empty" if data is None else f"a {type(data).__name__}"
-        raise ManifestError(source, [Problem("", f"the manifest is {kind}; it must be a mapping with manifestId, customer, ...")])
+        raise ManifestError(source, [Problem("", f"the manifest is {kind} -- it must be a mapping with manifestId, customer, environment, regions, layers")])
     try:
         return Manifest.model_validate(data)
     except ValidationError as exc:
         raise ManifestError(source, [_problem(err, data) for err in exc.errors()]) from None
     except (TypeError, ValueError, RecursionError) as exc:  # inputs pydantic itself chokes on
-        raise ManifestError(source, [Problem("", f"cannot be validated: {exc}")]) from None
+        raise ManifestError(source, [Problem("", f"cannot be validated: {exc} -- simplify the structure")]) from None
 
 
 def _problem(err: dict[str, Any], data: Any) -> Problem:
@@ -101,20 +101,44 @@ def _message(err: dict[str, Any]) -> str:
     if kind == "union_tag_invalid":
         action = err["ctx"]["tag"]
         if action in PLANNED_ACTIONS:
-            return f"action {action!r} is part of the manifest format but not implemented in this version; supported: {', '.join(supported_actions())}"
-        return f"unknown action {action!r}; use one of: {', '.join(supported_actions())}"
+            return f"action {action!r} is part of the manifest format but not implemented in this version -- use one of: {', '.join(supported_actions())}"
+        return f"unknown action {action!r} -- use one of: {', '.join(supported_actions())}"
     if kind == "union_tag_not_found":
-        return f"missing 'action'; use one of: {', '.join(supported_actions())}"
+        return f"missing 'action' -- add one of: {', '.join(supported_actions())}"
     if kind == "extra_forbidden":
-        return "unknown key: not part of the manifest format (check its spelling and indentation)"
+        return "unknown key: not part of the manifest format -- remove it or fix its spelling/indentation"
     if kind == "missing":
-        return "required key is missing"
+        return "required key is missing -- add it"
     message = err["msg"]
     if message.startswith("Value error, "):
         message = message[len("Value error, "):]
+    hint = FIX_HINTS.get(kind)
     if kind == "string_pattern_mismatch":
         message += f" (got {err['input']!r})"
-    return message
+    elif kind in ("literal_error", "enum"):
+        message += f" (got {err['input']!r})"
+    return f"{message} -- {hint}" if hint else message
+
+
+FIX_HINTS = {
+    "int_parsing": "write a whole number",
+    "int_type": "write a whole number",
+    "bool_parsing": "write true or false",
+    "bool_type": "write true or false",
+    "string_type": "write a string (quote numbers such as account ids: \"222222222222\")",
+    "list_type": "write a list, e.g. [a, b]",
+    "dict_type": "write a mapping of key: value",
+    "model_type": "write a mapping of key: value",
+    "model_attributes_type": "write a mapping of key: value",
+    "too_short": "add at least one item",
+    "greater_than_equal": "use a larger value",
+    "less_than_equal": "use a smaller value",
+    "string_too_short": "write a longer value",
+    "string_too_long": "write a shorter value",
+    "string_pattern_mismatch": "use the format the pattern shows",
+    "literal_error": "use one of the values listed",
+    "enum": "use one of the values listed",
+}
 
 
 def discover_manifests(directory: str | Path) -> list[Path]:

@@ -32,7 +32,7 @@ class Regions(Strict):
     @model_validator(mode="after")
     def _distinct(self) -> Regions:
         if self.primary == self.dr:
-            raise ValueError(f"primary and dr are both {self.primary!r}; the DR region must be another region")
+            raise ValueError(f"primary and dr are both {self.primary!r} -- the DR region must be another region")
         return self
 
 
@@ -48,7 +48,7 @@ class Account(Strict):
     def _role_in_account(self) -> Account:
         role_account = self.role_arn.split(":")[4]
         if role_account != self.account_id:
-            raise ValueError(f"roleArn is in account {role_account} but accountId is {self.account_id}")
+            raise ValueError(f"roleArn is in account {role_account} but accountId is {self.account_id} -- use the role of account {self.account_id}")
         return self
 
 
@@ -66,7 +66,7 @@ class Drill(Strict):
         from croniter import croniter
 
         if not croniter.is_valid(value):
-            raise ValueError(f"{value!r} is not a valid cron expression (e.g. '0 6 * * 1')")
+            raise ValueError(f"{value!r} is not a valid cron expression -- write five fields, e.g. '0 6 * * 1' (Mondays 06:00 UTC)")
         return value
 
 
@@ -134,9 +134,9 @@ class Manifest(Strict):
     @classmethod
     def _phases(cls, value: list[Phase]) -> list[Phase]:
         if len(set(value)) != len(value):
-            raise ValueError("phases lists a phase twice")
+            raise ValueError("phases lists a phase twice -- list each once")
         if Phase.ACTIVATE not in value:
-            raise ValueError("phases must include ACTIVATE: without it nothing fails over")
+            raise ValueError("phases must include ACTIVATE: without it nothing fails over -- add ACTIVATE")
         return sorted(value, key=list(Phase).index)
 
     @model_validator(mode="after")
@@ -158,18 +158,18 @@ def _check_unique(m: Manifest, problems: list[str]) -> None:
     for layer in m.layers:
         if layer.priority in seen:
             problems.append(
-                f"layers {seen[layer.priority]!r} and {layer.layer_id!r} both have priority {layer.priority}; "
-                "each layer is one wave, give each its own priority"
+                f"layers {seen[layer.priority]!r} and {layer.layer_id!r} both have priority {layer.priority} "
+                "-- each layer is one wave: give each its own priority"
             )
         seen[layer.priority] = layer.layer_id
     ids: set[str] = set()
     for _, r in m.resources():
         if r.resource_id in ids:
-            problems.append(f"resourceId {r.resource_id!r} is used twice; resourceIds must be unique")
+            problems.append(f"resourceId {r.resource_id!r} is used twice -- give each resource its own resourceId")
         ids.add(r.resource_id)
     account_ids = [a.account_id for a in m.accounts]
     for dup in sorted({a for a in account_ids if account_ids.count(a) > 1}):
-        problems.append(f"account {dup} is listed twice under accounts")
+        problems.append(f"account {dup} is listed twice under accounts -- keep one entry")
 
 
 def _check_accounts(m: Manifest, problems: list[str]) -> None:
@@ -178,7 +178,7 @@ def _check_accounts(m: Manifest, problems: list[str]) -> None:
         if r.account_id and r.account_id not in known and r.account_id != m.hub_account_id:
             problems.append(
                 f"resource {r.resource_id!r} is in account {r.account_id}, which has no entry under accounts "
-                "(add accountId, roleArn and externalId there, or set hubAccountId if it is the hub)"
+                "-- add accountId, roleArn and externalId there, or set hubAccountId if it is the hub"
             )
 
 
@@ -188,17 +188,17 @@ def _check_dependencies(m: Manifest, problems: list[str]) -> None:
     for rid, deps in graph.items():
         for dep in deps:
             if dep not in wave_of:
-                problems.append(f"resource {rid!r} depends on {dep!r}, which is not in the manifest")
+                problems.append(f"resource {rid!r} depends on {dep!r}, which is not in the manifest -- fix the resourceId or drop the dependency")
             elif dep == rid:
-                problems.append(f"resource {rid!r} depends on itself")
+                problems.append(f"resource {rid!r} depends on itself -- drop that dependency")
             elif wave_of[dep] > wave_of[rid]:
                 problems.append(
                     f"resource {rid!r} (wave {wave_of[rid]}) depends on {dep!r}, which runs later "
-                    f"(wave {wave_of[dep]}); move {dep!r} to an earlier or the same layer"
+                    f"(wave {wave_of[dep]}) -- move {dep!r} to an earlier or the same layer"
                 )
     cycle = find_cycle(graph)
     if cycle:
-        problems.append("dependency cycle: " + " -> ".join(cycle))
+        problems.append("dependency cycle: " + " -> ".join(cycle) + " -- remove one of these dependencies")
 
 
 def find_cycle(graph: dict[str, list[str]]) -> list[str] | None:

@@ -1,0 +1,64 @@
+"""Run parameters: checked before any AWS call, aliases accepted, errors say what to pass."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from dr_adapters.plan.loader import load_manifest
+from dr_adapters.plan.planner import build_plan
+from dr_adapters.plan.run_request import RunRequestError, parse_run_request
+from dr_adapters.plan.types import Operation, Phase
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def plan():
+    return build_plan(load_manifest(ROOT / "include" / "manifests" / "acme-production.yaml"))
+
+
+def test_defaults_are_a_drill_with_the_manifest_settings(plan):
+    request = parse_run_request(plan, {})
+    assert request.operation is Operation.DRILL
+    assert request.waves == (1, 2, 3) and request.phases == tuple(Phase)
+    assert request.approval_required and not request.dry_run
+    assert not request.gates_wait  # a drill never waits for a person
+
+
+def test_srs_cli_keys_are_aliases(plan):
+    request = parse_run_request(plan, {"Operation": "Failover", "Confirm": "acme/production", "Customer": "acme",
+                                       "Environment": "production", "PrimaryRegion": "us-east-1",
+                                       "DRRegion": "us-west-2", "ApprovalMode": "automatic", "Waves": [2, 1]})
+    assert request.operation is Operation.FAILOVER and request.waves == (1, 2)
+    assert not request.approval_required and not request.gates_wait
+
+
+def test_emergency_failover_runs_activate_only(plan):
+    request = parse_run_request(plan, {"operation": "failover", "confirm": "acme/production", "phases": ["ACTIVATE"]})
+    assert request.phases == (Phase.ACTIVATE,)
+
+
+@pytest.mark.parametrize(
+    ("conf", "words"),
+    [
+        ({"operation": "teleport"}, "operation='teleport' is not an operation; use one of: failover"),
+        ({"operation": "failover"}, "pass confirm='acme/production'"),
+        ({"operation": "failback", "confirm": "acme/staging"}, "pass confirm='acme/production' (got 'acme/staging')"),
+        ({"Customer": "globex"}, "customer='globex' does not match this DAG"),
+        ({"Environment": "staging"}, "environment='staging' does not match"),
+        ({"DRRegion": "eu-west-1"}, "dr_region='eu-west-1' does not match"),
+        ({"waves": [7]}, "has waves [1, 2, 3]"),
+        ({"waves": "first"}, "pass 'all' or a list of wave numbers"),
+        ({"phases": ["WARP"]}, "use a subset of"),
+        ({"approval_mode": "sometimes"}, "use 'required' or 'automatic'"),
+        ({"dry_run": "maybe"}, "pass true or false"),
+        ({"opertion": "failover"}, "unknown run parameter 'opertion'"),
+        ({"Operation": "drill", "operation": "failover"}, "disagree"),
+    ],
+)
+def test_bad_run_parameters_are_named(plan, conf, words):
+    with pytest.raises(RunRequestError) as caught:
+        parse_run_request(plan, conf)
+    assert words in str(caught.value)
