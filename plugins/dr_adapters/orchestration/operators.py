@@ -8,7 +8,6 @@ shows exactly what ran; tasks downstream use ``none_failed`` so a skip never blo
 from __future__ import annotations
 
 import logging
-from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timezone
 from typing import Any
 
@@ -21,6 +20,7 @@ from dr_adapters.health import check_url
 from dr_adapters.orchestration.aws_access import DEFAULT_CONN_ID, sessions_for
 from dr_adapters.orchestration.notify import notify
 from dr_adapters.orchestration.triggers import AwsWaitTrigger
+from dr_adapters.preflight import run_preflight
 from dr_adapters.plan.model import Plan, WorkUnit, plan_from_dict
 from dr_adapters.plan.run_request import ALIASES, RunRequest, RunRequestError, parse_run_request
 from dr_adapters.plan.types import Health, Operation, Phase
@@ -84,30 +84,7 @@ class PreflightOperator(DrOperator):
                   "dry_run": request.dry_run, "waves": list(request.waves)}
         notify(plan, ctx.aws, "run_started", f"DR {request.operation.value} started: {plan.dag_id}",
                {"run_id": context["run_id"], "waves": list(request.waves), "dry_run": request.dry_run})
-        units = [u for w in plan.waves if request.wave_selected(w.number) for u in w.units]
-        by_account: dict[str | None, list[WorkUnit]] = {}
-        for unit in units:
-            by_account.setdefault(unit.account_id, []).append(unit)
-
-        def check_account(account_units: list[WorkUnit]) -> list[dict[str, Any]]:
-            found = []
-            for unit in account_units:
-                try:
-                    findings = adapter_for(unit.action).preflight(ctx, unit)
-                except Exception as exc:  # an account or resource that cannot be read is a finding
-                    found += [{"resource_id": r, "ok": False, "message": f"cannot check: {exc}"} for r in unit.resource_ids]
-                    continue
-                for f in findings:
-                    item = f.to_dict()
-                    mismatch = plan.scope.mismatch(f.tags) if f.tags is not None else None
-                    if mismatch:
-                        item.update(ok=False, message=f"out of scope for {plan.dag_id}: {mismatch}")
-                    found.append(item)
-            return found
-
-        # Accounts are checked in parallel; one failing account does not stop the others' checks.
-        with ThreadPoolExecutor(max_workers=max(1, min(8, len(by_account)))) as pool:
-            findings = [f for chunk in pool.map(check_account, by_account.values()) for f in chunk]
+        findings = run_preflight(plan, request, ctx)
         problems = [f for f in findings if not f["ok"]]
         record.update(ended_at=now(), findings=findings, problems=problems,
                       outcome="failed" if problems else "succeeded")
