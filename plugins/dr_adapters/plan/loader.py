@@ -13,6 +13,8 @@ from pydantic import ValidationError
 from dr_adapters.plan.manifest import Manifest
 
 MANIFEST_SUFFIXES = (".yaml", ".yml", ".json")
+# libyaml's safe loader parses several times faster than the pure-Python one: it matters at DAG parse time.
+SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 @dataclass(frozen=True)
@@ -40,7 +42,7 @@ def parse_text(text: str, source: str) -> Any:
     try:
         if source.endswith(".json"):
             return json.loads(text)
-        return yaml.safe_load(text)
+        return yaml.load(text, Loader=SAFE_LOADER)  # noqa: S506 - a safe loader, the C one when present
     except json.JSONDecodeError as exc:
         raise ManifestError(source, [Problem(f"line {exc.lineno} column {exc.colno}", f"not valid JSON: {exc.msg} -- look for a missing quote, comma or a trailing comma")]) from None
     except yaml.YAMLError as exc:
