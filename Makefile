@@ -14,7 +14,7 @@ export AIRFLOW__CORE__LOAD_EXAMPLES := False
 export AIRFLOW__CORE__UNIT_TEST_MODE := False
 export DR_MANIFEST_DIR ?= $(CURDIR)/include/manifests
 
-.PHONY: venv test demo validate plan schema docs lock clean
+.PHONY: venv test demo validate plan schema docs lock clean mwaa-bundle
 
 venv: $(STAMP)
 
@@ -41,6 +41,10 @@ schema: $(STAMP)
 
 docs: $(STAMP)
 	$(PY) -m dr_adapters actions --write README.md
+
+# What an Amazon MWAA environment takes, in build/mwaa/ (docs/deploy-mwaa.md).
+mwaa-bundle: $(STAMP)
+	$(PY) deploy/mwaa_bundle.py --out build/mwaa
 
 lock: $(STAMP)
 	{ echo "# Full lock of the development virtualenv (pip freeze). Regenerate with: make lock"; \

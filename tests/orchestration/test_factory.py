@@ -100,3 +100,17 @@ def test_parsing_makes_no_network_call(monkeypatch):
     monkeypatch.setattr(socket, "create_connection", refuse)
     dags = build_dags(ROOT / "include" / "manifests")
     assert "dr_acme_production" in dags
+
+
+def test_manifests_are_found_inside_the_dags_folder_on_mwaa(tmp_path, monkeypatch):
+    from dr_adapters.orchestration.factory import default_manifest_dir
+
+    (tmp_path / "dags" / "include" / "manifests").mkdir(parents=True)
+    monkeypatch.delenv("DR_MANIFEST_DIR")
+    monkeypatch.setenv("AIRFLOW__CORE__DAGS_FOLDER", str(tmp_path / "dags"))
+    assert default_manifest_dir() == tmp_path / "dags" / "include" / "manifests"
+
+
+def test_a_missing_manifest_folder_is_a_warning_not_silence(tmp_path, caplog):
+    assert build_dags(tmp_path / "nowhere") == {}
+    assert "is not a folder (set DR_MANIFEST_DIR)" in caplog.text

@@ -9,20 +9,21 @@ from __future__ import annotations
 
 import json
 from functools import lru_cache
-from pathlib import Path
+from importlib import resources
 from typing import Any
 
 from botocore.waiter import Waiter, WaiterModel, create_waiter_with_client
 
-WAITER_DIR = Path(__file__).resolve().parents[1] / "waiters"
+# Read as package data, so it also works when dr_adapters is imported straight from plugins.zip.
+WAITER_DIR = resources.files("dr_adapters") / "waiters"
 
 
 @lru_cache(maxsize=None)
 def custom_waiter_model(service: str) -> WaiterModel | None:
     path = WAITER_DIR / f"{service}.json"
-    if not path.exists():
+    if not path.is_file():
         return None
-    return WaiterModel(json.loads(path.read_text()))
+    return WaiterModel(json.loads(path.read_text(encoding="utf-8")))
 
 
 def get_waiter(client: Any, name: str) -> Waiter:

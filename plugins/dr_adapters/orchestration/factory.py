@@ -36,11 +36,14 @@ TRIGGER_RULE = "none_failed"  # a skipped (not selected) upstream never blocks; 
 
 
 def default_manifest_dir() -> Path:
+    """DR_MANIFEST_DIR, else ``include/manifests`` beside the dags folder (a checkout, docker compose)
+    or inside it (MWAA, where only dags/ is synced from S3)."""
     configured = os.environ.get("DR_MANIFEST_DIR")
     if configured:
         return Path(configured)
     dags_folder = Path(os.environ.get("AIRFLOW__CORE__DAGS_FOLDER", Path(__file__).resolve().parents[3] / "dags"))
-    return dags_folder.parent / "include" / "manifests"
+    candidates = [dags_folder.parent / "include" / "manifests", dags_folder / "include" / "manifests"]
+    return next((c for c in candidates if c.is_dir()), candidates[0])
 
 
 def _settings() -> dict[str, Any]:
@@ -198,9 +201,12 @@ def build_dags(manifest_dir: str | Path | None = None) -> dict[str, DAG]:
     that is free (so a DAG that breaks stays in place, showing its error), else ``dr_invalid_<file>``.
     """
     wanted = get_parsing_context().dag_id  # set when a worker runs one task: build only that DAG
+    folder = Path(manifest_dir or default_manifest_dir())
+    if not folder.is_dir():
+        log.warning("no DR manifests: %s is not a folder (set DR_MANIFEST_DIR)", folder)
     plans: dict[str, Plan] = {}
     broken: list[tuple[Path, str]] = []
-    for path in discover_manifests(manifest_dir or default_manifest_dir()):
+    for path in discover_manifests(folder):
         try:
             plan = build_plan(load_manifest(path), str(path))
         except ManifestError as exc:

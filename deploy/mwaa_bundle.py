@@ -1,0 +1,246 @@
+#!/usr/bin/env python3
+"""``make mwaa-bundle``: what an Amazon MWAA environment takes, laid out like its S3 bucket.
+
+    build/mwaa/                               S3 (s3://<bucket>/...)      on MWAA
+      plugins.zip        plugins/ zipped       plugins.zip                 /usr/local/airflow/plugins (on sys.path)
+      requirements.txt   runtime pins          requirements.txt            pip install -r, MWAA's constraints
+      startup.sh         exports DR_MANIFEST_DIR startup.sh                run before every Airflow component
+      dags/dr_dags.py    the DAG file          dags/dr_dags.py             /usr/local/airflow/dags
+      dags/.airflowignore                      dags/.airflowignore
+      dags/include/manifests/*.yaml|json       dags/include/manifests/     synced like DAGs: no env update
+      iam/*.json         IAM policies for the execution role and the spoke roles (not uploaded)
+
+Manifests are validated first: a bundle never ships a manifest that would show up as a broken DAG.
+docs/deploy-mwaa.md walks through uploading it and setting up the environment.
+
+    python deploy/mwaa_bundle.py [--out build/mwaa] [--manifests include/manifests]
+                                 [--execution-role-arn arn:aws:iam::<hub>:role/<mwaa-execution-role>]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import shutil
+import sys
+import zipfile
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+PLUGINS = ROOT / "plugins"
+DAGS = ROOT / "dags"
+MANIFESTS = ROOT / "include" / "manifests"
+REQUIREMENTS = ROOT / "requirements.txt"
+STARTUP = Path(__file__).resolve().parent / "mwaa" / "startup.sh"
+
+MANIFEST_SUBDIR = Path("include") / "manifests"  # under dags/, where startup.sh points DR_MANIFEST_DIR
+EXECUTION_ROLE_PLACEHOLDER = "arn:aws:iam::<hub-account-id>:role/<mwaa-execution-role>"
+ZIP_DATE = (1980, 1, 1, 0, 0, 0)  # fixed: an unchanged bundle gives a byte-identical plugins.zip
+SKIP_PARTS = {"__pycache__", ".pytest_cache", ".mypy_cache"}
+SKIP_SUFFIXES = {".pyc", ".pyo"}
+
+DAGS_AIRFLOWIGNORE = """\
+# The manifests the DAG factory reads are no DAG files: keep the DAG processor out of them.
+include/
+"""
+
+REQUIREMENTS_HEADER = """\
+# Amazon MWAA requirements (s3://<bucket>/requirements.txt), written by `make mwaa-bundle` from
+# requirements.txt. apache-airflow itself is left out: the environment's image provides it (3.3.1).
+# No --constraint line: MWAA then applies the constraints file of its Airflow version. The provider
+# pins equal the versions MWAA's Airflow 3.3.1 image ships; pip refuses a pin that conflicts with
+# those constraints, and the environment's requirements log in CloudWatch says which.
+"""
+
+
+class BundleError(Exception):
+    """The bundle cannot be built (invalid manifest, unpinned requirement, ...)."""
+
+
+def _shipped(path: Path, base: Path) -> bool:
+    rel = path.relative_to(base)
+    return path.is_file() and not (SKIP_PARTS & set(rel.parts)) and path.suffix not in SKIP_SUFFIXES
+
+
+def write_plugins_zip(target: Path, plugins_dir: Path = PLUGINS) -> list[str]:
+    """Zip the contents of plugins/ (dr_adapters/ and .airflowignore at the root), reproducibly."""
+    names = []
+    with zipfile.ZipFile(target, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+        for path in sorted(plugins_dir.rglob("*")):
+            if not _shipped(path, plugins_dir):
+                continue
+            name = path.relative_to(plugins_dir).as_posix()
+            info = zipfile.ZipInfo(name, date_time=ZIP_DATE)
+            info.compress_type = zipfile.ZIP_DEFLATED
+            info.external_attr = 0o644 << 16
+            zf.writestr(info, path.read_bytes())
+            names.append(name)
+    if "dr_adapters/__init__.py" not in names:
+        raise BundleError(f"{plugins_dir} has no dr_adapters package")
+    return names
+
+
+def mwaa_requirements(requirements: Path = REQUIREMENTS) -> str:
+    """requirements.txt for MWAA: every runtime pin except apache-airflow, no constraints line."""
+    lines = []
+    for raw in requirements.read_text().splitlines():
+        line = raw.split("#", 1)[0].strip()
+        if not line:
+            continue
+        if line.startswith(("-c", "--constraint")):
+            continue
+        if line.startswith("-") or "==" not in line:
+            raise BundleError(f"{requirements}: {raw.strip()!r} is not a pin (name==version)")
+        name = re.split(r"[\[=<>!~ ;]", line, maxsplit=1)[0]
+        if re.sub(r"[-_.]+", "-", name).lower() == "apache-airflow":
+            continue
+        lines.append(line)
+    return REQUIREMENTS_HEADER + "\n".join(lines) + "\n"
+
+
+def _import_plugins() -> None:
+    try:
+        import dr_adapters  # noqa: F401
+    except ImportError:
+        sys.path.insert(0, str(PLUGINS))
+
+
+def load_plans(manifest_dir: Path) -> list[Any]:
+    """Every manifest's plan; all invalid manifests reported at once."""
+    _import_plugins()
+    from dr_adapters.plan.loader import ManifestError, discover_manifests, load_manifest
+    from dr_adapters.plan.planner import build_plan
+
+    paths = discover_manifests(manifest_dir)
+    if not paths:
+        raise BundleError(f"no manifest (*.yaml, *.yml, *.json) in {manifest_dir}")
+    plans, errors, dag_ids = [], [], {}
+    for path in paths:
+        try:
+            plan = build_plan(load_manifest(path), str(path))
+        except ManifestError as exc:
+            errors.append(str(exc))
+            continue
+        if plan.dag_id in dag_ids:
+            errors.append(f"{path}: same customer and environment as {dag_ids[plan.dag_id]} ({plan.dag_id})")
+            continue
+        dag_ids[plan.dag_id] = path
+        plans.append(plan)
+    if errors:
+        raise BundleError("invalid manifests, nothing written:\n" + "\n".join(errors))
+    return plans
+
+
+def _policy(statements: list[dict[str, Any]]) -> dict[str, Any]:
+    return {"Version": "2012-10-17", "Statement": statements}
+
+
+def iam_policies(plans: list[Any], execution_role_arn: str = EXECUTION_ROLE_PLACEHOLDER) -> dict[str, dict[str, Any]]:
+    """Least-privilege policies from the manifests and the IAM actions the adapters declare.
+
+    ``execution-role-policy.json`` (attach to the MWAA execution role: the hub): the actions of the
+    resources in the hub account, AssumeRole on the spoke roles, SNS and report-bucket access.
+    ``spoke-<account>-<role>-policy.json`` / ``-trust-policy.json``: the spoke role's permissions
+    for its resources, and its trust in the execution role with the manifest's ExternalId.
+    """
+    from dr_adapters.adapters.registry import adapter_for
+
+    hub_actions: set[str] = set()
+    spoke_actions: dict[str, set[str]] = defaultdict(set)
+    external_ids: dict[str, set[str]] = defaultdict(set)
+    spoke_account: dict[str, str] = {}
+    topics, report_objects = set(), set()
+    for plan in plans:
+        roles = {a.account_id: a for a in plan.accounts if a.account_id != plan.hub_account_id}
+        for access in roles.values():
+            external_ids[access.role_arn].add(access.external_id)
+            spoke_account[access.role_arn] = access.account_id
+            spoke_actions.setdefault(access.role_arn, set())
+        for wave in plan.waves:
+            for unit in wave.units:
+                actions = adapter_for(unit.action).iam_actions
+                access = roles.get(unit.account_id) if unit.account_id else None
+                (spoke_actions[access.role_arn] if access else hub_actions).update(actions)
+        if plan.sns_topic_arn:
+            topics.add(plan.sns_topic_arn)
+        if plan.report_bucket:
+            report_objects.add(f"arn:aws:s3:::{plan.report_bucket}/{plan.report_prefix.strip('/')}/*")
+
+    hub = []
+    if hub_actions:
+        hub.append({"Sid": "DrHubResources", "Effect": "Allow", "Action": sorted(hub_actions), "Resource": "*"})
+    if spoke_actions:
+        hub.append({"Sid": "DrAssumeSpokeRoles", "Effect": "Allow", "Action": "sts:AssumeRole",
+                    "Resource": sorted(spoke_actions)})
+    if topics:
+        hub.append({"Sid": "DrNotifications", "Effect": "Allow", "Action": "sns:Publish", "Resource": sorted(topics)})
+    if report_objects:
+        hub.append({"Sid": "DrReports", "Effect": "Allow", "Action": "s3:PutObject", "Resource": sorted(report_objects)})
+    policies = {"execution-role-policy.json": _policy(hub)}
+
+    for role_arn, actions in sorted(spoke_actions.items()):
+        stem = f"spoke-{spoke_account[role_arn]}-{role_arn.rsplit('/', 1)[-1]}"
+        if actions:
+            policies[f"{stem}-policy.json"] = _policy(
+                [{"Sid": "DrSpokeResources", "Effect": "Allow", "Action": sorted(actions), "Resource": "*"}])
+        ids = sorted(external_ids[role_arn])
+        policies[f"{stem}-trust-policy.json"] = _policy([{
+            "Sid": "DrHubAssumesWithExternalId", "Effect": "Allow",
+            "Principal": {"AWS": execution_role_arn}, "Action": "sts:AssumeRole",
+            "Condition": {"StringEquals": {"sts:ExternalId": ids[0] if len(ids) == 1 else ids}},
+        }])
+    return policies
+
+
+def build_bundle(out: Path, manifest_dir: Path = MANIFESTS,
+                 execution_role_arn: str = EXECUTION_ROLE_PLACEHOLDER) -> dict[str, Any]:
+    """Write the bundle to ``out`` (replaced); returns what it wrote."""
+    plans = load_plans(manifest_dir)
+    policies = iam_policies(plans, execution_role_arn)
+    requirements = mwaa_requirements()
+
+    if out.exists():
+        shutil.rmtree(out)
+    (out / "dags" / MANIFEST_SUBDIR).mkdir(parents=True)
+    (out / "iam").mkdir()
+
+    zip_names = write_plugins_zip(out / "plugins.zip")
+    (out / "requirements.txt").write_text(requirements)
+    shutil.copyfile(STARTUP, out / "startup.sh")
+    (out / "startup.sh").chmod(0o755)
+    for dag_file in sorted(DAGS.glob("*.py")):
+        shutil.copyfile(dag_file, out / "dags" / dag_file.name)
+    (out / "dags" / ".airflowignore").write_text(DAGS_AIRFLOWIGNORE)
+    for plan in plans:
+        source = Path(plan.source)
+        shutil.copyfile(source, out / "dags" / MANIFEST_SUBDIR / source.name)
+    for name, policy in policies.items():
+        (out / "iam" / name).write_text(json.dumps(policy, indent=2) + "\n")
+    return {"out": out, "dag_ids": sorted(p.dag_id for p in plans), "plugins": zip_names, "iam": sorted(policies)}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="mwaa_bundle", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--out", type=Path, default=ROOT / "build" / "mwaa")
+    parser.add_argument("--manifests", type=Path, default=MANIFESTS)
+    parser.add_argument("--execution-role-arn", default=EXECUTION_ROLE_PLACEHOLDER,
+                        help="the MWAA execution role, trusted by the spoke roles (default: a placeholder)")
+    args = parser.parse_args(argv)
+    try:
+        built = build_bundle(args.out, args.manifests, args.execution_role_arn)
+    except BundleError as exc:
+        print(f"mwaa-bundle: {exc}", file=sys.stderr)
+        return 1
+    out = built["out"]
+    print(f"MWAA bundle in {out} (DAGs: {', '.join(built['dag_ids'])})")
+    for path in sorted(p for p in out.rglob("*") if p.is_file()):
+        print(f"  {path.relative_to(out)}")
+    print("Upload and set-up: docs/deploy-mwaa.md")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
