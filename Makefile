@@ -14,7 +14,7 @@ export AIRFLOW__CORE__LOAD_EXAMPLES := False
 export AIRFLOW__CORE__UNIT_TEST_MODE := False
 export DR_MANIFEST_DIR ?= $(CURDIR)/include/manifests
 
-.PHONY: venv test demo validate plan schema docs lock clean mwaa-bundle
+.PHONY: venv test demo validate plan schema docs iam lock clean mwaa-bundle
 
 venv: $(STAMP)
 
@@ -41,6 +41,10 @@ schema: $(STAMP)
 
 docs: $(STAMP)
 	$(PY) -m dr_adapters actions --write README.md
+
+# Least-privilege IAM policies and the spoke-role template, from the adapters (include/iam/README.md).
+iam: $(STAMP)
+	$(PY) -m dr_adapters iam --write include/iam
 
 # What an Amazon MWAA environment takes, in build/mwaa/ (docs/deploy-mwaa.md).
 mwaa-bundle: $(STAMP)

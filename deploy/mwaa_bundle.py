@@ -8,7 +8,8 @@
       dags/dr_dags.py    the DAG file          dags/dr_dags.py             /usr/local/airflow/dags
       dags/.airflowignore                      dags/.airflowignore
       dags/include/manifests/*.yaml|json       dags/include/manifests/     synced like DAGs: no env update
-      iam/*.json         IAM policies for the execution role and the spoke roles (not uploaded)
+      iam/*.json         IAM policies for the execution role and the spoke roles (not uploaded;
+                         from dr_adapters.iam, like include/iam/)
 
 Manifests are validated first: a bundle never ships a manifest that would show up as a broken DAG.
 docs/deploy-mwaa.md walks through uploading it and setting up the environment.
@@ -25,7 +26,6 @@ import re
 import shutil
 import sys
 import zipfile
-from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
@@ -134,65 +134,14 @@ def load_plans(manifest_dir: Path) -> list[Any]:
     return plans
 
 
-def _policy(statements: list[dict[str, Any]]) -> dict[str, Any]:
-    return {"Version": "2012-10-17", "Statement": statements}
+def iam_policies(plans: list[Any], execution_role_arn: str = EXECUTION_ROLE_PLACEHOLDER) -> dict[str, Any]:
+    """The manifests' least-privilege policies (``dr_adapters.iam.manifest_policies``): the execution
+    role's, and per spoke role its permissions, its trust (ExternalId) and the parameters of
+    ``include/iam/spoke-role.yaml`` that create the same role with CloudFormation."""
+    _import_plugins()
+    from dr_adapters.iam import manifest_policies
 
-
-def iam_policies(plans: list[Any], execution_role_arn: str = EXECUTION_ROLE_PLACEHOLDER) -> dict[str, dict[str, Any]]:
-    """Least-privilege policies from the manifests and the IAM actions the adapters declare.
-
-    ``execution-role-policy.json`` (attach to the MWAA execution role: the hub): the actions of the
-    resources in the hub account, AssumeRole on the spoke roles, SNS and report-bucket access.
-    ``spoke-<account>-<role>-policy.json`` / ``-trust-policy.json``: the spoke role's permissions
-    for its resources, and its trust in the execution role with the manifest's ExternalId.
-    """
-    from dr_adapters.adapters.registry import adapter_for
-
-    hub_actions: set[str] = set()
-    spoke_actions: dict[str, set[str]] = defaultdict(set)
-    external_ids: dict[str, set[str]] = defaultdict(set)
-    spoke_account: dict[str, str] = {}
-    topics, report_objects = set(), set()
-    for plan in plans:
-        roles = {a.account_id: a for a in plan.accounts if a.account_id != plan.hub_account_id}
-        for access in roles.values():
-            external_ids[access.role_arn].add(access.external_id)
-            spoke_account[access.role_arn] = access.account_id
-            spoke_actions.setdefault(access.role_arn, set())
-        for wave in plan.waves:
-            for unit in wave.units:
-                actions = adapter_for(unit.action).iam_actions
-                access = roles.get(unit.account_id) if unit.account_id else None
-                (spoke_actions[access.role_arn] if access else hub_actions).update(actions)
-        if plan.sns_topic_arn:
-            topics.add(plan.sns_topic_arn)
-        if plan.report_bucket:
-            report_objects.add(f"arn:aws:s3:::{plan.report_bucket}/{plan.report_prefix.strip('/')}/*")
-
-    hub = []
-    if hub_actions:
-        hub.append({"Sid": "DrHubResources", "Effect": "Allow", "Action": sorted(hub_actions), "Resource": "*"})
-    if spoke_actions:
-        hub.append({"Sid": "DrAssumeSpokeRoles", "Effect": "Allow", "Action": "sts:AssumeRole",
-                    "Resource": sorted(spoke_actions)})
-    if topics:
-        hub.append({"Sid": "DrNotifications", "Effect": "Allow", "Action": "sns:Publish", "Resource": sorted(topics)})
-    if report_objects:
-        hub.append({"Sid": "DrReports", "Effect": "Allow", "Action": "s3:PutObject", "Resource": sorted(report_objects)})
-    policies = {"execution-role-policy.json": _policy(hub)}
-
-    for role_arn, actions in sorted(spoke_actions.items()):
-        stem = f"spoke-{spoke_account[role_arn]}-{role_arn.rsplit('/', 1)[-1]}"
-        if actions:
-            policies[f"{stem}-policy.json"] = _policy(
-                [{"Sid": "DrSpokeResources", "Effect": "Allow", "Action": sorted(actions), "Resource": "*"}])
-        ids = sorted(external_ids[role_arn])
-        policies[f"{stem}-trust-policy.json"] = _policy([{
-            "Sid": "DrHubAssumesWithExternalId", "Effect": "Allow",
-            "Principal": {"AWS": execution_role_arn}, "Action": "sts:AssumeRole",
-            "Condition": {"StringEquals": {"sts:ExternalId": ids[0] if len(ids) == 1 else ids}},
-        }])
-    return policies
+    return manifest_policies(plans, execution_role_arn)
 
 
 def build_bundle(out: Path, manifest_dir: Path = MANIFESTS,

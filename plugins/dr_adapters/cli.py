@@ -1,4 +1,5 @@
-"""``python -m dr_adapters``: validate manifests, print a plan, export the manifest JSON Schema."""
+"""``python -m dr_adapters``: validate manifests, print a plan, export the manifest JSON Schema,
+the action reference and the IAM policies."""
 
 from __future__ import annotations
 
@@ -23,6 +24,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     sub.add_parser("schema", help="print the manifest JSON Schema (for editors and CI)")
     actions = sub.add_parser("actions", help="print the reference of every action: config keys, phases, drill (Markdown)")
     actions.add_argument("--write", metavar="README", help="replace the block between the actions markers in this file")
+    iam = sub.add_parser("iam", help="the least-privilege IAM policies and spoke-role template (include/iam/)")
+    iam_mode = iam.add_mutually_exclusive_group()
+    iam_mode.add_argument("--write", metavar="DIR", help="write them into DIR (e.g. include/iam)")
+    iam_mode.add_argument("--check", metavar="DIR", help="exit 1 if DIR differs from what --write would write")
     args = parser.parse_args(argv)
 
     if args.command == "validate":
@@ -34,6 +39,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(exc, file=sys.stderr)
             return 1
         return 0
+    if args.command == "iam":
+        return _iam(args.write, args.check)
     if args.command == "actions":
         if args.write:
             write_actions_block(args.write)
@@ -55,6 +62,25 @@ def _validate(files: Sequence[str]) -> int:
         else:
             print(f"{path}: OK ({plan.dag_id}: {len(plan.waves)} waves, {len(plan.resources)} resources)")
     return 1 if failed else 0
+
+
+def _iam(write: str | None, check: str | None) -> int:
+    from dr_adapters import iam
+
+    if write:
+        for rel in iam.write_files(write):
+            print(f"{write.rstrip('/')}/{rel}")
+        return 0
+    if check:
+        stale = iam.drift(check)
+        for rel in stale:
+            print(f"{check.rstrip('/')}/{rel} differs from the adapters' declarations", file=sys.stderr)
+        if stale:
+            print("run `make iam` to regenerate", file=sys.stderr)
+        return 1 if stale else 0
+    for rel, text in iam.render_files().items():
+        print(f"==> {rel} <==\n{text}")
+    return 0
 
 
 def manifest_schema() -> dict:

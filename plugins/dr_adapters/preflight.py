@@ -41,7 +41,8 @@ def run_preflight(plan: Plan, request: RunRequest, ctx: RunContext) -> list[dict
                 item = f.to_dict()
                 mismatch = plan.scope.mismatch(f.tags) if f.tags is not None else None
                 if mismatch:
-                    item.update(ok=False, message=f"out of scope for {plan.dag_id}: {mismatch}")
+                    scope_tags = ", ".join(f"{k}={f.tags.get(k)!r}" for k in ("Customer", "Environment"))
+                    item.update(ok=False, message=f"out of scope for {plan.dag_id}: {mismatch} (its tags: {scope_tags})")
                 found.append(item)
         return found
 

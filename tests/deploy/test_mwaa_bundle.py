@@ -210,21 +210,57 @@ def test_invalid_manifest_fails_the_build_and_writes_nothing(tmp_path):
 
 
 def test_iam_policies_follow_the_manifests_and_the_adapters(bundle):
-    from dr_adapters.adapters.registry import ADAPTER_CLASSES
+    from dr_adapters.adapters.registry import ADAPTER_CLASSES, adapter_for
+    from dr_adapters.iam import shipped_actions
 
-    declared = {action for cls in ADAPTER_CLASSES for action in cls.iam_actions}
+    def actions(statements):
+        return {a for s in statements for a in ([s["Action"]] if isinstance(s["Action"], str) else s["Action"])}
+
+    def granted(actions_in_account):  # what the adapters of those manifest actions ship (include/iam)
+        return set().union(*(shipped_actions(type(adapter_for(a))) for a in actions_in_account))
+
     iam = bundle / "iam"
     hub = json.loads((iam / "execution-role-policy.json").read_text())["Statement"]
     by_sid = {s["Sid"]: s for s in hub}
     assert by_sid["DrAssumeSpokeRoles"]["Resource"] == ["arn:aws:iam::222222222222:role/dr-orchestration"]
     assert by_sid["DrNotifications"]["Resource"] == ["arn:aws:sns:us-west-2:123456789012:dr-events"]
-    assert set(by_sid["DrHubResources"]["Action"]) <= declared
-    spoke = json.loads((iam / "spoke-222222222222-dr-orchestration-policy.json").read_text())["Statement"][0]
-    assert set(spoke["Action"]) <= declared and "drs:StartRecovery" in spoke["Action"]
+    # The demo's hub holds every action of the manifest: exactly their adapters' policies (with
+    # DRS's service-side ones, iam:PassRole only to EC2), plus the hub's own AssumeRole and Publish.
+    manifest_actions = {"AuroraMySQL", "DRS", "EcsService", "LambdaFunction", "R53Record"}
+    assert actions(hub) == granted(manifest_actions) | {"sts:AssumeRole", "sns:Publish"}
+    (pass_role,) = [s for s in hub if s["Action"] == ["iam:PassRole"]]
+    assert pass_role["Condition"] == {"StringEquals": {"iam:PassedToService": "ec2.amazonaws.com"}}
+
+    spoke = json.loads((iam / "spoke-222222222222-dr-orchestration-policy.json").read_text())["Statement"]
+    spoke_actions = {"AuroraPostgreSQL", "DRS", "EcsService", "LambdaFunction", "R53Record"}
+    assert actions(spoke) == granted(spoke_actions) and "drs:StartRecovery" in spoke[0]["Action"]
     trust = json.loads((iam / "spoke-222222222222-dr-orchestration-trust-policy.json").read_text())["Statement"][0]
     assert trust["Principal"] == {"AWS": "arn:aws:iam::123456789012:role/mwaa-dr-execution"}
     assert trust["Action"] == "sts:AssumeRole"
     assert trust["Condition"] == {"StringEquals": {"sts:ExternalId": "acme-dr-7f3a"}}
+    # The same role from include/iam/spoke-role.yaml: its parameters, from the manifest.
+    params = {p["ParameterKey"]: p["ParameterValue"] for p in json.loads(
+        (iam / "spoke-222222222222-dr-orchestration-cfn-parameters.json").read_text())}
+    assert params["HubPrincipalArn"] == "arn:aws:iam::123456789012:role/mwaa-dr-execution"
+    assert params["ExternalId"] == "acme-dr-7f3a" and params["RoleName"] == "dr-orchestration"
+    assert {k for k, v in params.items() if k.startswith("Enable")} == {
+        f"Enable{n}" for n in ("Drs", "Aurora", "Ecs", "LambdaFunction", "Route53")}
+    assert len(ADAPTER_CLASSES) == 5 and all(v == "true" for k, v in params.items() if k.startswith("Enable"))
+
+
+def test_spoke_parameters_enable_only_the_adapters_the_account_uses(tmp_path):
+    manifests = tmp_path / "manifests"
+    manifests.mkdir()
+    text = (ROOT / "include" / "manifests" / "acme-production.yaml").read_text()
+    # Move the spoke's Route 53 record to the hub: the spoke keeps no R53Record resource.
+    text = text.replace('        action: R53Record\n        accountId: "222222222222"\n', "        action: R53Record\n")
+    (manifests / "acme-production.yaml").write_text(text)
+    built = mwaa_bundle.build_bundle(tmp_path / "mwaa", manifests)
+    params = {p["ParameterKey"]: p["ParameterValue"] for p in json.loads(
+        (built["out"] / "iam" / "spoke-222222222222-dr-orchestration-cfn-parameters.json").read_text())}
+    assert params["EnableRoute53"] == "false" and params["EnableDrs"] == "true"
+    spoke = json.loads((built["out"] / "iam" / "spoke-222222222222-dr-orchestration-policy.json").read_text())
+    assert not any(a.startswith("route53:") for s in spoke["Statement"] for a in s["Action"])
 
 
 def test_make_target_builds_the_bundle():

@@ -6,100 +6,11 @@ run's task states and report.
 
 from __future__ import annotations
 
-import json
-import os
-from pathlib import Path
-
-import boto3
 import pytest
 
+from dag_run_helpers import CONFIRM, events, recovery_instances, report_of, roles, run, subscribe_queue
+
 pytestmark = pytest.mark.airflow
-
-CONFIRM = "acme/production"
-
-
-@pytest.fixture(scope="module")
-def sim(airflow_db):
-    from awssim.server import SimulatorServer
-
-    server = SimulatorServer().start()
-    saved = dict(os.environ)
-    os.environ.update({
-        "AWS_ENDPOINT_URL": server.url,
-        "AWSSIM_DELAY_SECONDS": "0.2",
-        "DR_WAIT_POLL_SECONDS": "0.2",
-        "AIRFLOW_CONN_AWS_DEFAULT": json.dumps({
-            "conn_type": "aws", "login": "testing", "password": "testing",
-            "extra": {"region_name": "us-east-1", "endpoint_url": server.url},
-        }),
-    })
-    yield server
-    server.stop()
-    os.environ.clear()
-    os.environ.update(saved)
-
-
-@pytest.fixture
-def estate(sim, monkeypatch):
-    """A freshly seeded demo estate; yields (plan, sessions per account)."""
-    from awssim.demo import _sessions, demo_plan, seed_estate
-
-    monkeypatch.setenv("AWS_ENDPOINT_URL", sim.url)  # the autouse credentials fixture clears it
-    sim.reset()
-    plan = demo_plan()
-    seed_estate(plan)
-    return plan, _sessions(plan)
-
-
-@pytest.fixture
-def dag(sim):
-    """A freshly built DAG per test: dag.test in one process lets a run's conf leak into params."""
-    from dr_adapters.orchestration.factory import build_dags
-
-    return build_dags()["dr_acme_production"]
-
-
-def run(dag, conf, **kwargs):
-    from dr_adapters.orchestration.local_run import run_dag
-
-    dag_run = run_dag(dag, conf, **kwargs)
-    states = {(ti.task_id, ti.map_index): ti.state for ti in dag_run.get_task_instances()}
-    return dag_run, states
-
-
-def roles(plan, sessions):
-    from awssim.snapshot import serving_roles
-
-    return serving_roles(plan, sessions)
-
-
-def report_of(dag_run) -> dict:
-    from dr_adapters.report.render import report_dir
-
-    folder = report_dir() / dag_run.dag_id / dag_run.run_id.replace(":", "_").replace("+", "_")
-    return json.loads((folder / "report.json").read_text())
-
-
-def recovery_instances(session: boto3.Session, region: str) -> list[dict]:
-    return session.client("drs", region_name=region).describe_recovery_instances(filters={})["items"]
-
-
-def subscribe_queue(session: boto3.Session, topic_arn: str) -> tuple[object, str]:
-    region = topic_arn.split(":")[3]
-    sqs = session.client("sqs", region_name=region)
-    url = sqs.create_queue(QueueName="dr-events-test")["QueueUrl"]
-    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-    session.client("sns", region_name=region).subscribe(TopicArn=topic_arn, Protocol="sqs", Endpoint=arn)
-    return sqs, url
-
-
-def events(sqs, url) -> list[dict]:
-    out = []
-    while batch := sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", []):
-        for m in batch:
-            out.append(json.loads(json.loads(m["Body"])["Message"]))
-            sqs.delete_message(QueueUrl=url, ReceiptHandle=m["ReceiptHandle"])
-    return out
 
 
 def test_failover_then_failback_returns_the_estate(dag, estate):
@@ -164,6 +75,7 @@ def test_reject_stops_the_run_after_the_gate(dag, estate):
     report = report_of(dag_run)
     assert report["outcome"] == "rejected"
     assert report["approvals"][0]["decision"] == "rejected" and report["approvals"][0]["by"] == "alice"
+    assert report["approvals"][0]["responded_at"] >= report["approvals"][0]["requested_at"]  # and when
 
 
 def test_marking_gates_success_lets_the_run_continue(dag, estate):

@@ -22,6 +22,7 @@ from dr_adapters.adapters.base import (
     HealthCheck,
     PhaseOutcome,
     RunContext,
+    ServiceSide,
     Wait,
 )
 from dr_adapters.plan.model import ResourceSpec, WorkUnit
@@ -128,6 +129,28 @@ class _Resource:
                 "add it as a secondary cluster of the global database",
             )
 
+    # A call whose reply was lost (timeout, dropped connection, 5xx after AWS acted) is retried by
+    # botocore, and AWS refuses the retry because the first attempt did the work. Neither call has
+    # an idempotency token, so read AWS to tell that apart from a real refusal.
+    def created_already(self, name: str, err: ClientError) -> None:
+        """CreateDBInstance said DBInstanceAlreadyExists: fine if it is a reader of the target cluster."""
+        if err.response.get("Error", {}).get("Code") != "DBInstanceAlreadyExists":
+            raise err
+        found = self.rds.describe_db_instances(DBInstanceIdentifier=name)["DBInstances"]
+        if not found or found[0].get("DBClusterIdentifier") != self.target_id:
+            raise err
+
+    def moving_already(self, err: ClientError) -> None:
+        """Switchover/failover refused as InvalidGlobalClusterStateFault: fine if the global cluster is
+        now moving (or has moved) the writer to the target, so the caller's wait covers it."""
+        if err.response.get("Error", {}).get("Code") != "InvalidGlobalClusterStateFault":
+            raise err
+        now = self.rds.describe_global_clusters(GlobalClusterIdentifier=self.cfg.global_cluster_identifier)
+        status = now["GlobalClusters"][0]
+        target = [m for m in status["GlobalClusterMembers"] if m["DBClusterArn"] == self.target["DBClusterArn"]]
+        if status["Status"] == "available" and not (target and target[0]["IsWriter"]):
+            raise err
+
     def instances(self) -> list[dict[str, Any]]:
         return self.rds.describe_db_instances(Filters=[{"Name": "db-cluster-id", "Values": [self.target_id]}])[
             "DBInstances"
@@ -183,10 +206,15 @@ class AuroraAdapter(Adapter):
         "rds:DescribeDBClusters",
         "rds:DescribeDBInstances",
         "rds:CreateDBInstance",
-        "rds:AddTagsToResource",  # CreateDBInstance with Tags
         "rds:SwitchoverGlobalCluster",
         "rds:FailoverGlobalCluster",
         "cloudwatch:GetMetricStatistics",
+    )
+    service_side_actions = (
+        ServiceSide(
+            "CreateDBInstanceTagsOnCreate", ("rds:AddTagsToResource",),
+            "CreateDBInstance is called with Tags (the cluster's scope tags): tags given on create are "
+            "authorised as rds:AddTagsToResource."),
     )
 
     def _resources(self, ctx: RunContext, unit: WorkUnit) -> list[_Resource]:
@@ -277,15 +305,18 @@ class AuroraAdapter(Adapter):
             if missing > 0:
                 names = (f"{r.target_id}-dr-{n}" for n in range(1, len(have) + missing + 1))
                 for name in [n for n in names if n not in have][:missing]:
-                    ctx.mutate(
-                        r.rds,
-                        "create_db_instance",
-                        DBInstanceIdentifier=name,
-                        DBClusterIdentifier=r.target_id,
-                        Engine=r.target["Engine"],
-                        DBInstanceClass=r.cfg.dr_instance_class,
-                        Tags=r.target.get("TagList") or [],
-                    )
+                    try:
+                        ctx.mutate(
+                            r.rds,
+                            "create_db_instance",
+                            DBInstanceIdentifier=name,
+                            DBClusterIdentifier=r.target_id,
+                            Engine=r.target["Engine"],
+                            DBInstanceClass=r.cfg.dr_instance_class,
+                            Tags=r.target.get("TagList") or [],
+                        )
+                    except ClientError as err:
+                        r.created_already(name, err)
                 outcome.notes.append(f"{r.rid}: adding {missing} instance(s) to {r.target_id}")
             elif all(i["DBInstanceStatus"] == "available" for i in r.instances()):
                 outcome.notes.append(f"{r.rid}: {r.target_id} has {len(have)} available instance(s)")
@@ -319,10 +350,13 @@ class AuroraAdapter(Adapter):
                 outcome.waits.append(r.global_wait(f"{gid} is {gstatus}"))
                 continue
             call = {"GlobalClusterIdentifier": gid, "TargetDbClusterIdentifier": r.target["DBClusterArn"]}
-            if r.cfg.mode == "failover":
-                ctx.mutate(r.rds, "failover_global_cluster", **call, AllowDataLoss=True)
-            else:
-                ctx.mutate(r.rds, "switchover_global_cluster", **call)
+            try:
+                if r.cfg.mode == "failover":
+                    ctx.mutate(r.rds, "failover_global_cluster", **call, AllowDataLoss=True)
+                else:
+                    ctx.mutate(r.rds, "switchover_global_cluster", **call)
+            except ClientError as err:
+                r.moving_already(err)
             outcome.notes.append(f"{r.rid}: {r.cfg.mode} of {gid} to {r.target_id} started")
             if not ctx.dry_run:
                 outcome.waits.append(r.global_wait(f"{r.cfg.mode} of {gid} to {r.target_id}"))

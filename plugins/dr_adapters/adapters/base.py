@@ -96,6 +96,23 @@ class PhaseOutcome:
 
 
 @dataclass(frozen=True)
+class ServiceSide:
+    """IAM actions an adapter's calls need but the adapter never calls itself (``dr_adapters.iam``).
+
+    AWS authorises them on our behalf: tagging on create (a ``Create*`` call with tags is also
+    authorised as the service's ``TagResource``), or a service such as DRS acting with the
+    caller's permissions (StartRecovery launches EC2 instances). Kept apart from ``iam_actions`` so
+    the tests can prove that every action in ``iam_actions`` is really called; the shipped policy
+    grants both.
+    """
+
+    sid: str  # the policy statement's Sid (alphanumeric)
+    actions: tuple[str, ...]
+    reason: str  # one line: which of our calls needs them, and why
+    condition: dict[str, Any] | None = None  # e.g. iam:PassedToService for iam:PassRole
+
+
+@dataclass(frozen=True)
 class Finding:
     """A preflight observation about one resource."""
 
@@ -204,7 +221,13 @@ class Adapter(ABC):
     """One line per phase for the plan printout and docs: what the phase does on a failover."""
 
     iam_actions: ClassVar[tuple[str, ...]] = ()
-    """IAM actions this adapter needs (shipped as a least-privilege policy)."""
+    """IAM actions of the calls this adapter makes itself, waiters included (``service:Operation``).
+    Tests record every call across failover, failback and drill: each is in here, and each of these
+    is made at least once (``tests/iam/test_least_privilege.py``)."""
+
+    service_side_actions: ClassVar[tuple[ServiceSide, ...]] = ()
+    """IAM actions AWS needs on our behalf for those calls, never called by us (see ``ServiceSide``).
+    The shipped policy (``include/iam/adapters/<module>.json``) grants ``iam_actions`` and these."""
 
     def config(self, resource: ResourceSpec) -> Any:
         """The resource's config parsed with this adapter's schema."""
@@ -234,3 +257,8 @@ class Adapter(ABC):
 
     def run_phase(self, phase: Phase, ctx: RunContext, unit: WorkUnit) -> PhaseOutcome:
         return getattr(self, phase.method)(ctx, unit)
+
+    def explain_failure(self, ctx: RunContext, unit: WorkUnit) -> str | None:
+        """After a wait of this unit failed (e.g. a DRS job): which resources failed and why, read
+        from AWS with calls the adapter makes anyway, for the error, the report and the alert."""
+        return None

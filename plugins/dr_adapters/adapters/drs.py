@@ -22,6 +22,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from botocore.exceptions import ClientError
 from pydantic import Field
 
 from dr_adapters.adapters.base import (
@@ -32,6 +33,7 @@ from dr_adapters.adapters.base import (
     HealthCheck,
     PhaseOutcome,
     RunContext,
+    ServiceSide,
     Wait,
 )
 from dr_adapters.plan.model import ResourceSpec, WorkUnit
@@ -42,6 +44,43 @@ REPLICATING_QUOTA = 300  # replicating source servers per account and region
 NOT_REPLICATING = ("DISCONNECTED", "STOPPED")
 IN_FLIGHT = ("PENDING", "IN_PROGRESS")
 GONE = ("TERMINATED", "SHUTTING-DOWN", "NOT_FOUND")
+# What DRS does with the caller's permissions when StartRecovery launches (and TerminateRecoveryInstances
+# removes) recovery instances: the dependent actions of drs:StartRecovery in AWS's Service
+# Authorization Reference. They are granted, never called by the adapter itself.
+START_RECOVERY_EC2_ACTIONS = (
+    "ec2:AttachVolume",
+    "ec2:AuthorizeSecurityGroupEgress",
+    "ec2:AuthorizeSecurityGroupIngress",
+    "ec2:CreateLaunchTemplate",
+    "ec2:CreateLaunchTemplateVersion",
+    "ec2:CreateSnapshot",
+    "ec2:CreateTags",
+    "ec2:CreateVolume",
+    "ec2:DeleteLaunchTemplateVersions",
+    "ec2:DeleteSnapshot",
+    "ec2:DeleteVolume",
+    "ec2:DescribeAccountAttributes",
+    "ec2:DescribeAvailabilityZones",
+    "ec2:DescribeImages",
+    "ec2:DescribeInstanceAttribute",
+    "ec2:DescribeInstanceStatus",
+    "ec2:DescribeInstanceTypes",
+    "ec2:DescribeInstances",
+    "ec2:DescribeLaunchTemplateVersions",
+    "ec2:DescribeLaunchTemplates",
+    "ec2:DescribeSecurityGroups",
+    "ec2:DescribeSnapshots",
+    "ec2:DescribeSubnets",
+    "ec2:DescribeVolumes",
+    "ec2:DetachVolume",
+    "ec2:ModifyInstanceAttribute",
+    "ec2:ModifyLaunchTemplate",
+    "ec2:RevokeSecurityGroupEgress",
+    "ec2:RunInstances",
+    "ec2:StartInstances",
+    "ec2:StopInstances",
+    "ec2:TerminateInstances",
+)
 HEALTH = {  # EC2 state of the recovery instance -> resource health
     "running": Health.HEALTHY,
     "pending": Health.DEGRADED,
@@ -160,6 +199,27 @@ class DrsAdapter(Adapter):
         "ec2:StartInstances",
         "ec2:StopInstances",
         "ec2:TerminateInstances",
+    )
+    service_side_actions = (
+        ServiceSide(
+            "StartRecoveryTagsOnCreate", ("drs:TagResource",),
+            "StartRecovery is called with tags (dr:run-id, dr:operation, dr:unit): tags given on create are "
+            "authorised as drs:TagResource."),
+        ServiceSide(
+            "StartRecoveryRegistersInstances", ("drs:CreateRecoveryInstanceForDrs", "drs:ListTagsForResource"),
+            "StartRecovery: DRS registers the recovery instances it launches (dependent actions of drs:StartRecovery)."),
+        ServiceSide(
+            "StartRecoveryLaunchesEc2", START_RECOVERY_EC2_ACTIONS,
+            "StartRecovery and TerminateRecoveryInstances: DRS launches and removes recovery instances with the "
+            "caller's permissions (launch templates, volumes, snapshots, RunInstances; AWS's dependent actions)."),
+        ServiceSide(
+            "StartRecoveryPassesInstanceRole", ("iam:PassRole",),
+            "StartRecovery: the launch template's instance profile role is passed to EC2, and only to EC2.",
+            {"StringEquals": {"iam:PassedToService": "ec2.amazonaws.com"}}),
+        ServiceSide(
+            "ReverseReplicationReadsTemplates", ("drs:DescribeReplicationConfigurationTemplates",),
+            "ReverseReplication: DRS reads the replication settings for the server it creates in the old region "
+            "(dependent action of drs:ReverseReplication)."),
     )
 
     # -- reading AWS -------------------------------------------------------------------------
@@ -330,12 +390,19 @@ class DrsAdapter(Adapter):
         for region, batch in todo.items():
             drs = ctx.client("drs", region, unit.account_id)
             for chunk in _chunks(batch):
-                reply = ctx.mutate(
-                    drs, "start_recovery",
-                    sourceServers=[{"sourceServerID": t.server_id} for t in chunk],
-                    isDrill=ctx.is_drill,
-                    tags={"dr:run-id": ctx.run_id, "dr:operation": ctx.operation.value, "dr:unit": unit.unit_id},
-                )
+                try:
+                    reply = ctx.mutate(
+                        drs, "start_recovery",
+                        sourceServers=[{"sourceServerID": t.server_id} for t in chunk],
+                        isDrill=ctx.is_drill,
+                        tags={"dr:run-id": ctx.run_id, "dr:operation": ctx.operation.value, "dr:unit": unit.unit_id},
+                    )
+                except ClientError as err:
+                    in_flight = self._launches_in_flight(ctx, unit, region, chunk, err)
+                    jobs.update(dict.fromkeys(in_flight, region))
+                    outcome.notes.append(f"a launch is already in progress in {region} (jobs {', '.join(in_flight)}): "
+                                         "waiting for it")
+                    continue
                 verb = _note(reply, "would launch", "launching")
                 outcome.notes.append(f"{verb} {len(chunk)} {kind} instance(s) in {region}")
                 if reply is not None:
@@ -343,6 +410,37 @@ class DrsAdapter(Adapter):
         outcome.waits = [self._job_wait(region, unit, job_id) for job_id, region in jobs.items()]
         outcome.data["jobs"] = sorted(jobs)
         return outcome
+
+    def explain_failure(self, ctx: RunContext, unit: WorkUnit) -> str | None:
+        """Which servers' last launch FAILED (a failed launch fails the whole job's waiter)."""
+        failed = []
+        for t in self._targets(ctx, unit, instances=False):
+            last = ((t.server or {}).get("lifeCycle") or {}).get("lastLaunch") or {}
+            if last.get("status") == "FAILED":
+                job = (last.get("initiated") or {}).get("jobID")
+                failed.append(f"{t.rid}: DRS launch of {t.server_id} FAILED in {t.region} (job {job}) -- fix: see "
+                              "the job log in the DRS console (launch settings, EC2 capacity, quotas), then "
+                              "clear this task instance")
+        return "; ".join(failed) or None
+
+    def _launches_in_flight(
+        self, ctx: RunContext, unit: WorkUnit, region: str, chunk: list[Target], err: ClientError
+    ) -> list[str]:
+        """StartRecovery was refused with ConflictException: which launch jobs already run for ``chunk``.
+
+        StartRecovery has no idempotency token. When its reply is lost (a timeout, a dropped
+        connection, a 5xx after AWS acted) botocore retries it, and DRS refuses the retry because the
+        first attempt's job is launching those servers: that job is ours, so wait for it instead of
+        failing (the next round launches any server it did not). Any other error is raised as is.
+        """
+        if err.response.get("Error", {}).get("Code") != "ConflictException":
+            raise err
+        servers = self._servers(ctx, region, unit.account_id, [t.server_id for t in chunk])
+        launches = [(s.get("lifeCycle") or {}).get("lastLaunch") or {} for s in servers.values()]
+        in_flight = sorted({last["initiated"]["jobID"] for last in launches if last.get("status") in IN_FLIGHT})
+        if not in_flight:
+            raise err
+        return in_flight
 
     def _job_wait(self, region: str, unit: WorkUnit, job_id: str) -> Wait:
         args = {"filters": {"jobIDs": [job_id]}}  # recovery launches take minutes: poll every 30s, up to 2h

@@ -15,6 +15,7 @@ from dr_adapters.adapters.base import (
     HealthCheck,
     PhaseOutcome,
     RunContext,
+    ServiceSide,
     Wait,
     source_finding,
 )
@@ -86,8 +87,13 @@ class EcsServiceAdapter(Adapter):
         "ecs:DescribeServices",
         "ecs:DescribeTaskDefinition",
         "ecs:ListTagsForResource",
-        "ecs:TagResource",  # CreateService with tags
         "ecs:UpdateService",
+    )
+    service_side_actions = (
+        ServiceSide(
+            "CreateServiceTagsOnCreate", ("ecs:TagResource",),
+            "CreateService is called with tags (Customer/Environment): tags given on create are authorised "
+            "as ecs:TagResource."),
     )
 
     # -- AWS reads -----------------------------------------------------------------------------

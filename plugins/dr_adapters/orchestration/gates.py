@@ -4,13 +4,23 @@ While waiting, the task sits in ``awaiting_input`` and holds no worker slot. It 
 Approve / Reject in the UI (Required Actions), the HITL REST endpoint, or by marking the task
 success (the operator's override). Reject fails the gate, so nothing after it runs and the run
 does not succeed. Drills, readiness checks, dry runs and ``approval_mode=automatic`` pass at once.
+
+A gate left waiting raises an ``approval_overdue`` alert after ``DR_APPROVAL_ALERT_MINUTES``
+(default 30; read when the gate runs; 0 turns it off), and again after each further interval. It
+uses the HITL response timeout: Airflow's scheduler sweeps ``awaiting_input`` tasks whose timeout
+has passed and resumes them with a timeout event (no worker slot and no triggerer while waiting);
+the gate then publishes the alert and parks again, still waiting for its answer. It never approves
+or rejects on its own (the gate has no default option).
 """
 
 from __future__ import annotations
 
+import os
+from datetime import datetime, timedelta
 from typing import Any
 
 from airflow.providers.standard.operators.hitl import ApprovalOperator
+from airflow.sdk.exceptions import TaskAwaitingInput
 
 from dr_adapters.orchestration.aws_access import DEFAULT_CONN_ID, sessions_for
 from dr_adapters.orchestration.notify import notify
@@ -22,6 +32,12 @@ HOW_TO_APPROVE = (
     "success, or call the REST API: PATCH /api/v2/dags/{dag_id}/dagRuns/{run_id}/taskInstances/"
     "{task_id}/-1/hitlDetails with {{\"chosen_options\": [\"Approve\"], \"params_input\": {{}}}}."
 )
+
+
+def alert_interval() -> timedelta | None:
+    """How long a gate waits before the ``approval_overdue`` alert (DR_APPROVAL_ALERT_MINUTES, default 30)."""
+    minutes = float(os.environ.get("DR_APPROVAL_ALERT_MINUTES") or 30)
+    return timedelta(minutes=minutes) if minutes > 0 else None
 
 
 class WaveApprovalOperator(ApprovalOperator):
@@ -64,18 +80,42 @@ class WaveApprovalOperator(ApprovalOperator):
                f"DR {plan.dag_id}: approval required before {self.next_step}",
                {"run_id": context["run_id"], "gate": self.task_id, "how_to_approve": how})
         self.log.info("waiting for approval. %s", how)
+        self.response_timeout = alert_interval()  # when the scheduler resumes us to raise the alert
         return super().execute(context)
 
     def execute_complete(self, context: Any, event: dict[str, Any]) -> Any:
         record = context["ti"].xcom_pull(task_ids=self.task_id, key="record") or {"task": self.task_id}
+        if event.get("error_type") == "timeout":  # the alert interval passed, not a decision
+            return self._overdue(context, record)
         user = event.get("responded_by_user") or {}
         chosen = (event.get("chosen_options") or ["?"])[0]
         record.update(
             decision={"Approve": "approved", "Reject": "rejected"}.get(chosen, chosen),
-            responded_at=str(event.get("responded_at") or now()),
+            responded_at=_iso(event.get("responded_at")) or now(),
             responded_by=user.get("name") or user.get("id") if isinstance(user, dict) else str(user),
         )
         if "error" in event:
             record.update(decision="timed out", error=str(event.get("error")))
         context["ti"].xcom_push(key="record", value=record)
         return super().execute_complete(context, event)
+
+    def _overdue(self, context: Any, record: dict[str, Any]) -> Any:
+        """Still no answer after the alert interval: alert, then wait again (the request stays open)."""
+        plan = plan_from_dict(self.plan)
+        alerts = record.setdefault("overdue_alerts", [])
+        alerts.append(now())
+        context["ti"].xcom_push(key="record", value=record)
+        how = HOW_TO_APPROVE.format(dag_id=plan.dag_id, run_id=context["run_id"], task_id=self.task_id)
+        since = record.get("requested_at")
+        waited = str(datetime.fromisoformat(alerts[-1]) - datetime.fromisoformat(since)).split(".")[0] if since else "?"
+        notify(plan, sessions_for(plan, context["run_id"], self.aws_conn_id), "approval_overdue",
+               f"DR {plan.dag_id}: approval before {self.next_step} still waiting after {waited}",
+               {"run_id": context["run_id"], "gate": self.task_id, "requested_at": since, "waiting_for": waited,
+                "alert": len(alerts), "how_to_approve": how})
+        self.log.warning("approval overdue: still waiting after %s. %s", waited, how)
+        raise TaskAwaitingInput(method_name="execute_complete", timeout=alert_interval())
+
+
+def _iso(value: Any) -> str | None:
+    """HITL hands back a datetime; records keep ISO 8601 like every other timestamp in the report."""
+    return value.isoformat() if hasattr(value, "isoformat") else (str(value) if value else None)

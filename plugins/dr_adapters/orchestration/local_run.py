@@ -50,8 +50,22 @@ def respond_to_gate(dag_id: str, run_id: str, task_id: str, option: str, user: s
     return True
 
 
+class _SweepHost:
+    log = log
+
+
+def sweep_gate_timeouts() -> None:
+    """What the scheduler does every ``trigger_timeout_check_interval``: resume the gates whose HITL
+    response timeout has passed (the approval-overdue alert, see ``gates``). ``dag.test`` runs no
+    scheduler, so the local runner does it with the scheduler's own code."""
+    from airflow.jobs.scheduler_job_runner import SchedulerJobRunner
+
+    SchedulerJobRunner.check_awaiting_input_timeouts(_SweepHost(), max_retries=1)  # type: ignore[arg-type]
+
+
 class GateAnswerer(threading.Thread):
-    """Watches a run's gates and answers each one as ``decide(task_id)`` says."""
+    """Watches a run's gates and answers each one as ``decide(task_id)`` says; also does the
+    scheduler's sweep of gates whose alert interval has passed."""
 
     def __init__(self, dag_id: str, decide: Decision, user: str = "demo-approver", delay: float = 0.5):
         super().__init__(daemon=True, name="gate-answerer")
@@ -74,6 +88,7 @@ class GateAnswerer(threading.Thread):
 
         while not self._halt.wait(self.delay):
             try:
+                sweep_gate_timeouts()
                 with create_session() as session:
                     waiting = session.execute(
                         select(TaskInstance.run_id, TaskInstance.task_id).where(

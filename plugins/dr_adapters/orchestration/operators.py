@@ -78,9 +78,17 @@ class PreflightOperator(DrOperator):
     """Read-only checks before anything changes (and the whole of ``operation=readiness``)."""
 
     def execute(self, context: Any) -> dict[str, Any]:
-        plan, request = self.load(context)
+        started = now()
+        try:
+            plan, request = self.load(context)
+        except AirflowFailException as exc:  # bad conf (e.g. another customer's): left for the report too
+            problem = {"resource_id": "run parameters", "ok": False, "message": str(exc)}
+            context["ti"].xcom_push(key="record", value={
+                "task": self.task_id, "started_at": started, "ended_at": now(), "outcome": "failed",
+                "findings": [problem], "problems": [problem]})
+            raise
         ctx = self.run_context(plan, request, context)
-        record = {"task": self.task_id, "started_at": now(), "operation": request.operation.value,
+        record = {"task": self.task_id, "started_at": started, "operation": request.operation.value,
                   "dry_run": request.dry_run, "waves": list(request.waves)}
         notify(plan, ctx.aws, "run_started", f"DR {request.operation.value} started: {plan.dag_id}",
                {"run_id": context["run_id"], "waves": list(request.waves), "dry_run": request.dry_run})
@@ -134,8 +142,19 @@ class PhaseOperator(DrOperator):
         record = record or context["ti"].xcom_pull(task_ids=self.task_id, key="record",
                                                    map_indexes=context["ti"].map_index)
         if event.get("status") != "success":
-            return self._fail(context, record, f"while waiting for {event.get('wait')}: {event.get('message')}")
+            error = f"while waiting for {event.get('wait')}: {event.get('message')}"
+            detail = self._explain(context, plan, request)
+            return self._fail(context, record, f"{detail} ({error})" if detail else error)
         return self._converge(context, plan, request, record)
+
+    def _explain(self, context: Any, plan: Plan, request: RunRequest) -> str | None:
+        """After a failed wait, the adapter's account of which resources failed and why."""
+        unit = WorkUnit.from_dict(self.unit)
+        try:
+            return adapter_for(unit.action).explain_failure(self.run_context(plan, request, context), unit)
+        except Exception:  # noqa: BLE001 - the waiter's own error is still reported
+            self.log.warning("could not tell which resource failed", exc_info=True)
+            return None
 
     def _converge(self, context: Any, plan: Plan, request: RunRequest, record: dict[str, Any]) -> dict[str, Any]:
         unit = WorkUnit.from_dict(self.unit)

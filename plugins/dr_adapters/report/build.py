@@ -87,6 +87,7 @@ def build_report(
             "requested_at": g.get("requested_at"),
             "responded_at": responded,
             "waited_seconds": _seconds(g.get("requested_at"), responded) or 0.0,
+            "overdue_alerts": len(g.get("overdue_alerts") or []),
         })
 
     validated_ends = [w["phases"]["VALIDATE"]["ended_at"] for w in waves if w["phases"]["VALIDATE"]["ended_at"]]

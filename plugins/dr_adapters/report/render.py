@@ -39,7 +39,8 @@ def render_text(report: dict[str, Any]) -> str:
         lines.append("approvals:")
         for a in report["approvals"]:
             who = f" by {a['by']}" if a["by"] else ""
-            lines.append(f"  {a['gate']:<24} {a['decision']}{who}, waited {a['waited_seconds']:.1f}s")
+            alerts = f" ({a['overdue_alerts']} overdue alert(s))" if a.get("overdue_alerts") else ""
+            lines.append(f"  {a['gate']:<24} {a['decision']}{who}, waited {a['waited_seconds']:.1f}s{alerts}")
     lines.append("")
     if rto["measured_minutes"] is not None:
         verdict = "" if rto["met"] is None else ("  MET" if rto["met"] else "  MISSED")

@@ -1,0 +1,134 @@
+"""Helpers for whole runs of the demo DAG (dag.test): run, end state, report, notifications."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import boto3
+
+CONFIRM = "acme/production"
+SPOKE = "222222222222"
+
+
+def run(dag, conf, **kwargs):
+    from dr_adapters.orchestration.local_run import run_dag
+
+    dag_run = run_dag(dag, conf, **kwargs)
+    return dag_run, states_of(dag_run)
+
+
+def states_of(dag_run) -> dict[tuple[str, int], str]:
+    return {(ti.task_id, ti.map_index): ti.state for ti in dag_run.get_task_instances()}
+
+
+def roles(plan, sessions):
+    from awssim.snapshot import serving_roles
+
+    return serving_roles(plan, sessions)
+
+
+def report_of(dag_run) -> dict:
+    return json.loads((report_folder(dag_run) / "report.json").read_text())
+
+
+def report_folder(dag_run):
+    from dr_adapters.report.render import report_dir
+
+    return report_dir() / dag_run.dag_id / dag_run.run_id.replace(":", "_").replace("+", "_")
+
+
+def recovery_instances(session: boto3.Session, region: str) -> list[dict]:
+    return session.client("drs", region_name=region).describe_recovery_instances(filters={})["items"]
+
+
+def subscribe_queue(session: boto3.Session, topic_arn: str, name: str = "dr-events-test") -> tuple[Any, str]:
+    """An SQS queue subscribed to the run's SNS topic: the notifications, as a subscriber gets them."""
+    region = topic_arn.split(":")[3]
+    sqs = session.client("sqs", region_name=region)
+    url = sqs.create_queue(QueueName=name)["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    session.client("sns", region_name=region).subscribe(TopicArn=topic_arn, Protocol="sqs", Endpoint=arn)
+    return sqs, url
+
+
+def events(sqs, url) -> list[dict]:
+    """The notifications received so far (and removes them from the queue)."""
+    out = []
+    while batch := sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", []):
+        for m in batch:
+            out.append(json.loads(json.loads(m["Body"])["Message"]))
+            sqs.delete_message(QueueUrl=url, ReceiptHandle=m["ReceiptHandle"])
+    return out
+
+
+def clear_failed(dag, dag_run, task_instances: list[tuple[str, int]]) -> list[tuple[str, int]]:
+    """What *Clear* on failed task instances does in the Grid (and REST ``clearTaskInstances`` with
+    its defaults ``only_failed`` and, as the UI sends it, ``include_downstream``): the same code as
+    the API route - downstream relatives of those map indexes, ``dag.clear(dry_run=True)`` to pick
+    the failed ones, ``clear_task_instances`` to reset them and re-queue the run. Returns what it cleared."""
+    from airflow.models.taskinstance import clear_task_instances, find_relevant_relatives
+    from airflow.serialization.serialized_objects import DagSerialization
+    from airflow.utils.session import create_session
+    from airflow.utils.state import DagRunState
+
+    scheduler_dag = DagSerialization.deserialize_dag(DagSerialization.serialize_dag(dag))
+    with create_session() as session:
+        normal: set[str] = set()
+        mapped = set(task_instances)
+        for relative in find_relevant_relatives(normal, mapped, dag=scheduler_dag, run_id=dag_run.run_id,
+                                                direction="downstream", session=session):
+            (mapped if isinstance(relative, tuple) else normal).add(relative)
+        markers = [*normal, *((t, m) for t, m in mapped if t not in normal)]
+        tis = scheduler_dag.clear(dry_run=True, task_ids=markers, run_id=dag_run.run_id, session=session,
+                                  only_failed=True)
+        cleared = sorted((ti.task_id, ti.map_index) for ti in tis)
+        clear_task_instances(tis, session, DagRunState.QUEUED)
+    return cleared
+
+
+def resume(dag, dag_run, *, decide=None, user: str = "demo-approver"):
+    """The scheduler's part after a clear: start the re-queued run and run its tasks until it ends.
+
+    The loop of ``dag.test`` (which cannot resume an existing run: it clears every task of its
+    logical date first), on the same DAG run, with the same in-process task runner."""
+    import time
+
+    from airflow import settings
+    from airflow.models.dagrun import DagRun
+    from airflow.sdk.definitions.dag import _run_task
+    from airflow.serialization.serialized_objects import DagSerialization
+    from airflow.utils import timezone
+    from airflow.utils.state import DagRunState, TaskInstanceState
+    from sqlalchemy import select
+
+    from dr_adapters.orchestration.local_run import GateAnswerer
+
+    answerer = GateAnswerer(dag.dag_id, decide or (lambda task_id: "Approve"), user=user)
+    answerer.start()
+    session = settings.Session()
+    try:
+        dr = session.scalar(select(DagRun).where(DagRun.dag_id == dag.dag_id, DagRun.run_id == dag_run.run_id))
+        dr.dag = DagSerialization.deserialize_dag(DagSerialization.serialize_dag(dag))
+        dr.state, dr.start_date = DagRunState.RUNNING, dr.start_date or timezone.utcnow()
+        session.commit()
+        while dr.state == DagRunState.RUNNING:
+            session.expire_all()
+            schedulable, _ = dr.update_state(session=session)
+            for ti in schedulable:
+                if ti.state != TaskInstanceState.UP_FOR_RESCHEDULE:
+                    ti.try_number += 1
+                ti.state, ti.scheduled_dttm = TaskInstanceState.SCHEDULED, timezone.utcnow()
+            session.commit()
+            scheduled = [ti for ti in dr.get_task_instances(session=session) if ti.state == TaskInstanceState.SCHEDULED]
+            if not scheduled:
+                time.sleep(0.5)
+            for ti in scheduled:
+                try:
+                    _run_task(ti=ti, task=dag.task_dict[ti.task_id], run_triggerer=True)
+                except Exception:  # noqa: BLE001 - a failed task is a state, as in dag.test
+                    pass
+        return dr
+    finally:
+        session.close()
+        answerer.stop()

@@ -1,0 +1,231 @@
+"""Safety guarantees proven on whole runs of the demo DAG through Airflow (dag.test, simulator in server mode).
+
+Every AWS call the run makes - in tasks and in triggers, hub and spoke accounts - is recorded with
+botocore event hooks (``aws_calls.record_aws_calls``) and classified read-only or mutating.
+``sns:Publish`` (the run's own notifications) is counted apart: it changes nothing in the estate.
+
+* scope guard: a resource tagged for another customer or environment, or a conf naming another
+  customer, stops the run in preflight, names the resource and its tags, with zero changes;
+* dry run: the whole DAG runs, every call it would make is logged and counted, zero changes;
+* a permanent failure mid-wave: siblings finish, the next wave does not start, the notification
+  and the report name the resource and the error; once fixed, clearing the failed task instance
+  completes the same run without repeating finished work; ``approval_mode=automatic`` never waits;
+* the demo failover with the first attempt of every AWS call failing (throttling, 429, 5xx,
+  connection errors) succeeds with exactly a clean failover's changes; a gate left waiting raises
+  the ``approval_overdue`` alert; no credential, session token, ExternalId or password reaches a
+  task log, the report or a notification.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections import Counter
+
+import pytest
+from awssim.drs import set_replication
+
+from aws_calls import record_aws_calls
+from aws_faults import KINDS, Faults, fast_retries, inject_faults
+from dag_run_helpers import (
+    CONFIRM, SPOKE, clear_failed, events, recovery_instances, report_folder, report_of, resume, roles, run,
+    states_of, subscribe_queue,
+)
+
+pytestmark = pytest.mark.airflow
+
+HUB = "123456789012"
+NOTIFY = "sns:Publish"
+
+
+def changes(calls) -> list[str]:
+    """Mutating calls, the run's notifications aside."""
+    return [c for c in calls.mutating if c != NOTIFY]
+
+
+def launch_jobs(session, region) -> list[list[str]]:
+    """The servers of each DRS launch job, oldest first."""
+    jobs = session.client("drs", region_name=region).describe_jobs(filters={})["items"]
+    jobs = sorted((j for j in jobs if j["type"] == "LAUNCH"), key=lambda j: j["creationDateTime"])
+    return [sorted(p["sourceServerID"] for p in j["participatingServers"]) for j in jobs]
+
+
+def test_scope_guard_stops_the_run_in_preflight_with_zero_changes(dag, estate):
+    plan, sessions = estate
+    before = roles(plan, sessions)
+    # billing-db's primary cluster, in the spoke account, now says it belongs to another customer
+    rds = sessions[SPOKE].client("rds", region_name=plan.regions.primary)
+    arn = rds.describe_db_clusters(DBClusterIdentifier="acme-billing-use1")["DBClusters"][0]["DBClusterArn"]
+    rds.add_tags_to_resource(ResourceName=arn, Tags=[{"Key": "Customer", "Value": "globex"}])
+
+    with record_aws_calls() as calls:
+        dag_run, states = run(dag, {"operation": "failover", "confirm": CONFIRM, "approval_mode": "automatic"})
+
+    assert str(dag_run.state) == "failed" and states[("preflight", -1)] == "failed"
+    assert not [t for t, s in states.items() if s == "success" and t[0] not in ("report",)], states
+    assert changes(calls) == []  # zero mutating calls
+    assert calls.count(NOTIFY) == 2  # run_started, run_failed
+    # preflight read both accounts, in both regions (the recorder knows where each call went)
+    assert {(SPOKE, plan.regions.primary), (None, plan.regions.dr)} <= set(calls.where("rds:DescribeDBClusters"))
+    report = report_of(dag_run)
+    (failure,) = report["failures"]
+    assert failure["task"] == "preflight" and failure["resources"] == ["billing-db"]
+    assert "billing-db: out of scope for dr_acme_production: tag Customer='globex' (expected 'acme')" in failure["error"]
+    assert "its tags: Customer='globex', Environment='production'" in failure["error"]
+    assert roles(plan, sessions) == before
+
+    # a conf naming another customer fails before any AWS call (only the failure notification goes out)
+    with record_aws_calls() as calls:
+        dag_run, states = run(dag, {"operation": "failover", "confirm": CONFIRM, "Customer": "globex"})
+    assert str(dag_run.state) == "failed" and states[("preflight", -1)] == "failed"
+    assert list(calls) == [NOTIFY]
+    (failure,) = report_of(dag_run)["failures"]
+    assert failure["resources"] == ["run parameters"]
+    assert "customer='globex' does not match this DAG (dr_acme_production is customer='acme')" in failure["error"]
+    assert roles(plan, sessions) == before
+
+
+def test_dry_run_runs_the_whole_dag_logs_every_call_and_changes_nothing(dag, estate, capfd):
+    plan, sessions = estate
+    before = roles(plan, sessions)
+
+    with record_aws_calls() as calls:
+        dag_run, states = run(dag, {"operation": "failover", "confirm": CONFIRM, "dry_run": True},
+                              decide=lambda task_id: None)  # nobody answers: gates must not wait
+    logs = capfd.readouterr().out
+
+    assert str(dag_run.state) == "success", states
+    assert set(states.values()) == {"success"}, states  # every wave task, gate, cleanup, replicate, report
+    assert changes(calls) == []  # zero mutating calls
+    assert roles(plan, sessions) == before
+    report = report_of(dag_run)
+    assert report["dry_run"] is True and report["outcome"] == "succeeded"
+    assert {a["decision"] for a in report["approvals"]} == {"automatic"}
+    would = [line for line in logs.splitlines() if "DRY RUN: would call" in line]
+    assert report["aws_changes"] == len(would) > 0  # each call it would make: logged and counted
+    called = Counter(line.split("would call ")[1].split(" ")[0] for line in would)
+    # What a real failover of the demo estate calls (tests/adapters/test_faults.py counts them),
+    # except: DRS StartRecovery is logged by INSTANTIATE and again by ACTIVATE (nothing was launched in
+    # between), and ReverseReplication needs recovery instances a dry run never creates (a note says so).
+    assert called == {"ecs.update_service": 6, "drs.start_recovery": 4, "lambda.put_function_concurrency": 3,
+                      "route53.change_resource_record_sets": 3, "rds.create_db_instance": 2,
+                      "rds.switchover_global_cluster": 2, "ec2.stop_instances": 2,
+                      "lambda.delete_function_concurrency": 1}
+
+
+def test_failed_resource_blocks_the_next_wave_and_clearing_it_finishes_the_run(dag, estate):
+    plan, sessions = estate
+    hub, dr = sessions[None], plan.regions.dr
+    broken = plan.resources["app-03"].config["sourceServerId"]
+    set_replication(HUB, dr, broken, launch_fails=True)  # every launch of app-03 fails in DRS
+    sqs, queue = subscribe_queue(hub, plan.sns_topic_arn)
+    conf = {"operation": "failover", "confirm": CONFIRM, "approval_mode": "automatic"}
+
+    with record_aws_calls() as calls:
+        dag_run, states = run(dag, conf, decide=lambda task_id: None)  # automatic: nobody needs to answer
+
+    # the failing unit fails; its siblings (the spoke's servers, the services, the functions) finish
+    instantiate = {ti.rendered_map_index: ti for ti in dag_run.get_task_instances()
+                   if ti.task_id == "wave_2.instantiate_1"}
+    (failed,) = [unit for unit, ti in instantiate.items() if ti.state == "failed"]
+    assert failed == next(u.unit_id for u in plan.waves[1].units if "app-03" in u.resource_ids)
+    assert {ti.state for unit, ti in instantiate.items() if unit != failed} == {"success"}
+    assert len(instantiate) > 1
+    # the next wave does not start: no DNS change, and every wave 3 task is upstream_failed
+    assert {s for (t, _), s in states.items() if t.startswith(("wave_3", "approve_wave_3"))} == {"upstream_failed"}
+    assert calls.count("route53:ChangeResourceRecordSets") == 0
+    assert roles(plan, sessions)["www-dns"] == ["web-use1.acme.example."]
+    assert str(dag_run.state) == "failed"
+    # DRS launched the other 7 hub servers, then app-03 alone once more (the task's retry)
+    first_jobs = launch_jobs(hub, dr)
+    assert [len(j) for j in first_jobs] == [8, 1] and first_jobs[1] == [broken]
+    # the report and the failure notification name the resource and the error
+    report = report_of(dag_run)
+    failure = next(f for f in report["failures"] if f["task"] == "wave_2.instantiate_1")
+    assert failure["error"].startswith(f"app-03: DRS launch of {broken} FAILED in {dr}")
+    sent = events(sqs, queue)
+    assert [e["event"] for e in sent] == ["run_started", "run_failed"]  # automatic: no approval asked
+    assert sent[-1]["failing_task"] == "wave_2.instantiate_1" and "app-03" in sent[-1]["error"]
+    assert "clear just the failed task instance" in sent[-1]["remediation"]
+    assert {(a["decision"], a["waited_seconds"]) for a in report["approvals"]} == {("automatic", 0.0)}
+
+    # fix the cause, clear just that task instance (and its downstream), let the run go on
+    set_replication(HUB, dr, broken, launch_fails=False)
+    done = {t for t, s in states_of(dag_run).items() if s == "success"}
+    cleared = clear_failed(dag, dag_run, [("wave_2.instantiate_1", instantiate[failed].map_index)])
+    assert ("wave_2.instantiate_1", instantiate[failed].map_index) in cleared and not done & set(cleared)
+    with record_aws_calls() as again:
+        dag_run = resume(dag, dag_run, decide=lambda task_id: None)
+
+    assert str(dag_run.state) == "success", states_of(dag_run)
+    # finished work is not repeated: one launch, of app-03 alone; wave 1 not switched over again
+    assert launch_jobs(hub, dr) == first_jobs + [[broken]]
+    assert again.count("drs:StartRecovery") == 1 and again.where("drs:StartRecovery") == [(None, dr)]
+    assert again.count("rds:SwitchoverGlobalCluster") == 0 and again.count("rds:CreateDBInstance") == 0
+    # one recovery instance per server, in each account
+    assert len(recovery_instances(hub, dr)) == 8 and len(recovery_instances(sessions[SPOKE], dr)) == 4
+    after = roles(plan, sessions)
+    assert after["www-dns"] == ["web-usw2.acme.example."] and after["orders-db"]["writer"] == "dr"
+    assert report_of(dag_run)["outcome"] == "succeeded"
+    assert [e["event"] for e in events(sqs, queue)] == ["run_succeeded"]
+
+
+def test_failover_through_faults_alerts_on_an_overdue_gate_and_leaks_no_secret(dag, estate, monkeypatch, capfd,
+                                                                               caplog):
+    """The demo failover, with the first attempt of every AWS call failing and approve_wave_2 left waiting."""
+    plan, sessions = estate
+    fast_retries(monkeypatch)
+    sim_url = json.loads(__import__("os").environ["AIRFLOW_CONN_AWS_DEFAULT"])["extra"]["endpoint_url"]
+    hub_key, hub_secret = "AKIADRHUBKEY7Q2M4X9Z", "hub-secret-3b8e1f0c9a7d"
+    monkeypatch.setenv("AIRFLOW_CONN_AWS_DEFAULT", json.dumps({
+        "conn_type": "aws", "login": hub_key, "password": hub_secret,
+        "extra": {"region_name": "us-east-1", "endpoint_url": sim_url}}))
+    monkeypatch.setenv("DR_APPROVAL_ALERT_MINUTES", "0.05")  # 3 seconds
+    caplog.set_level(logging.INFO)
+    sqs, queue = subscribe_queue(sessions[None], plan.sns_topic_arn)
+    sent: list[dict] = []
+    give_up = time.monotonic() + 90
+
+    def decide(task_id):  # approve_wave_2 is left waiting until its alert has gone out
+        sent.extend(events(sqs, queue))
+        overdue = any(e["event"] == "approval_overdue" for e in sent)
+        return "Approve" if task_id != "approve_wave_2" or overdue or time.monotonic() > give_up else None
+
+    with record_aws_calls() as calls, inject_faults(Faults()) as faults:
+        dag_run, states = run(dag, {"operation": "failover", "confirm": CONFIRM}, decide=decide, user="carol")
+    sent.extend(events(sqs, queue))
+
+    # every call's first attempt failed (throttled, 429, 500, 503, connection refused), and the run
+    # succeeded making exactly the changes of a clean failover (tests/adapters/test_faults.py)
+    assert str(dag_run.state) == "success", states
+    assert faults.kinds_injected() == set(KINDS) and len(faults.injected) >= len(calls) > 300
+    assert Counter(changes(calls)) == {
+        "drs:ReverseReplication": 12, "ecs:UpdateService": 6, "lambda:PutFunctionConcurrency": 3,
+        "route53:ChangeResourceRecordSets": 3, "drs:StartRecovery": 2, "rds:CreateDBInstance": 2,
+        "rds:SwitchoverGlobalCluster": 2, "ec2:StopInstances": 2, "lambda:DeleteFunctionConcurrency": 1}
+    assert roles(plan, sessions)["www-dns"] == ["web-usw2.acme.example."]
+    overdue = [e for e in sent if e["event"] == "approval_overdue"]
+    assert [e["gate"] for e in overdue] == ["approve_wave_2"]
+    assert overdue[0]["waiting_for"].startswith("0:00:") and int(overdue[0]["waiting_for"][-2:]) >= 3
+    assert "hitlDetails" in overdue[0]["how_to_approve"]
+    assert [e["event"] for e in sent if e["event"] != "approval_overdue"] == (
+        ["run_started"] + ["approval_required"] * 3 + ["run_succeeded"])
+    approvals = {a["gate"]: a for a in report_of(dag_run)["approvals"]}
+    assert approvals["approve_wave_2"]["overdue_alerts"] == 1 and approvals["approve_wave_2"]["waited_seconds"] >= 3
+    assert {a["decision"] for a in approvals.values()} == {"approved"} and {a["by"] for a in approvals.values()} == {"carol"}
+
+    # no secrets: in the task logs (dag.test writes no log files: task logs go to this process's
+    # stdout), in what went through Python logging, in the report files, in the notifications
+    out, err = capfd.readouterr()
+    folder = report_folder(dag_run)
+    texts = {"task logs": out + err, "logging": caplog.text, "notifications": json.dumps(sent),
+             **{p.name: p.read_text() for p in folder.iterdir()}}
+    assert "calling drs.start_recovery" in texts["task logs"] and "report.txt" in texts  # the real logs
+    assert calls.issued, "the run assumed the spoke account's role"
+    secrets = {"ExternalId": plan.accounts[0].external_id, "hub access key": hub_key, "hub secret": hub_secret}
+    for n, creds in enumerate(calls.issued):
+        secrets |= {f"AccessKeyId {n}": creds["AccessKeyId"], f"SecretAccessKey {n}": creds["SecretAccessKey"],
+                    f"SessionToken {n}": creds["SessionToken"]}
+    leaks = [(what, where) for what, secret in secrets.items() for where, text in texts.items() if secret in text]
+    assert leaks == []
