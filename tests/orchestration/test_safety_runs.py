@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import time
 from collections import Counter
 
@@ -176,7 +177,7 @@ def test_failover_through_faults_alerts_on_an_overdue_gate_and_leaks_no_secret(d
     """The demo failover, with the first attempt of every AWS call failing and approve_wave_2 left waiting."""
     plan, sessions = estate
     fast_retries(monkeypatch)
-    sim_url = json.loads(__import__("os").environ["AIRFLOW_CONN_AWS_DEFAULT"])["extra"]["endpoint_url"]
+    sim_url = json.loads(os.environ["AIRFLOW_CONN_AWS_DEFAULT"])["extra"]["endpoint_url"]
     hub_key, hub_secret = "AKIADRHUBKEY7Q2M4X9Z", "hub-secret-3b8e1f0c9a7d"
     monkeypatch.setenv("AIRFLOW_CONN_AWS_DEFAULT", json.dumps({
         "conn_type": "aws", "login": hub_key, "password": hub_secret,
