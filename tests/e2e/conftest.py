@@ -22,13 +22,13 @@ from standalone import DAG_ID, KEPT_LOGS, AirflowAPI, Simulator, Standalone, kee
 class Stack:
     """The running Airflow + simulator, and what the tests need to know about them."""
 
-    def __init__(self, work: Path, name: str):
+    def __init__(self, work: Path, name: str, env: dict[str, str] | None = None):
         self.work = work
         self.name = name
         self.logs = work / "logs"
         self.logs.mkdir(parents=True)
         self.sim = Simulator(self.logs)
-        self.airflow = Standalone(work, self.sim.url, self.logs)
+        self.airflow = Standalone(work, self.sim.url, self.logs, env)
         self.api: AirflowAPI | None = None
         self.estate_used = False
         self.failed = False
@@ -89,10 +89,10 @@ def _kept_logs_folder() -> Path:
 @pytest.fixture(scope="module")
 def stack(request, _kept_logs_folder) -> Any:
     """Started once for the module and stopped right after it: an idle scheduler should not slow
-    down the rest of the suite."""
+    down the rest of the suite. A module's ``STANDALONE_ENV`` adds to Airflow's environment."""
     global _stack
     work = Path(tempfile.mkdtemp(prefix="dr-e2e-"))
-    _stack = Stack(work, request.module.__name__.rsplit(".", 1)[-1])
+    _stack = Stack(work, request.module.__name__.rsplit(".", 1)[-1], getattr(request.module, "STANDALONE_ENV", None))
     try:
         _stack.start()
     except BaseException:

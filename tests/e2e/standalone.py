@@ -28,6 +28,8 @@ ROOT = Path(__file__).resolve().parents[2]
 VENV_BIN = Path(sys.executable).parent
 DAG_ID = "dr_acme_production"
 KEPT_LOGS = ROOT / "build" / "e2e-logs"  # logs of a failing session
+# The hub connection's credentials (the simulator takes any): distinctive, so a leak can be found.
+HUB_ACCESS_KEY, HUB_SECRET_KEY = "AKIAE2EHUBKEY7Q2M4X9", "e2e-hub-secret-5d1c9b0a7e"
 SCREENSHOTS = ROOT / "build" / "screenshots"
 T = TypeVar("T")
 
@@ -195,7 +197,7 @@ class Simulator:
 class Standalone:
     """``airflow standalone`` in its own AIRFLOW_HOME, on free loopback ports, hub connection -> simulator."""
 
-    def __init__(self, work_dir: Path, simulator_url: str, log_dir: Path):
+    def __init__(self, work_dir: Path, simulator_url: str, log_dir: Path, env: dict[str, str] | None = None):
         self.home = work_dir / "airflow-home"
         self.home.mkdir(parents=True, exist_ok=True)
         self.report_dir = self.home / "dr_reports"
@@ -222,9 +224,10 @@ class Standalone:
             DR_RETRY_DELAY_SECONDS="2",
             AWS_EC2_METADATA_DISABLED="true",
             AIRFLOW_CONN_AWS_DEFAULT=json.dumps({
-                "conn_type": "aws", "login": "demo", "password": "demo",
+                "conn_type": "aws", "login": HUB_ACCESS_KEY, "password": HUB_SECRET_KEY,
                 "extra": {"region_name": "us-east-1", "endpoint_url": simulator_url},
             }),
+            **(env or {}),
         )
         self.process = Process("airflow standalone", [str(VENV_BIN / "airflow"), "standalone"], self.env,
                                self.log_path, cwd=self.home)
@@ -245,20 +248,22 @@ class Standalone:
                                  lambda: json.loads(password_file.read_text()).get("admin"), timeout=30, interval=0.5)
         return AirflowAPI(self.url, "admin", self.password)
 
-    def wait_until_pause_recorded(self, run_id: str, task_id: str, try_number: int = 1, timeout: float = 60) -> bool:
+    def wait_until_pause_recorded(self, run_id: str, task_id: str, try_number: int = 1, timeout: float = 60,
+                                  pauses: int = 1) -> bool:
         """Wait until the scheduler has handled the executor's report that the attempt which paused
         ``task_id`` (deferred / awaiting input) has exited; False if it did not say so in time.
 
         Airflow 3.3.1 fails a task whose HITL answer re-queued it before the scheduler handled that
         report ("state mismatch", apache/airflow#67287), and the report comes 1-7 s after the pause
         here. A person seldom answers that fast; a script must wait. This reads the scheduler's log
-        (standalone prints it): it observes, it does not drive Airflow.
+        (standalone prints it): it observes, it does not drive Airflow. ``pauses``: the how-manieth
+        pause of that attempt (a gate parks again after each overdue alert).
         """
         key = (f"Received executor event with state success for task instance TaskInstanceKey("
                f"dag_id='{DAG_ID}', task_id='{task_id}', run_id='{run_id}', try_number={try_number}, ")
         try:
             wait_for(f"the scheduler to handle the end of {task_id}'s paused attempt",
-                     lambda: self.process.check_alive() or key in self.log_path.read_text(errors="replace"),
+                     lambda: self.process.check_alive() or self.log_path.read_text(errors="replace").count(key) >= pauses,
                      timeout=timeout, interval=0.5)
             return True
         except TimeoutError:

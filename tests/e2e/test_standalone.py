@@ -11,14 +11,13 @@ saves screenshots to ``build/screenshots/``.
 
 from __future__ import annotations
 
-import json
 import re
 import time
-from typing import Any
 
 import pytest
 from browser import chromium_session
-from standalone import DAG_ID, SCREENSHOTS, wait_for
+from runs import report_of, roles, secrets_in, summary, wait_for_gate, wait_until_finished
+from standalone import DAG_ID, HUB_ACCESS_KEY, HUB_SECRET_KEY, SCREENSHOTS
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(900)]
 
@@ -28,45 +27,6 @@ GATE_PAGE_SHOT = SCREENSHOTS / "dr_acme_production_approve_wave_2.png"
 # Everything downstream of the first gate.
 AFTER_FIRST_GATE = ("wave_2.", "approve_wave_3", "wave_3.", "approve_cleanup", "cleanup", "replicate")
 STARTED = {"success", "running", "queued", "scheduled", "deferred", "awaiting_input", "up_for_retry", "restarting"}
-
-
-def roles(plan, sessions) -> dict[str, Any]:
-    from awssim.snapshot import serving_roles
-
-    return serving_roles(plan, sessions)
-
-
-def summary(states: dict[tuple[str, int], str | None]) -> str:
-    return json.dumps({f"{task}[{index}]" if index >= 0 else task: state for (task, index), state in sorted(states.items())})
-
-
-def wait_for_gate(stack, run_id: str, gate: str, timeout: float = 240) -> None:
-    api = stack.api
-
-    def waiting() -> bool:
-        states = api.task_states(run_id)
-        failed = {k: v for k, v in states.items() if v in ("failed", "upstream_failed")}
-        assert not failed, f"the run failed before {gate} opened: {summary(states)}"
-        return states.get((gate, -1)) == "awaiting_input"
-
-    wait_for(f"{gate} of {run_id} to await input", waiting, timeout=timeout, interval=2,
-             describe=lambda: summary(api.task_states(run_id)))
-    stack.note(f"{run_id}: {gate} awaiting input")
-    # Answer like a person, not within seconds: see Standalone.wait_until_pause_recorded.
-    recorded = stack.airflow.wait_until_pause_recorded(run_id, gate)
-    stack.note(f"{run_id}: {gate}: the scheduler " + ("handled the pause" if recorded else "did not log the pause in 60s"))
-
-
-def wait_until_finished(stack, run_id: str, timeout: float = 300) -> dict[str, Any]:
-    api = stack.api
-    run = wait_for(f"{run_id} to finish", lambda: (run := api.run(run_id))["state"] in ("success", "failed") and run,
-                   timeout=timeout, interval=3, describe=lambda: summary(api.task_states(run_id)))
-    stack.note(f"{run_id}: finished {run['state']}")
-    return run
-
-
-def report_of(stack, run_id: str) -> dict[str, Any]:
-    return json.loads((stack.airflow.report_dir / DAG_ID / run_id / "report.json").read_text())
 
 
 def check_ui_while_gate_waits(stack, run_id: str) -> None:
@@ -165,6 +125,15 @@ def test_failover_approved_over_rest_and_marked_success(chromium, stack, estate)
     assert decisions == {"approve_wave_2": ("approved", "admin"),
                          "approve_wave_3": ("marked success (manual override)", None),
                          "approve_cleanup": ("approved", "admin")}, report["approvals"]
+
+    # No secret in any task log Airflow wrote (every task, the triggerer's too), the components'
+    # output or the report: not the ExternalIds, the hub's keys, nor any issued STS credentials.
+    task_logs = stack.airflow.home / "logs"
+    assert any("calling drs.start_recovery" in p.read_text() for p in task_logs.rglob("*.log")), "no task logs found"
+    secrets = {f"ExternalId of {a.account_id}": a.external_id for a in plan.accounts if a.external_id}
+    secrets |= {"hub access key": HUB_ACCESS_KEY, "hub secret key": HUB_SECRET_KEY}
+    assert len(secrets) == 3
+    assert secrets_in([task_logs, stack.logs, stack.airflow.report_dir], secrets) == []
 
 
 def test_rejected_gate_stops_the_run(stack, estate):

@@ -1,9 +1,8 @@
-"""Helpers for whole runs of the demo DAG (dag.test): run, end state, report, notifications."""
+"""Helpers for whole runs of the demo DAG (dag.test): run, end state, report, clearing."""
 
 from __future__ import annotations
 
 import json
-from typing import Any
 
 import boto3
 
@@ -40,26 +39,6 @@ def report_folder(dag_run):
 
 def recovery_instances(session: boto3.Session, region: str) -> list[dict]:
     return session.client("drs", region_name=region).describe_recovery_instances(filters={})["items"]
-
-
-def subscribe_queue(session: boto3.Session, topic_arn: str, name: str = "dr-events-test") -> tuple[Any, str]:
-    """An SQS queue subscribed to the run's SNS topic: the notifications, as a subscriber gets them."""
-    region = topic_arn.split(":")[3]
-    sqs = session.client("sqs", region_name=region)
-    url = sqs.create_queue(QueueName=name)["QueueUrl"]
-    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-    session.client("sns", region_name=region).subscribe(TopicArn=topic_arn, Protocol="sqs", Endpoint=arn)
-    return sqs, url
-
-
-def events(sqs, url) -> list[dict]:
-    """The notifications received so far (and removes them from the queue)."""
-    out = []
-    while batch := sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", []):
-        for m in batch:
-            out.append(json.loads(json.loads(m["Body"])["Message"]))
-            sqs.delete_message(QueueUrl=url, ReceiptHandle=m["ReceiptHandle"])
-    return out
 
 
 def clear_failed(dag, dag_run, task_instances: list[tuple[str, int]]) -> list[tuple[str, int]]:

@@ -10,7 +10,8 @@ from datetime import datetime
 
 import pytest
 
-from dag_run_helpers import CONFIRM, events, recovery_instances, report_of, roles, run, subscribe_queue
+from dag_run_helpers import CONFIRM, recovery_instances, report_of, roles, run
+from notifications import events, subscribe_queue
 
 pytestmark = pytest.mark.airflow
 

@@ -30,9 +30,9 @@ from awssim.drs import set_replication
 from aws_calls import record_aws_calls
 from aws_faults import KINDS, Faults, fast_retries, inject_faults
 from dag_run_helpers import (
-    CONFIRM, SPOKE, clear_failed, events, recovery_instances, report_folder, report_of, resume, roles, run,
-    states_of, subscribe_queue,
+    CONFIRM, SPOKE, clear_failed, recovery_instances, report_folder, report_of, resume, roles, run, states_of,
 )
+from notifications import events, subscribe_queue
 
 pytestmark = pytest.mark.airflow
 
