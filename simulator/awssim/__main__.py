@@ -1,4 +1,7 @@
-"""``python -m awssim serve [--port N] [--seed demo]``: run the local AWS simulator."""
+"""``python -m awssim serve [--port N] [--seed demo|none|PATH]``: run the local AWS simulator.
+
+``--seed PATH`` seeds the estate of every manifest in a folder (or of one manifest file).
+"""
 
 from __future__ import annotations
 
@@ -6,6 +9,7 @@ import argparse
 import os
 import signal
 import threading
+from pathlib import Path
 
 from awssim.server import SimulatorServer
 
@@ -16,16 +20,24 @@ def main() -> None:
     serve = sub.add_parser("serve", help="serve the simulator on a loopback port until interrupted")
     serve.add_argument("--port", type=int, default=5055)
     serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--seed", choices=["demo", "none"], default="demo")
+    serve.add_argument("--seed", default="demo", metavar="demo|none|PATH",
+                       help="the demo estate (default), nothing, or the estates of the manifests at PATH")
     args = parser.parse_args()
 
+    if args.seed not in ("demo", "none") and not Path(args.seed).exists():
+        parser.error(f"--seed {args.seed}: no such manifest file or folder (or use demo / none)")
     server = SimulatorServer(args.port, args.host).start()
+    os.environ.setdefault("AWS_ACCESS_KEY_ID", "demo")
+    os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "demo")
     if args.seed == "demo":
         from awssim.demo import seed_demo_estate
 
-        os.environ.setdefault("AWS_ACCESS_KEY_ID", "demo")
-        os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "demo")
         seed_demo_estate(server.url)
+    elif args.seed != "none":
+        from awssim.demo import seed_manifests
+
+        seeded = seed_manifests(Path(args.seed), server.url)
+        print(f"seeded the estates of {len(seeded)} manifests from {args.seed}", flush=True)
     print(f"AWS simulator listening on {server.url} (Ctrl-C to stop)", flush=True)
     stop = threading.Event()
     # A background process ignores SIGINT: stop cleanly on SIGTERM too.

@@ -135,6 +135,21 @@ def seed_demo_estate(endpoint_url: str | None = None) -> dict[str, Any]:
     return seed_estate(demo_plan())
 
 
+def seed_manifests(path: Path, endpoint_url: str | None = None) -> list[str]:
+    """Seed the estate of every manifest in a folder (or of one manifest file); returns their DAG ids."""
+    from dr_adapters.plan.loader import discover_manifests, load_manifest
+    from dr_adapters.plan.planner import build_plan
+
+    if endpoint_url:
+        os.environ["AWS_ENDPOINT_URL"] = endpoint_url
+    seeded = []
+    for manifest in discover_manifests(path) if path.is_dir() else [path]:
+        plan = build_plan(load_manifest(manifest), str(manifest))
+        seed_estate(plan)
+        seeded.append(plan.dag_id)
+    return seeded
+
+
 def _print_roles(title: str, roles: dict[str, Any]) -> None:
     print(f"\n{title}")
     for resource_id, role in roles.items():

@@ -155,8 +155,9 @@ def _still_running(pgid: int, family: list[psutil.Process]) -> list[psutil.Proce
 class Simulator:
     """``python -m awssim serve``: moto + our extension, the demo estate seeded in its own process."""
 
-    def __init__(self, log_dir: Path, delay_seconds: float = 0.5):
+    def __init__(self, log_dir: Path, delay_seconds: float = 0.5, seed: str = "demo"):
         self.port = free_port()
+        self.seed = seed  # demo, or a folder of manifests whose estates to seed
         self.url = f"http://127.0.0.1:{self.port}"
         self.log_dir = log_dir
         self.env = clean_env(PYTHONPATH=f"{ROOT / 'plugins'}{os.pathsep}{ROOT / 'simulator'}",
@@ -169,10 +170,10 @@ class Simulator:
         """Start (again, on the same port: the Airflow connection points there) with a freshly seeded estate."""
         self.starts += 1
         self.process = Process(f"simulator#{self.starts}",
-                               [sys.executable, "-m", "awssim", "serve", "--port", str(self.port), "--seed", "demo"],
+                               [sys.executable, "-m", "awssim", "serve", "--port", str(self.port), "--seed", self.seed],
                                self.env, self.log_dir / f"simulator-{self.starts}.log").start()
-        # The server prints its banner only after seeding the demo estate.
-        wait_for("the simulator to seed the demo estate",
+        # The server prints its banner only after seeding.
+        wait_for(f"the simulator to seed ({self.seed})",
                  lambda: self.process.check_alive() or "listening on" in self.process.log_path.read_text(),
                  timeout=90, interval=0.5)
         return self
@@ -227,8 +228,8 @@ class Standalone:
                 "conn_type": "aws", "login": HUB_ACCESS_KEY, "password": HUB_SECRET_KEY,
                 "extra": {"region_name": "us-east-1", "endpoint_url": simulator_url},
             }),
-            **(env or {}),
         )
+        self.env.update(env or {})
         self.process = Process("airflow standalone", [str(VENV_BIN / "airflow"), "standalone"], self.env,
                                self.log_path, cwd=self.home)
         self.password: str | None = None

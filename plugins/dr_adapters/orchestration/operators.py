@@ -108,13 +108,23 @@ class PreflightOperator(DrOperator):
 
 
 class PhaseOperator(DrOperator):
-    """One lifecycle phase for one work unit (mapped over the units of a wave, or of the whole run)."""
+    """One lifecycle phase for one work unit (mapped over the units of a wave, or of the whole run).
 
-    def __init__(self, *, phase: str, unit: dict[str, Any], wave: int | None = None, **kwargs: Any):
+    Mapped over unit ids, with the units themselves given once to the whole task (``units``):
+    Airflow walks every mapped value at parse time, and a unit's resources make that walk costly.
+    """
+
+    def __init__(self, *, phase: str, unit_id: str, units: dict[str, dict[str, Any]], wave: int | None = None,
+                 **kwargs: Any):
         super().__init__(**kwargs)
         self.phase = phase
-        self.unit = unit
+        self.unit_id = unit_id
+        self.units = units
         self.wave = wave
+
+    @property
+    def unit(self) -> dict[str, Any]:
+        return self.units[self.unit_id]
 
     def skip_reason(self, request: RunRequest) -> str | None:
         wave = self.wave if self.wave is not None else self.unit.get("wave")

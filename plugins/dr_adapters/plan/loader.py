@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -10,11 +11,13 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
-from dr_adapters.plan.manifest import Manifest
+from dr_adapters.plan.manifest import Manifest, dag_id_for
 
 MANIFEST_SUFFIXES = (".yaml", ".yml", ".json")
 # libyaml's safe loader parses several times faster than the pure-Python one: it matters at DAG parse time.
 SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+# A top-level ``key: value`` line of a block-style YAML manifest (a plain or quoted scalar).
+_TOP_LEVEL = r"^{key}:[ \t]*(?P<q>['\"]?)(?P<value>[A-Za-z0-9-]+)(?P=q)[ \t]*(?:#.*)?$"
 
 
 @dataclass(frozen=True)
@@ -62,6 +65,29 @@ def load_manifest(path: str | Path) -> Manifest:
     except (OSError, UnicodeDecodeError) as exc:
         raise ManifestError(source, [Problem("", f"cannot read the file: {exc} -- check it exists, is readable and is UTF-8")]) from None
     return validate_data(parse_text(text, source), source)
+
+
+def declared_dag_id(path: str | Path) -> str | None:
+    """The DAG id a YAML manifest declares, read from its top-level ``customer:`` and
+    ``environment:`` lines without parsing it; None when that is not certain (JSON, flow style,
+    anchors, a key given twice, an unreadable file): then only loading the manifest tells.
+
+    A worker running one task builds one DAG: this skips validating every other manifest.
+    """
+    path = Path(path)
+    if path.suffix not in (".yaml", ".yml"):
+        return None
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return None
+    values = []
+    for key in ("customer", "environment"):
+        found = re.findall(_TOP_LEVEL.format(key=key), text, flags=re.MULTILINE)
+        if len(found) != 1 or len(re.findall(rf"^{key}\s*:", text, flags=re.MULTILINE)) != 1:
+            return None
+        values.append(found[0][1])
+    return dag_id_for(*values)
 
 
 def validate_data(data: Any, source: str) -> Manifest:
