@@ -14,7 +14,7 @@ export AIRFLOW__CORE__LOAD_EXAMPLES := False
 export AIRFLOW__CORE__UNIT_TEST_MODE := False
 export DR_MANIFEST_DIR ?= $(CURDIR)/include/manifests
 
-.PHONY: venv test demo validate plan schema docs iam lock clean mwaa-bundle
+.PHONY: venv test demo validate plan schema docs iam lock clean mwaa-bundle bench
 
 venv: $(STAMP)
 
@@ -49,6 +49,12 @@ iam: $(STAMP)
 # What an Amazon MWAA environment takes, in build/mwaa/ (docs/deploy-mwaa.md).
 mwaa-bundle: $(STAMP)
 	$(PY) deploy/mwaa_bundle.py --out build/mwaa
+
+# Performance and scale figures (BENCHMARKS.md): ~15 minutes; results in build/bench/*.json.
+bench: $(STAMP)
+	$(PY) benchmarks/parse_cost.py --customers 500 --resources 50 --waves 5 --repeat 5
+	$(PY) benchmarks/api_efficiency.py --resources 1000 --waves 5 --repeat 3
+	$(PY) benchmarks/standalone_slots.py --runs 8 --parallelism 4 --aws-seconds 120
 
 lock: $(STAMP)
 	{ echo "# Full lock of the development virtualenv (pip freeze). Regenerate with: make lock"; \

@@ -31,7 +31,7 @@ from collections import Counter, defaultdict
 from contextlib import contextmanager
 from typing import Any
 
-from common import OUT, ROOT, save
+from common import ROOT, print_targets, save
 
 READ_PREFIXES = ("Describe", "List", "Get")
 
@@ -264,6 +264,14 @@ def main() -> None:
         "per_operation": dict(per_operation.most_common()),
         "resources_serving_from_dr": first["moved"],
     }
+    polls = sum(row["polls"] for row in by_action.values())
+    waits_total = sum(first["waits"].values())
+    result["targets"] = {
+        "StartRecovery = ceil(servers / 200) per wave and account": "met" if (
+            result["start_recovery"]["made"] == result["start_recovery"]["expected"]) else "NOT met",
+        "polls proportional to waits, not resources": "met" if polls == waits_total else f"NOT met ({polls} polls, {waits_total} waits)",
+        "every resource fails over": "met" if first["moved"] == len(plan.resources) else f"NOT met ({first['moved']})",
+    }
     path = save("api_efficiency", result)
     print(f"API efficiency: {result['resources']} resources, {result['waves']} waves, {result['units']} work units "
           f"(median of {args.repeat})")
@@ -277,7 +285,7 @@ def main() -> None:
               f"{row['calls_per_resource'] if row['calls_per_resource'] is not None else '-':>7}"
               f"{row['mutating']:>10}{row['waits']:>7}{row['polls']:>7}")
     print(f"  resources serving from DR afterwards (first run, read back): {first['moved']} of {result['resources']}")
-    print(f"  -> {path.relative_to(ROOT)}")
+    print_targets(result, path)
 
 
 def _mutating(call: str) -> bool:

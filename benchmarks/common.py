@@ -47,3 +47,10 @@ def save(name: str, result: dict[str, Any]) -> Path:
 
 def verdict(measured: float, target: float) -> str:
     return "met" if measured <= target else "NOT met"
+
+
+def print_targets(result: dict[str, Any], path: Path) -> None:
+    """The closing lines of every benchmark: each target's verdict, then where the figures are."""
+    for target, outcome in result["targets"].items():
+        print(f"  {target}: {outcome}")
+    print(f"  -> {path.relative_to(ROOT)}")

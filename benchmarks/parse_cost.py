@@ -20,7 +20,7 @@ import argparse
 import shutil
 import time
 
-from common import OUT, ROOT, python, save, summary, verdict
+from common import OUT, ROOT, print_targets, python, save, summary, verdict
 
 PARSE = """
 import json, logging, os, sys, time
@@ -112,9 +112,7 @@ def main() -> None:
           f"({one['tasks_per_dag']} tasks; its manifest's load+plan {one['load_and_plan_manifest']['median_ms']:.2f} ms)")
     print(f"  worker (parsing context {wanted}): {worker['dags']} DAG built, "
           f"load {worker['load']['median_ms']:.0f} ms median (a worker does not serialize)")
-    for target, outcome in result["targets"].items():
-        print(f"  {target}: {outcome}")
-    print(f"  -> {path.relative_to(ROOT)}")
+    print_targets(result, path)
 
 
 if __name__ == "__main__":

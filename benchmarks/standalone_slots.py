@@ -1,6 +1,6 @@
 """Waiting costs no worker slot, and the SRS NFR-1.1 response times, under a real ``airflow standalone``.
 
-    python benchmarks/standalone_slots.py [--runs 8 --parallelism 4 --aws-seconds 60]
+    python benchmarks/standalone_slots.py [--runs 8 --parallelism 4 --aws-seconds 120]
 
 Nine synthetic customers (10 resources, 2 waves each: Aurora and DRS first, then services,
 functions and DNS) are seeded in the simulator server, where every DRS job and Aurora switchover
@@ -35,7 +35,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from common import OUT, ROOT, save, summary, verdict
+from common import OUT, ROOT, print_targets, save, summary, verdict
 
 sys.path.insert(0, str(ROOT / "tests" / "e2e"))
 from standalone import Simulator, Standalone, keep_logs, wait_for  # noqa: E402
@@ -64,8 +64,10 @@ class Sampler:
             t = time.perf_counter()
             self.api.call("GET", f"/dags/{dag_id}/dagRuns/{run_id}")
             self.status_latency.append(time.perf_counter() - t)
+        deferred = sorted(f"{ti['task_id']}[{ti.get('rendered_map_index') or ti['map_index']}]" for ti in tis
+                          if ti["state"] == "deferred" and ti["dag_run_id"] in self.run_ids.values())
         row = {"t": round(time.monotonic() - self.t0, 1), "states": dict(states), "running_all": running_all,
-               "runs_waiting": len(waiting_runs), "runs_at_gate": len(gates)}
+               "runs_waiting": len(waiting_runs), "runs_at_gate": len(gates), "deferred": deferred}
         self.samples.append(row)
         return row
 
@@ -123,7 +125,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", type=int, default=8)
     parser.add_argument("--parallelism", type=int, default=4)
-    parser.add_argument("--aws-seconds", type=float, default=60)
+    parser.add_argument("--aws-seconds", type=float, default=120,
+                        help="how long each DRS job and switchover takes: long enough for all runs to overlap")
     args = parser.parse_args()
     if args.runs >= CUSTOMERS:
         parser.error(f"--runs must be below {CUSTOMERS}: one customer is kept for the readiness runs")
@@ -153,24 +156,26 @@ def main() -> None:
             api.unpause(dag_id)
 
         accept: list[float] = []
+        spare = dag_ids[-1]
+        # the readiness run on an idle Airflow: what it costs when nothing else is going on
+        idle = readiness_run(api, Sampler(api, {}), spare, "bench-readiness-idle", accept)
         runs = {dag_id: f"bench-failover-{dag_id}" for dag_id in dag_ids[: args.runs]}
         for dag_id, run_id in runs.items():
             customer = dag_id.split("_")[1]
             accept.append(trigger(api, dag_id, run_id, {"operation": "failover", "confirm": f"{customer}/production"}))
         sampler = Sampler(api, runs)
-        spare = dag_ids[-1]
 
         # 1. every run waits on AWS (its DRS job / switchover), deferred: no worker slot
         aws_wait = wait_for("every run to wait on AWS with no task running",
                             lambda: (r := sampler.sample())["runs_waiting"] == args.runs and r["running_all"] == 0
                             and r["runs_at_gate"] == 0 and r,
-                            timeout=args.aws_seconds + 240, interval=1)
+                            timeout=args.aws_seconds + 240, interval=1, describe=lambda: str(sampler.samples[-1:]))
         during_aws = readiness_run(api, sampler, spare, "bench-readiness-during-aws-waits", accept)
 
         # 2. every run waits at its approval gate: awaiting input, no worker slot
         gate_wait = wait_for("every run to wait at approve_wave_2 with no task running",
                              lambda: (r := sampler.sample())["runs_at_gate"] == args.runs and r["running_all"] == 0 and r,
-                             timeout=args.aws_seconds + 300, interval=1)
+                             timeout=args.aws_seconds + 300, interval=1, describe=lambda: str(sampler.samples[-1:]))
         during_gates = readiness_run(api, sampler, spare, "bench-readiness-during-gates", accept)
         for _ in range(10):
             sampler.sample()
@@ -191,6 +196,7 @@ def main() -> None:
                    f"--aws-seconds {args.aws_seconds:g}",
         "worker_slots": args.parallelism, "runs": args.runs,
         "max_running_task_instances": max_running,
+        "readiness_run_idle": idle,
         "all_runs_waiting_on_aws": aws_wait, "readiness_run_during_aws_waits": during_aws,
         "all_runs_waiting_at_gates": gate_wait, "readiness_run_during_gates": during_gates,
         "samples": sampler.samples,
@@ -208,8 +214,10 @@ def main() -> None:
     }
     path = save("standalone_slots", result)
     print(f"worker slots: {args.parallelism}; {args.runs} failovers; AWS jobs take {args.aws_seconds:g} s")
+    print(f"  a readiness run on the idle Airflow: {idle['seconds']} s")
     print(f"  all {args.runs} waiting on AWS at t={aws_wait['t']} s: {aws_wait['states']}, running tasks "
           f"{aws_wait['running_all']}; readiness run meanwhile: {during_aws['seconds']} s")
+    print(f"    deferred: {', '.join(aws_wait['deferred'])}")
     print(f"  all {args.runs} waiting at approve_wave_2 at t={gate_wait['t']} s: {gate_wait['states']}, running "
           f"tasks {gate_wait['running_all']}; readiness run meanwhile: {during_gates['seconds']} s")
     print(f"  most task instances running at once (any sample): {max_running} (slots: {args.parallelism})")
@@ -220,9 +228,7 @@ def main() -> None:
           f"({len(sampler.status_latency)} queries)")
     print(f"  cross-account session: median {nfr['cross_account_session']['median_ms']:.0f} ms, max "
           f"{nfr['cross_account_session']['max_ms']:.0f} ms")
-    for target, outcome in result["targets"].items():
-        print(f"  {target}: {outcome}")
-    print(f"  -> {path.relative_to(ROOT)}")
+    print_targets(result, path)
 
 
 if __name__ == "__main__":

@@ -9,7 +9,6 @@ from pydantic import Field
 
 from dr_adapters.adapters.base import (
     ActionConfig,
-    Adapter,
     AdapterError,
     Finding,
     HealthCheck,
@@ -17,8 +16,8 @@ from dr_adapters.adapters.base import (
     RunContext,
     ServiceSide,
     Wait,
-    source_finding,
 )
+from dr_adapters.adapters.regional import RegionalCopyAdapter
 from dr_adapters.plan.model import WorkUnit
 from dr_adapters.plan.types import Health, Phase
 
@@ -56,19 +55,12 @@ class _Side(NamedTuple):
         return f"ECS service {self.cluster}/{self.service} in {self.region}"
 
 
-def _sides(ctx: RunContext, cfg: EcsServiceConfig) -> tuple[_Side, _Side]:
-    """(source, target): failback moves from the DR copy back to the primary one."""
-    primary = _Side(ctx.regions.primary, cfg.cluster, cfg.service)
-    dr = _Side(ctx.regions.dr, cfg.dr_cluster or cfg.cluster, cfg.dr_service or cfg.service)
-    return ctx.source_and_target(primary, dr)
-
-
 def _stable(svc: dict[str, Any]) -> bool:
     """The condition of botocore's ``services_stable`` waiter, checked without waiting."""
     return len(svc.get("deployments", [])) <= 1 and svc["runningCount"] == svc["desiredCount"]
 
 
-class EcsServiceAdapter(Adapter):
+class EcsServiceAdapter(RegionalCopyAdapter[_Side]):
     actions = ("EcsService",)
     config_model = EcsServiceConfig
     phases = (Phase.INSTANTIATE, Phase.ACTIVATE, Phase.CLEANUP, Phase.REPLICATE)
@@ -95,13 +87,21 @@ class EcsServiceAdapter(Adapter):
             "CreateService is called with tags (Customer/Environment): tags given on create are authorised "
             "as ecs:TagResource."),
     )
+    scope_fix = "fix its Customer/Environment tags (services need the long ARN format) or remove it from the manifest"
+    retire_label, retired_label = "scale down", "scaled down"
 
     # -- AWS reads -----------------------------------------------------------------------------
+    def _sides(self, ctx: RunContext, cfg: EcsServiceConfig) -> tuple[_Side, _Side]:
+        """(source, target): failback moves from the DR copy back to the primary one."""
+        primary = _Side(ctx.regions.primary, cfg.cluster, cfg.service)
+        dr = _Side(ctx.regions.dr, cfg.dr_cluster or cfg.cluster, cfg.dr_service or cfg.service)
+        return ctx.source_and_target(primary, dr)
+
     @staticmethod
     def _ecs(ctx: RunContext, unit: WorkUnit, side: _Side) -> Any:
         return ctx.client("ecs", side.region, unit.account_id)
 
-    def _describe(self, ctx: RunContext, unit: WorkUnit, side: _Side) -> dict[str, Any] | None:
+    def _read(self, ctx: RunContext, unit: WorkUnit, side: _Side) -> dict[str, Any] | None:
         """The service, or None when it (or its cluster) is missing or deleted (INACTIVE/DRAINING)."""
         ecs = self._ecs(ctx, unit, side)
         try:
@@ -125,54 +125,27 @@ class EcsServiceAdapter(Adapter):
             return False
         return td["status"] == "ACTIVE"
 
-    def _guard(self, ctx: RunContext, unit: WorkUnit, rid: str, side: _Side, svc: dict[str, Any]) -> None:
-        """Refuse to touch a service outside the DAG's customer/environment (no cross-customer accidents)."""
-        problem = ctx.scope.mismatch(self._tags(ctx, unit, side, svc))
-        if problem:
-            fix = "fix its Customer/Environment tags (services need the long ARN format) or remove it from the manifest"
-            raise AdapterError(rid, f"{side} is out of scope: {problem}", fix)
-
-    def _in_scope(
-        self, ctx: RunContext, unit: WorkUnit, rid: str, side: _Side, svc: dict[str, Any] | None, fix: str
-    ) -> dict[str, Any]:
-        """The service, after checking it exists (else ``fix`` says what to do) and is in scope."""
-        if svc is None:
-            raise AdapterError(rid, f"{side} does not exist", fix)
-        self._guard(ctx, unit, rid, side, svc)
-        return svc
-
     # -- read-only -----------------------------------------------------------------------------
     def preflight(self, ctx: RunContext, unit: WorkUnit) -> list[Finding]:
         findings = []
-        for res in unit.resources:
-            rid, cfg = res.resource_id, self.config(res)
-            source, target = _sides(ctx, cfg)
-            svc = self._describe(ctx, unit, target)
+        for rid, cfg, source, target in self._each(ctx, unit):
+            svc = self._read(ctx, unit, target)
             task_def = svc["taskDefinition"] if svc else cfg.task_definition
             if svc is not None:
-                tags = self._tags(ctx, unit, target, svc)
-                problem = ctx.scope.mismatch(tags)
-                msg = f"{target} is out of scope: {problem}" if problem else f"{target} exists"
-                findings.append(Finding(rid, not problem, msg, tags))
+                findings.append(self._exists_finding(ctx, unit, rid, target, svc))
             elif cfg.task_definition:
                 findings.append(Finding(rid, True, f"{target} is missing; INSTANTIATE creates it at desired count 0"))
             else:
                 findings.append(Finding(rid, False, f"{target} does not exist and no taskDefinition to create it"))
             if task_def and not self._task_definition_active(ctx, unit, target, task_def):
                 findings.append(Finding(rid, False, f"task definition {task_def} is not ACTIVE in {target.region}"))
-            findings.append(source_finding(ctx, rid, str(source), lambda: self._source_tags(ctx, unit, source), target_ok=svc is not None))
+            findings.append(self._source_finding(ctx, unit, rid, source, target_ok=svc is not None))
         return findings
-
-    def _source_tags(self, ctx: RunContext, unit: WorkUnit, source: _Side) -> dict[str, str] | None:
-        found = self._describe(ctx, unit, source)
-        return self._tags(ctx, unit, source, found) if found else None
 
     def validate(self, ctx: RunContext, unit: WorkUnit) -> list[HealthCheck]:
         checks = []
-        for res in unit.resources:
-            rid, cfg = res.resource_id, self.config(res)
-            _, target = _sides(ctx, cfg)
-            svc = self._describe(ctx, unit, target)
+        for rid, cfg, _, target in self._each(ctx, unit):
+            svc = self._read(ctx, unit, target)
             if svc is None:
                 checks.append(HealthCheck(rid, Health.UNHEALTHY, f"{target} does not exist"))
                 continue
@@ -192,10 +165,8 @@ class EcsServiceAdapter(Adapter):
     # -- phases --------------------------------------------------------------------------------
     def instantiate(self, ctx: RunContext, unit: WorkUnit) -> PhaseOutcome:
         out = PhaseOutcome()
-        for res in unit.resources:
-            rid, cfg = res.resource_id, self.config(res)
-            _, target = _sides(ctx, cfg)
-            svc = self._describe(ctx, unit, target)
+        for rid, cfg, _, target in self._each(ctx, unit):
+            svc = self._read(ctx, unit, target)
             if svc is not None:
                 self._guard(ctx, unit, rid, target, svc)
                 out.notes.append(f"{rid}: {target} exists")
@@ -234,10 +205,8 @@ class EcsServiceAdapter(Adapter):
 
     def activate(self, ctx: RunContext, unit: WorkUnit) -> PhaseOutcome:
         out = PhaseOutcome()
-        for res in unit.resources:
-            rid, cfg = res.resource_id, self.config(res)
-            _, target = _sides(ctx, cfg)
-            svc = self._describe(ctx, unit, target)
+        for rid, cfg, _, target in self._each(ctx, unit):
+            svc = self._read(ctx, unit, target)
             if svc is None and ctx.dry_run and cfg.task_definition and not ctx.is_drill:
                 # A dry INSTANTIATE only pretended to create it; there is nothing to scale yet.
                 out.notes.append(f"{rid}: {target} would be created by INSTANTIATE, then scaled to {cfg.desired_count}")
@@ -262,32 +231,19 @@ class EcsServiceAdapter(Adapter):
                                       f"{target} reaching {cfg.desired_count} running tasks"))
         return out
 
-    def cleanup(self, ctx: RunContext, unit: WorkUnit) -> PhaseOutcome:
-        out = PhaseOutcome()
-        if ctx.is_drill:
-            return PhaseOutcome(notes=["drill: production is never scaled down"])
-        for res in unit.resources:
-            rid, cfg = res.resource_id, self.config(res)
-            source, _ = _sides(ctx, cfg)
-            svc = self._describe(ctx, unit, source)
-            if svc is None:
-                out.notes.append(f"{rid}: {source} does not exist; nothing to scale down")
-                continue
-            self._guard(ctx, unit, rid, source, svc)
-            if svc["desiredCount"] != 0:
-                ctx.mutate(self._ecs(ctx, unit, source), "update_service", cluster=source.cluster,
-                           service=source.service, desiredCount=0)
-                out.notes.append(f"{rid}: {source} desired count {svc['desiredCount']} -> 0")
-        return out
+    def _retire(self, ctx: RunContext, unit: WorkUnit, rid: str, source: _Side, svc: dict[str, Any],
+                out: PhaseOutcome) -> None:
+        if svc["desiredCount"] != 0:
+            ctx.mutate(self._ecs(ctx, unit, source), "update_service", cluster=source.cluster,
+                       service=source.service, desiredCount=0)
+            out.notes.append(f"{rid}: {source} desired count {svc['desiredCount']} -> 0")
 
     def replicate(self, ctx: RunContext, unit: WorkUnit) -> PhaseOutcome:
         out = PhaseOutcome()
         if ctx.is_drill:
             return PhaseOutcome(notes=["drill: nothing to replicate"])
-        for res in unit.resources:
-            rid, cfg = res.resource_id, self.config(res)
-            source, _ = _sides(ctx, cfg)
+        for rid, cfg, source, _ in self._each(ctx, unit):
             fix = f"recreate it at desired count 0 in {source.region} so the service can move back"
-            svc = self._in_scope(ctx, unit, rid, source, self._describe(ctx, unit, source), fix)
+            svc = self._in_scope(ctx, unit, rid, source, self._read(ctx, unit, source), fix)
             out.notes.append(f"{rid}: {source} is standing by at desired count {svc['desiredCount']}")
         return out

@@ -12,15 +12,14 @@ from pydantic import Field
 
 from dr_adapters.adapters.base import (
     ActionConfig,
-    Adapter,
     AdapterError,
     Finding,
     HealthCheck,
     PhaseOutcome,
     RunContext,
     Wait,
-    source_finding,
 )
+from dr_adapters.adapters.regional import RegionalCopyAdapter
 from dr_adapters.plan.model import WorkUnit
 from dr_adapters.plan.types import Health, Phase
 
@@ -52,14 +51,7 @@ class _Side(NamedTuple):
         return f"Lambda function {self.name} in {self.region}"
 
 
-def _sides(ctx: RunContext, cfg: LambdaFunctionConfig) -> tuple[_Side, _Side]:
-    """(source, target): failback moves from the DR copy back to the primary one."""
-    primary = _Side(ctx.regions.primary, cfg.function_name)
-    dr = _Side(ctx.regions.dr, cfg.dr_function_name or cfg.function_name)
-    return ctx.source_and_target(primary, dr)
-
-
-class LambdaFunctionAdapter(Adapter):
+class LambdaFunctionAdapter(RegionalCopyAdapter[_Side]):
     actions = ("LambdaFunction",)
     config_model = LambdaFunctionConfig
     phases = (Phase.INSTANTIATE, Phase.ACTIVATE, Phase.CLEANUP, Phase.REPLICATE)
@@ -82,13 +74,20 @@ class LambdaFunctionAdapter(Adapter):
         "lambda:PutFunctionConcurrency",
         "lambda:UpdateAlias",
     )
+    retire_label, retired_label = "park", "parked"
 
     # -- AWS reads -----------------------------------------------------------------------------
+    def _sides(self, ctx: RunContext, cfg: LambdaFunctionConfig) -> tuple[_Side, _Side]:
+        """(source, target): failback moves from the DR copy back to the primary one."""
+        primary = _Side(ctx.regions.primary, cfg.function_name)
+        dr = _Side(ctx.regions.dr, cfg.dr_function_name or cfg.function_name)
+        return ctx.source_and_target(primary, dr)
+
     @staticmethod
     def _lambda(ctx: RunContext, unit: WorkUnit, side: _Side) -> Any:
         return ctx.client("lambda", side.region, unit.account_id)
 
-    def _function(self, ctx: RunContext, unit: WorkUnit, side: _Side) -> dict[str, Any] | None:
+    def _read(self, ctx: RunContext, unit: WorkUnit, side: _Side) -> dict[str, Any] | None:
         """The function's $LATEST configuration, or None when it does not exist."""
         lam = self._lambda(ctx, unit, side)
         try:
@@ -125,20 +124,6 @@ class LambdaFunctionAdapter(Adapter):
             return cfg.version if cfg.version in versions else None
         return max(versions, key=int, default=None)
 
-    def _guard(self, ctx: RunContext, unit: WorkUnit, rid: str, side: _Side, fn: dict[str, Any]) -> None:
-        """Refuse to touch a function outside the DAG's customer/environment (no cross-customer accidents)."""
-        problem = ctx.scope.mismatch(self._tags(ctx, unit, side, fn))
-        if problem:
-            raise AdapterError(rid, f"{side} is out of scope: {problem}", "fix its tags or remove it from the manifest")
-
-    def _require(self, ctx: RunContext, unit: WorkUnit, rid: str, side: _Side, fix: str) -> dict[str, Any]:
-        """The function's configuration, after checking it exists (else ``fix`` says what to do) and is in scope."""
-        fn = self._function(ctx, unit, side)
-        if fn is None:
-            raise AdapterError(rid, f"{side} does not exist", fix)
-        self._guard(ctx, unit, rid, side, fn)
-        return fn
-
     def _wait_published(self, unit: WorkUnit, side: _Side, version: str) -> Wait:
         return Wait("lambda", side.region, unit.account_id, "published_version_active",
                     {"FunctionName": side.name, "Qualifier": version}, f"{side} version {version} becoming Active",
@@ -147,19 +132,14 @@ class LambdaFunctionAdapter(Adapter):
     # -- read-only -----------------------------------------------------------------------------
     def preflight(self, ctx: RunContext, unit: WorkUnit) -> list[Finding]:
         findings = []
-        for res in unit.resources:
-            rid, cfg = res.resource_id, self.config(res)
-            source, target = _sides(ctx, cfg)
-            fn = self._function(ctx, unit, target)
+        for rid, cfg, source, target in self._each(ctx, unit):
+            fn = self._read(ctx, unit, target)
             if fn is None:
                 findings.append(Finding(rid, False, f"{target} does not exist"))
             else:
-                tags = self._tags(ctx, unit, target, fn)
-                problem = ctx.scope.mismatch(tags)
-                msg = f"{target} is out of scope: {problem}" if problem else f"{target} exists"
-                findings.append(Finding(rid, not problem, msg, tags))
+                findings.append(self._exists_finding(ctx, unit, rid, target, fn))
                 findings.extend(self._target_findings(ctx, unit, rid, cfg, target))
-            findings.append(source_finding(ctx, rid, str(source), lambda: self._source_tags(ctx, unit, source), target_ok=fn is not None))
+            findings.append(self._source_finding(ctx, unit, rid, source, target_ok=fn is not None))
         return findings
 
     def _target_findings(
@@ -177,15 +157,9 @@ class LambdaFunctionAdapter(Adapter):
             found.append(Finding(rid, True, f"{target} will serve version {self._serving_version(cfg, versions)}"))
         return found
 
-    def _source_tags(self, ctx: RunContext, unit: WorkUnit, source: _Side) -> dict[str, str] | None:
-        found = self._function(ctx, unit, source)
-        return self._tags(ctx, unit, source, found) if found else None
-
     def validate(self, ctx: RunContext, unit: WorkUnit) -> list[HealthCheck]:
         checks = []
-        for res in unit.resources:
-            rid, cfg = res.resource_id, self.config(res)
-            _, target = _sides(ctx, cfg)
+        for rid, cfg, _, target in self._each(ctx, unit):
             status, reason = self._health(ctx, unit, cfg, target)
             checks.append(HealthCheck(rid, status, f"{target}: {reason}"))
         return checks
@@ -193,7 +167,7 @@ class LambdaFunctionAdapter(Adapter):
     def _health(
         self, ctx: RunContext, unit: WorkUnit, cfg: LambdaFunctionConfig, target: _Side
     ) -> tuple[Health, str]:
-        fn = self._function(ctx, unit, target)
+        fn = self._read(ctx, unit, target)
         if fn is None:
             return Health.UNHEALTHY, "does not exist"
         alias = self._alias(ctx, unit, target, cfg.alias)
@@ -216,9 +190,7 @@ class LambdaFunctionAdapter(Adapter):
     # -- phases --------------------------------------------------------------------------------
     def instantiate(self, ctx: RunContext, unit: WorkUnit) -> PhaseOutcome:
         out = PhaseOutcome()
-        for res in unit.resources:
-            rid, cfg = res.resource_id, self.config(res)
-            _, target = _sides(ctx, cfg)
+        for rid, cfg, _, target in self._each(ctx, unit):
             fn = self._require(ctx, unit, rid, target, f"deploy it in {target.region} with reserved concurrency 0")
             if self._versions(ctx, unit, target):
                 out.notes.append(f"{rid}: {target} has a published version")
@@ -239,9 +211,7 @@ class LambdaFunctionAdapter(Adapter):
 
     def activate(self, ctx: RunContext, unit: WorkUnit) -> PhaseOutcome:
         out = PhaseOutcome()
-        for res in unit.resources:
-            rid, cfg = res.resource_id, self.config(res)
-            _, target = _sides(ctx, cfg)
+        for rid, cfg, _, target in self._each(ctx, unit):
             self._require(ctx, unit, rid, target, f"deploy it in {target.region} with reserved concurrency 0")
             version = self._serving_version(cfg, self._versions(ctx, unit, target))
             # A dry INSTANTIATE only pretended to publish: the version it would publish is not there yet.
@@ -286,31 +256,18 @@ class LambdaFunctionAdapter(Adapter):
             ctx.mutate(lam, "delete_function_concurrency", FunctionName=target.name)
             out.notes.append(f"{rid}: {target} unparked (concurrency unreserved)")
 
-    def cleanup(self, ctx: RunContext, unit: WorkUnit) -> PhaseOutcome:
-        out = PhaseOutcome()
-        if ctx.is_drill:
-            return PhaseOutcome(notes=["drill: production is never parked"])
-        for res in unit.resources:
-            rid, cfg = res.resource_id, self.config(res)
-            source, _ = _sides(ctx, cfg)
-            fn = self._function(ctx, unit, source)
-            if fn is None:
-                out.notes.append(f"{rid}: {source} does not exist; nothing to park")
-                continue
-            self._guard(ctx, unit, rid, source, fn)
-            if self._concurrency(ctx, unit, source) != 0:
-                ctx.mutate(self._lambda(ctx, unit, source), "put_function_concurrency", FunctionName=source.name,
-                           ReservedConcurrentExecutions=0)
-                out.notes.append(f"{rid}: parked {source} (reserved concurrency 0)")
-        return out
+    def _retire(self, ctx: RunContext, unit: WorkUnit, rid: str, source: _Side, fn: dict[str, Any],
+                out: PhaseOutcome) -> None:
+        if self._concurrency(ctx, unit, source) != 0:
+            ctx.mutate(self._lambda(ctx, unit, source), "put_function_concurrency", FunctionName=source.name,
+                       ReservedConcurrentExecutions=0)
+            out.notes.append(f"{rid}: parked {source} (reserved concurrency 0)")
 
     def replicate(self, ctx: RunContext, unit: WorkUnit) -> PhaseOutcome:
         out = PhaseOutcome()
         if ctx.is_drill:
             return PhaseOutcome(notes=["drill: nothing to replicate"])
-        for res in unit.resources:
-            rid, cfg = res.resource_id, self.config(res)
-            source, _ = _sides(ctx, cfg)
+        for rid, cfg, source, _ in self._each(ctx, unit):
             fn = self._require(ctx, unit, rid, source,
                                f"redeploy it in {source.region} (parked, concurrency 0) so the function can move back")
             # $LATEST counts as published when a version carries the same code.

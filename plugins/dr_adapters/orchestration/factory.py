@@ -111,7 +111,6 @@ def build_dag(plan: Plan) -> DAG:
         schedule=CronTriggerTimetable(plan.drill_schedule, timezone="UTC") if plan.drill_schedule else None,
         catchup=False,
         max_active_runs=1,
-        params=run_params(plan),
         tags=["dr", plan.scope.customer, plan.scope.environment],
         default_args={
             "retries": settings["retries"],
@@ -164,6 +163,11 @@ def build_dag(plan: Plan) -> DAG:
                 previous = task
         report = ReportOperator(task_id="report", plan=full, record_tasks=record_tasks, gate_tasks=gate_tasks, retries=1)
         previous >> report
+    # The run parameters are the DAG's, set once its tasks exist. Set before, Airflow copies them
+    # into every task, compares and serializes each copy (two thirds of the DAG processor's work
+    # per DAG); tasks do not need them: at run time Airflow merges the DAG's params, then the
+    # task's, then the run's conf (``process_params``). Setting them validates them.
+    dag.params = run_params(plan)
     return dag
 
 
