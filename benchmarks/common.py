@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
-OUT = ROOT / "build" / "bench"
+OUT = Path(os.environ.get("DR_BENCH_OUT") or ROOT / "build" / "bench")  # tests point it elsewhere
 sys.path[:0] = [str(ROOT / "plugins"), str(ROOT / "simulator")]
 
 
@@ -53,4 +53,4 @@ def print_targets(result: dict[str, Any], path: Path) -> None:
     """The closing lines of every benchmark: each target's verdict, then where the figures are."""
     for target, outcome in result["targets"].items():
         print(f"  {target}: {outcome}")
-    print(f"  -> {path.relative_to(ROOT)}")
+    print(f"  -> {path.relative_to(ROOT) if path.is_relative_to(ROOT) else path}")

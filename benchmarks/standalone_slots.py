@@ -42,6 +42,7 @@ from standalone import Simulator, Standalone, keep_logs, wait_for  # noqa: E402
 
 CUSTOMERS = 9
 WAITING = ("deferred", "awaiting_input")
+ACTIVE = ("scheduled", "queued", "running", "deferred", "awaiting_input", "up_for_retry", "up_for_reschedule")
 
 
 class Sampler:
@@ -54,7 +55,9 @@ class Sampler:
         self.t0 = time.monotonic()
 
     def sample(self) -> dict[str, Any]:
-        tis = self.api.call("GET", "/dags/~/dagRuns/~/taskInstances", params={"limit": 1000})["task_instances"]
+        # only the task instances in progress (the API returns at most 100 per page)
+        tis = self.api.call("GET", "/dags/~/dagRuns/~/taskInstances",
+                            params={"state": list(ACTIVE), "limit": 100})["task_instances"]
         states = Counter(ti["state"] for ti in tis if ti["dag_run_id"] in self.run_ids.values())
         waiting_runs = {ti["dag_id"] for ti in tis if ti["dag_run_id"] in self.run_ids.values() and ti["state"] in WAITING}
         gates = {ti["dag_id"] for ti in tis if ti["task_id"] == "approve_wave_2" and ti["state"] == "awaiting_input"
@@ -64,7 +67,7 @@ class Sampler:
             t = time.perf_counter()
             self.api.call("GET", f"/dags/{dag_id}/dagRuns/{run_id}")
             self.status_latency.append(time.perf_counter() - t)
-        deferred = sorted(f"{ti['task_id']}[{ti.get('rendered_map_index') or ti['map_index']}]" for ti in tis
+        deferred = sorted(f"{ti['dag_id']}:{ti['task_id']}[{ti.get('rendered_map_index') or ti['map_index']}]" for ti in tis
                           if ti["state"] == "deferred" and ti["dag_run_id"] in self.run_ids.values())
         row = {"t": round(time.monotonic() - self.t0, 1), "states": dict(states), "running_all": running_all,
                "runs_waiting": len(waiting_runs), "runs_at_gate": len(gates), "deferred": deferred}
@@ -200,6 +203,7 @@ def main() -> None:
         "all_runs_waiting_on_aws": aws_wait, "readiness_run_during_aws_waits": during_aws,
         "all_runs_waiting_at_gates": gate_wait, "readiness_run_during_gates": during_gates,
         "samples": sampler.samples,
+        "counts": {"trigger": len(accept), "status": len(sampler.status_latency), "session": len(sessions)},
         "nfr": {
             "trigger_acceptance": summary(accept),
             "status_query": status,
@@ -217,7 +221,7 @@ def main() -> None:
     print(f"  a readiness run on the idle Airflow: {idle['seconds']} s")
     print(f"  all {args.runs} waiting on AWS at t={aws_wait['t']} s: {aws_wait['states']}, running tasks "
           f"{aws_wait['running_all']}; readiness run meanwhile: {during_aws['seconds']} s")
-    print(f"    deferred: {', '.join(aws_wait['deferred'])}")
+    print(f"    deferred: {len(aws_wait['deferred'])} task instances of {len({d.split(':')[0] for d in aws_wait['deferred']})} runs")
     print(f"  all {args.runs} waiting at approve_wave_2 at t={gate_wait['t']} s: {gate_wait['states']}, running "
           f"tasks {gate_wait['running_all']}; readiness run meanwhile: {during_gates['seconds']} s")
     print(f"  most task instances running at once (any sample): {max_running} (slots: {args.parallelism})")
