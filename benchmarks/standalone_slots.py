@@ -168,16 +168,18 @@ def main() -> None:
             accept.append(trigger(api, dag_id, run_id, {"operation": "failover", "confirm": f"{customer}/production"}))
         sampler = Sampler(api, runs)
 
-        # 1. every run waits on AWS (its DRS job / switchover), deferred: no worker slot
+        # 1. every run waits on AWS (its DRS job / switchover), deferred, with nothing of any run
+        #    queued, scheduled or running: no worker slot held, none wanted
         aws_wait = wait_for("every run to wait on AWS with no task running",
                             lambda: (r := sampler.sample())["runs_waiting"] == args.runs and r["running_all"] == 0
-                            and r["runs_at_gate"] == 0 and r,
+                            and set(r["states"]) == {"deferred"} and r,
                             timeout=args.aws_seconds + 240, interval=1, describe=lambda: str(sampler.samples[-1:]))
         during_aws = readiness_run(api, sampler, spare, "bench-readiness-during-aws-waits", accept)
 
-        # 2. every run waits at its approval gate: awaiting input, no worker slot
+        # 2. every run waits at its approval gate (awaiting input) and nothing else of theirs is in progress
         gate_wait = wait_for("every run to wait at approve_wave_2 with no task running",
-                             lambda: (r := sampler.sample())["runs_at_gate"] == args.runs and r["running_all"] == 0 and r,
+                             lambda: (r := sampler.sample())["runs_at_gate"] == args.runs and r["running_all"] == 0
+                             and set(r["states"]) == {"awaiting_input"} and r,
                              timeout=args.aws_seconds + 300, interval=1, describe=lambda: str(sampler.samples[-1:]))
         during_gates = readiness_run(api, sampler, spare, "bench-readiness-during-gates", accept)
         for _ in range(10):
