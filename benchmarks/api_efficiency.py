@@ -6,7 +6,7 @@ The synthetic estate (awssim.synthetic: 8 % Aurora, 40 % DRS, 20 % ECS, 20 % Lam
 a fifth in a spoke account) is seeded in moto in-process with our simulator extension, then failed
 over the way the DAG runs it, minus Airflow: preflight, then per wave and dependency step
 INSTANTIATE and ACTIVATE of every unit, VALIDATE of the wave, then CLEANUP and REPLICATE (each
-phase converged like ``adapters.runner``: call, wait with the botocore waiter, call again).
+phase converged by ``adapters.runner.converge``: call, wait with the botocore waiter, call again).
 
 Every API call is counted (``BaseClient._make_api_call``: waiter polls included, botocore's
 retries of one call not) and timed, and attributed to the action of the unit being run. The
@@ -49,9 +49,12 @@ class CallMeter:
 
     @contextmanager
     def installed(self):
+        """Meter every API call, and mark those the runner's waiters make as polls."""
         import botocore.client
 
-        original = botocore.client.BaseClient._make_api_call
+        from dr_adapters.adapters import runner
+
+        original, original_wait = botocore.client.BaseClient._make_api_call, runner.wait_for
         meter = self
 
         def timed(client, operation_name, api_params):
@@ -67,11 +70,18 @@ class CallMeter:
                 service = client.meta.service_model.signing_name
                 meter.calls[(meter.action, meter.stage, f"{service}:{operation_name}", meter.polling)] += 1
 
-        botocore.client.BaseClient._make_api_call = timed
+        def polling(*args, **kwargs):
+            meter.polling = True
+            try:
+                return original_wait(*args, **kwargs)
+            finally:
+                meter.polling = False
+
+        botocore.client.BaseClient._make_api_call, runner.wait_for = timed, polling
         try:
             yield self
         finally:
-            botocore.client.BaseClient._make_api_call = original
+            botocore.client.BaseClient._make_api_call, runner.wait_for = original, original_wait
 
     def _enter(self) -> None:
         """Time inside AWS calls is wall time with at least one call in flight (preflight checks
@@ -98,16 +108,15 @@ class CallMeter:
 
 def fail_over(plan, meter: CallMeter) -> dict[str, int]:
     """Preflight, waves, cleanup, replicate; returns the waits per action."""
+    import boto3
+
     from dr_adapters.adapters.base import RunContext
     from dr_adapters.adapters.registry import adapter_for
-    from dr_adapters.adapters.runner import MAX_ROUNDS
+    from dr_adapters.adapters.runner import converge as run_to_completion
     from dr_adapters.aws.sessions import AccountSessions
     from dr_adapters.plan.run_request import confirm_token, parse_run_request
     from dr_adapters.plan.types import Phase
     from dr_adapters.preflight import run_preflight
-    import boto3
-
-    from dr_adapters.aws.waiters import get_waiter
 
     request = parse_run_request(plan, {"operation": "failover", "confirm": confirm_token(plan)})
     sessions = AccountSessions(boto3.Session(region_name=plan.regions.primary), plan.accounts,
@@ -118,20 +127,8 @@ def fail_over(plan, meter: CallMeter) -> dict[str, int]:
     waits: Counter[str] = Counter()
 
     def converge(phase, unit):
-        adapter = adapter_for(unit.action)
-        for _ in range(MAX_ROUNDS):
-            outcome = adapter.run_phase(phase, ctx, unit)
-            if outcome.done:
-                return
-            for wait in outcome.waits:
-                waits[unit.action] += 1
-                meter.polling = True
-                try:
-                    client = ctx.client(wait.service, wait.region, wait.account_id)
-                    get_waiter(client, wait.waiter).wait(**wait.args, WaiterConfig={"Delay": 0, "MaxAttempts": 100})
-                finally:
-                    meter.polling = False
-        raise RuntimeError(f"{phase.value} of {unit.unit_id} did not converge")
+        outcomes = run_to_completion(adapter_for(unit.action), phase, ctx, unit, delay=0)
+        waits[unit.action] += sum(len(o.waits) for o in outcomes)
 
     with meter.doing("all", "preflight"):
         problems = [f for f in run_preflight(plan, request, ctx) if not f["ok"]]
@@ -168,9 +165,8 @@ def expected_start_recovery(plan) -> int:
 
 def one_run(resources: int, waves: int, check_end_state: bool) -> dict[str, Any]:
     import awssim
-    from awssim.demo import seed_estate
+    from awssim.demo import _sessions, seed_estate
     from awssim.snapshot import serving_roles
-    from awssim.demo import _sessions
     from awssim.synthetic import synthetic_manifest
     from moto import mock_aws
 

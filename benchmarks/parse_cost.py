@@ -23,7 +23,7 @@ import time
 from common import OUT, ROOT, print_targets, python, save, summary, verdict
 
 PARSE = """
-import json, logging, os, sys, time
+import json, logging, time
 import airflow.dag_processing.processor as processor   # the DAG processor has this imported before it forks
 import structlog
 from pathlib import Path

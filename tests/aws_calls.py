@@ -21,7 +21,7 @@ of one call are the same call.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 from unittest import mock
@@ -116,13 +116,22 @@ def record_aws_calls(*sessions: boto3.Session) -> Iterator[Calls]:
     state) are not recorded unless passed in.
     """
     calls = Calls()
+    with hooked_sessions(calls.hook, *sessions):
+        yield calls
+
+
+@contextmanager
+def hooked_sessions(hook: Callable[[Any], None], *sessions: boto3.Session) -> Iterator[None]:
+    """Call ``hook(events)`` with the event system of ``sessions`` and of every boto3 session
+    created inside the block (``Session.__init__`` wrapped): how the tests reach the sessions Airflow
+    tasks and triggers make for themselves."""
     original = boto3.session.Session.__init__
 
     def init(self: boto3.session.Session, *args: Any, **kwargs: Any) -> None:
         original(self, *args, **kwargs)
-        calls.hook(self.events)
+        hook(self.events)
 
     for session in sessions:
-        calls.hook(session.events)
+        hook(session.events)
     with mock.patch.object(boto3.session.Session, "__init__", init):
-        yield calls
+        yield

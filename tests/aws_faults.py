@@ -31,12 +31,12 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from functools import lru_cache
 from typing import Any
-from unittest import mock
 
 import boto3
 import botocore.session
 from botocore.awsrequest import AWSPreparedRequest, AWSResponse
 from botocore.exceptions import EndpointConnectionError, ReadTimeoutError
+from aws_calls import hooked_sessions
 
 KINDS = ("throttling", "too_many_requests", "server_error", "unavailable", "connection")
 ERRORS = {  # kind -> (HTTP status, error code)
@@ -159,16 +159,8 @@ def fast_retries(monkeypatch: Any) -> None:
 @contextmanager
 def inject_faults(faults: Faults, *sessions: boto3.Session) -> Iterator[Faults]:
     """Inject into ``sessions`` and every boto3 session created inside the block."""
-    original = boto3.session.Session.__init__
-
-    def init(self: boto3.session.Session, *args: Any, **kwargs: Any) -> None:
-        original(self, *args, **kwargs)
-        faults.hook(self.events)
-
-    for session in sessions:
-        faults.hook(session.events)
     try:
-        with mock.patch.object(boto3.session.Session, "__init__", init):
+        with hooked_sessions(faults.hook, *sessions):
             yield faults
     finally:
         for session in sessions:

@@ -11,6 +11,7 @@ Deterministic: the same arguments give the same files.
 
 from __future__ import annotations
 
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -65,8 +66,10 @@ def synthetic_manifest(customer: str, resources: int = 50, waves: int = 5) -> di
     counts = _counts(resources)
     actions = [action for action, _ in MIX for _ in range(counts[action])]
     items: list[dict[str, Any]] = []
-    for i, action in enumerate(actions):
-        n = sum(1 for a in actions[:i] if a == action)
+    seen: Counter[str] = Counter()
+    for action in actions:
+        n = seen[action]  # this resource is the n-th of its kind
+        seen[action] += 1
         kind = {"AuroraMySQL": "db", "DRS": "srv", "EcsService": "svc", "LambdaFunction": "fn", "R53Record": "dns"}[action]
         # ids unique across customers: DRS seeds each server's hostname from its resource id
         item: dict[str, Any] = {"resourceId": f"{customer}-{kind}-{n}", "action": action,

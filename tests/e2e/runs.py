@@ -10,12 +10,6 @@ from typing import Any
 from standalone import DAG_ID, wait_for
 
 
-def roles(plan, sessions) -> dict[str, Any]:
-    from awssim.snapshot import serving_roles
-
-    return serving_roles(plan, sessions)
-
-
 def summary(states: dict[tuple[str, int], str | None]) -> str:
     return json.dumps({f"{task}[{index}]" if index >= 0 else task: state for (task, index), state in sorted(states.items())})
 

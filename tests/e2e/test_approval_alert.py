@@ -10,8 +10,9 @@ Then the next gate is rejected, which ends the run.
 from __future__ import annotations
 
 import pytest
+from awssim.snapshot import serving_roles as roles
 from notifications import events, subscribe_queue
-from runs import report_of, roles, summary, wait_for_gate, wait_until_finished
+from runs import report_of, summary, wait_for_gate, wait_until_finished
 from standalone import wait_for
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(900)]

@@ -15,8 +15,9 @@ import re
 import time
 
 import pytest
+from awssim.snapshot import serving_roles as roles
 from browser import chromium_session
-from runs import report_of, roles, secrets_in, summary, wait_for_gate, wait_until_finished
+from runs import report_of, secrets_in, summary, wait_for_gate, wait_until_finished
 from standalone import DAG_ID, HUB_ACCESS_KEY, HUB_SECRET_KEY, SCREENSHOTS
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(900)]

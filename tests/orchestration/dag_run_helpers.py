@@ -21,12 +21,6 @@ def states_of(dag_run) -> dict[tuple[str, int], str]:
     return {(ti.task_id, ti.map_index): ti.state for ti in dag_run.get_task_instances()}
 
 
-def roles(plan, sessions):
-    from awssim.snapshot import serving_roles
-
-    return serving_roles(plan, sessions)
-
-
 def report_of(dag_run) -> dict:
     return json.loads((report_folder(dag_run) / "report.json").read_text())
 

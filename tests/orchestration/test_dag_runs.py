@@ -9,8 +9,9 @@ from __future__ import annotations
 from datetime import datetime
 
 import pytest
+from awssim.snapshot import serving_roles as roles
 
-from dag_run_helpers import CONFIRM, recovery_instances, report_of, roles, run
+from dag_run_helpers import CONFIRM, recovery_instances, report_of, run
 from notifications import events, subscribe_queue
 
 pytestmark = pytest.mark.airflow

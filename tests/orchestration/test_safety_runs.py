@@ -26,11 +26,12 @@ from collections import Counter
 
 import pytest
 from awssim.drs import set_replication
+from awssim.snapshot import serving_roles as roles
 
 from aws_calls import record_aws_calls
 from aws_faults import KINDS, Faults, fast_retries, inject_faults
 from dag_run_helpers import (
-    CONFIRM, SPOKE, clear_failed, recovery_instances, report_folder, report_of, resume, roles, run, states_of,
+    CONFIRM, SPOKE, clear_failed, recovery_instances, report_folder, report_of, resume, run, states_of,
 )
 from notifications import events, subscribe_queue
 

@@ -57,9 +57,9 @@ def _settings() -> dict[str, Any]:
     }
 
 
-# Airflow validates every Param with jsonschema whenever it builds, copies, compares or serializes
-# a task (hundreds of times per DAG), and checks the schema itself against its metaschema each
-# time. Draft 7's metaschema is ~4x cheaper to check than the default 2020-12 one and has all we use.
+# Airflow validates a Param with jsonschema each time it builds, serializes or triggers the DAG,
+# and checks the schema itself against its metaschema every time. Draft 7's metaschema is ~4x
+# cheaper to check than the default 2020-12 one and has all we use (one DAG: build 5.5 -> 4.2 ms).
 SCHEMA_DRAFT = {"$schema": "http://json-schema.org/draft-07/schema#"}
 
 
@@ -239,7 +239,7 @@ def build_dags(manifest_dir: str | Path | None = None) -> dict[str, DAG]:
 def _no_cyclic_gc() -> Iterator[None]:
     """Building DAGs allocates many small objects that all stay alive (the DAGs): Python's cyclic
     collector would rescan them over and over for nothing (~40% of the parse at 500 DAGs). Paused
-    for the build only, as it was before."""
+    for the build only, then left as it was found."""
     enabled = gc.isenabled()
     gc.disable()
     try:
