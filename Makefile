@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
 # Everything runs against a project-local Airflow home and the local AWS simulator.
-export PYTHONPATH := $(CURDIR)/plugins:$(CURDIR)/simulator
+export PYTHONPATH := $(CURDIR)/plugins:$(CURDIR)/simulator:$(CURDIR)/local
 export AIRFLOW_HOME ?= $(CURDIR)/.airflow
 export AIRFLOW__CORE__DAGS_FOLDER := $(CURDIR)/dags
 export AIRFLOW__CORE__PLUGINS_FOLDER := $(CURDIR)/plugins
@@ -28,7 +28,7 @@ test: $(STAMP)
 	$(PY) -m pytest -q
 
 demo: $(STAMP)
-	$(PY) -m awssim.demo
+	$(PY) -m drlocal.demo
 
 validate: $(STAMP)
 	$(PY) -m dr_adapters validate include/manifests/*.yaml include/manifests/*.json

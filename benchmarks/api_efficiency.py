@@ -155,23 +155,26 @@ def fail_over(plan, meter: CallMeter) -> dict[str, int]:
 
 def expected_start_recovery(plan) -> int:
     """ceil(servers / 200) per wave, account and region: the DRS API's limit per StartRecovery."""
+    from dr_adapters.adapters.drs import DrsAdapter
+
     servers: Counter[tuple[int, str | None]] = Counter()
     for wave in plan.waves:
         for unit in wave.units:
-            if unit.action == "DRS":
+            if unit.action in DrsAdapter.actions:
                 servers[(wave.number, unit.account_id)] += len(unit.resources)
-    return sum(math.ceil(n / 200) for n in servers.values())
+    return sum(math.ceil(n / DrsAdapter.max_batch) for n in servers.values())
 
 
 def one_run(resources: int, waves: int, check_end_state: bool) -> dict[str, Any]:
     import awssim
-    from awssim.demo import _sessions, seed_estate
-    from awssim.snapshot import serving_roles
+    from awssim.kits import DR
+    from awssim.seed import plan_estate, seed_estate
+    from awssim.snapshot import serving_sides
     from awssim.synthetic import synthetic_manifest
     from moto import mock_aws
 
-    from dr_adapters.plan.loader import validate_data
-    from dr_adapters.plan.planner import build_plan
+    from dr_adapters.sources.loader import validate_data
+    from dr_adapters.sources.planner import build_plan
 
     plan = build_plan(validate_data(synthetic_manifest("c0000", resources, waves), "synthetic"), "synthetic")
     awssim.install()
@@ -186,25 +189,10 @@ def one_run(resources: int, waves: int, check_end_state: bool) -> dict[str, Any]
             wall = time.perf_counter() - t0
         print(f"  run: seeded in {seeded:.1f} s, failed over in {wall:.1f} s", flush=True)
         # read back with plain describe calls (slow in moto at this size: once is enough)
-        roles = serving_roles(plan, _sessions(plan)) if check_end_state else None
-    moved = sum(1 for r in plan.resources.values() if _serves_from_dr(r, roles[r.resource_id])) if roles else None
+        sides = serving_sides(plan, plan_estate(plan)) if check_end_state else None
+    moved = sum(1 for side in sides.values() if side == DR) if sides else None
     return {"plan": plan, "seed_s": seeded, "wall_s": wall, "aws_s": meter.seconds, "calls": meter.calls,
             "waits": waits, "moved": moved}
-
-
-def _serves_from_dr(resource, role: Any) -> bool:
-    """Whether the snapshot says this resource now serves from the DR region (the failover happened)."""
-    if resource.action == "R53Record":
-        return role == resource.config["drValues"]
-    if resource.action in ("AuroraMySQL", "AuroraPostgreSQL"):
-        return role["writer"] == "dr"
-    if resource.action == "EcsService":
-        return role["dr"] > 0 and role["primary"] == 0
-    if resource.action == "LambdaFunction":
-        return role["primary"]["parked"] and not role["dr"]["parked"]
-    if resource.action == "DRS":
-        return ("primary", False) in role["replicating_into"]  # its recovery instance replicates back
-    return False
 
 
 def main() -> None:

@@ -57,8 +57,8 @@ def parse_folder(manifests, repeat: int, **context: str) -> dict:
 
 def build_one_dag(paths) -> dict:
     from dr_adapters.orchestration.factory import build_dag
-    from dr_adapters.plan.loader import load_manifest
-    from dr_adapters.plan.planner import build_plan
+    from dr_adapters.sources.loader import load_manifest
+    from dr_adapters.sources.planner import build_plan
 
     plans = [build_plan(load_manifest(p), str(p)) for p in paths]
     build_dag(plans[0])  # first-call costs (imports, caches) are the folder parse's, not one DAG's

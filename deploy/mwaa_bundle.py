@@ -111,8 +111,8 @@ def _import_plugins() -> None:
 def load_plans(manifest_dir: Path) -> list[Any]:
     """Every manifest's plan; all invalid manifests reported at once."""
     _import_plugins()
-    from dr_adapters.plan.loader import ManifestError, discover_manifests, load_manifest
-    from dr_adapters.plan.planner import build_plan
+    from dr_adapters.sources.loader import ManifestError, discover_manifests, load_manifest
+    from dr_adapters.sources.planner import build_plan
 
     paths = discover_manifests(manifest_dir)
     if not paths:

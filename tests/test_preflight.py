@@ -17,11 +17,11 @@ from dr_adapters.preflight import run_preflight
 
 @pytest.fixture
 def demo(aws):
-    from awssim.demo import _sessions, demo_plan, seed_estate
+    from awssim.seed import plan_sessions, demo_plan, seed_estate
 
     plan = demo_plan()
     seed_estate(plan)
-    return plan, _sessions(plan)
+    return plan, plan_sessions(plan)
 
 
 def context(plan, aws, operation="failover"):

@@ -8,9 +8,9 @@ import json
 import sys
 from collections.abc import Sequence
 
-from dr_adapters.plan.loader import ManifestError, load_manifest
+from dr_adapters.sources.loader import ManifestError, load_manifest
 from dr_adapters.plan.model import Plan
-from dr_adapters.plan.planner import build_plan
+from dr_adapters.sources.planner import build_plan
 from dr_adapters.plan.types import WAVE_PHASES, Phase
 
 
@@ -84,7 +84,7 @@ def _iam(write: str | None, check: str | None) -> int:
 
 
 def manifest_schema() -> dict:
-    from dr_adapters.plan.manifest import Manifest
+    from dr_adapters.sources.manifest import Manifest
 
     schema = Manifest.model_json_schema(by_alias=True)
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"

@@ -30,11 +30,11 @@ def main() -> None:
     os.environ.setdefault("AWS_ACCESS_KEY_ID", "demo")
     os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "demo")
     if args.seed == "demo":
-        from awssim.demo import seed_demo_estate
+        from awssim.seed import seed_demo_estate
 
         seed_demo_estate(server.url)
     elif args.seed != "none":
-        from awssim.demo import seed_manifests
+        from awssim.seed import seed_manifests
 
         seeded = seed_manifests(Path(args.seed), server.url)
         print(f"seeded the estates of {len(seeded)} manifests from {args.seed}", flush=True)

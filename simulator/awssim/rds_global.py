@@ -12,7 +12,7 @@ request first settles the account's due transitions, as if AWS had worked in the
 
 We also straighten a few moto details an adapter relies on:
 ``DescribeGlobalClusters`` honours ``GlobalClusterIdentifier`` (and 404s like AWS),
-``CreateGlobalCluster`` from an existing cluster makes that cluster the writer,
+``CreateGlobalCluster`` from an existing cluster (in any region) makes that cluster the writer,
 ``RemoveFromGlobalCluster`` detaches the cluster wherever it lives, and the instances of a
 secondary cluster all report ``IsClusterWriter: false`` (AWS has no writer instance there).
 """
@@ -171,8 +171,21 @@ _moto_create_global_cluster = RDSBackend.create_global_cluster
 _moto_db_cluster_members = DBCluster.db_cluster_members
 
 
-def create_global_cluster(self: RDSBackend, *args: Any, **kwargs: Any) -> GlobalCluster:
-    gc = _moto_create_global_cluster(self, *args, **kwargs)
+def create_global_cluster(self: RDSBackend, global_cluster_identifier: str, source_db_cluster_identifier: str | None,
+                          engine: str | None, *args: Any, **kwargs: Any) -> GlobalCluster:
+    source = CLUSTER_ARN.match(source_db_cluster_identifier or "")
+    if source and source["region"] != self.region_name:
+        # moto looks for the source cluster on its us-east-1 backend only; AWS takes it from any region.
+        cluster = _cluster_by_arn(source_db_cluster_identifier)  # type: ignore[arg-type]
+        if engine is not None:
+            raise InvalidParameterCombination("When creating global cluster from existing db cluster, value for "
+                                              "engineName should not be specified since it will be inherited")
+        gc = _moto_create_global_cluster(self, global_cluster_identifier, None, cluster.engine, *args, **kwargs)
+        gc.engine_version = cluster.engine_version
+        gc.members.append(cluster)
+    else:
+        gc = _moto_create_global_cluster(self, global_cluster_identifier, source_db_cluster_identifier, engine,
+                                         *args, **kwargs)
     for member in gc.members:  # created from an existing cluster: it becomes the primary
         member.is_writer = True
         member.global_cluster_identifier = gc.global_cluster_identifier  # AWS shows the name

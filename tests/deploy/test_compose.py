@@ -226,7 +226,7 @@ def test_every_mounted_host_path_exists(services):
         assert mounts["/opt/airflow/plugins"] == "./plugins"
         assert mounts["/opt/airflow/include"] == "./include"
     # The simulator sees simulator/, plugins/ and include/ side by side, as in the repository:
-    # awssim.demo finds the demo manifest at <repo>/include/manifests.
+    # awssim.seed finds the demo manifest at <repo>/include/manifests.
     mounts = dict((target, source) for source, target in _mounts(services["awssim"]))
     assert {mounts["/opt/dr/simulator"], mounts["/opt/dr/plugins"], mounts["/opt/dr/include"]} == {
         "./simulator", "./plugins", "./include"}

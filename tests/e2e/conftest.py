@@ -112,12 +112,12 @@ def stack(request, _kept_logs_folder) -> Any:
 @pytest.fixture
 def estate(stack, monkeypatch):
     """A freshly seeded demo estate; yields (plan, boto3 sessions per account) talking to the simulator."""
-    from awssim.demo import _sessions, demo_plan
+    from awssim.seed import plan_sessions, demo_plan
 
     stack.fresh_estate()
     monkeypatch.setenv("AWS_ENDPOINT_URL", stack.sim.url)
     plan = demo_plan()
-    return plan, _sessions(plan)
+    return plan, plan_sessions(plan)
 
 
 @pytest.fixture(scope="session")

@@ -32,13 +32,13 @@ def sim(airflow_db):
 @pytest.fixture
 def estate(sim, monkeypatch):
     """A freshly seeded demo estate; yields (plan, sessions per account)."""
-    from awssim.demo import _sessions, demo_plan, seed_estate
+    from awssim.seed import plan_sessions, demo_plan, seed_estate
 
     monkeypatch.setenv("AWS_ENDPOINT_URL", sim.url)  # the autouse credentials fixture clears it
     sim.reset()
     plan = demo_plan()
     seed_estate(plan)
-    return plan, _sessions(plan)
+    return plan, plan_sessions(plan)
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ SPOKE = "222222222222"
 
 
 def run(dag, conf, **kwargs):
-    from dr_adapters.orchestration.local_run import run_dag
+    from drlocal.dag_runner import run_dag
 
     dag_run = run_dag(dag, conf, **kwargs)
     return dag_run, states_of(dag_run)
@@ -75,7 +75,7 @@ def resume(dag, dag_run, *, decide=None, user: str = "demo-approver"):
     from airflow.utils.state import DagRunState, TaskInstanceState
     from sqlalchemy import select
 
-    from dr_adapters.orchestration.local_run import GateAnswerer
+    from drlocal.dag_runner import GateAnswerer
 
     answerer = GateAnswerer(dag.dag_id, decide or (lambda task_id: "Approve"), user=user)
     answerer.start()

@@ -107,7 +107,7 @@ def test_dry_run_runs_the_whole_dag_logs_every_call_and_changes_nothing(dag, est
     would = [line for line in logs.splitlines() if "DRY RUN: would call" in line]
     assert report["aws_changes"] == len(would) > 0  # each call it would make: logged and counted
     called = Counter(line.split("would call ")[1].split(" ")[0] for line in would)
-    # What a real failover of the demo estate calls (tests/adapters/test_faults.py counts them),
+    # What a real failover of the demo estate calls (a clean failover of the demo estate makes exactly these),
     # except: DRS StartRecovery is logged by INSTANTIATE and again by ACTIVATE (nothing was launched in
     # between), and ReverseReplication needs recovery instances a dry run never creates (a note says so).
     assert called == {"ecs.update_service": 6, "drs.start_recovery": 4, "lambda.put_function_concurrency": 3,
@@ -199,7 +199,7 @@ def test_failover_through_faults_alerts_on_an_overdue_gate_and_leaks_no_secret(d
     sent.extend(events(sqs, queue))
 
     # every call's first attempt failed (throttled, 429, 500, 503, connection refused), and the run
-    # succeeded making exactly the changes of a clean failover (tests/adapters/test_faults.py)
+    # succeeded making exactly the changes of a clean failover of the demo estate
     assert str(dag_run.state) == "success", states
     assert faults.kinds_injected() == set(KINDS) and len(faults.injected) >= len(calls) > 300
     assert Counter(changes(calls)) == {

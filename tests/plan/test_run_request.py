@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from dr_adapters.plan.loader import load_manifest
-from dr_adapters.plan.planner import build_plan
+from dr_adapters.sources.loader import load_manifest
+from dr_adapters.sources.planner import build_plan
 from dr_adapters.plan.run_request import RunRequestError, parse_run_request
 from dr_adapters.plan.types import Operation, Phase
 

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from dr_adapters.plan.loader import load_manifest
-from dr_adapters.plan.planner import build_plan
+from dr_adapters.sources.loader import load_manifest
+from dr_adapters.sources.planner import build_plan
 from dr_adapters.report.build import build_report
 from dr_adapters.report.render import render_text, write_report
 

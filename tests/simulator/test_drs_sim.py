@@ -7,7 +7,7 @@ import time
 import boto3
 import pytest
 from awssim.drs import seed_source_server, set_replication
-from awssim.estate.drs import seed_drs_servers
+from awssim.kits.drs import seed_drs_servers
 from botocore.config import Config
 from botocore.exceptions import ClientError, WaiterError
 from botocore.validate import ParamValidator

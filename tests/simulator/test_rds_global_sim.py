@@ -7,7 +7,7 @@ import time
 
 import boto3
 import pytest
-from awssim.estate.aurora import seed_aurora_global
+from awssim.kits.aurora import seed_aurora_global
 from botocore.exceptions import ClientError
 
 PRIMARY, DR = "us-east-1", "us-west-2"
@@ -187,3 +187,18 @@ def test_server_mode(monkeypatch):
         assert err.value.response["Error"]["Code"] == "InvalidGlobalClusterStateFault"
     finally:
         server.stop()
+
+
+def test_a_global_database_outside_us_east_1(aws):
+    """moto looks for CreateGlobalCluster's source cluster in us-east-1 only; AWS (and we) in its region."""
+    seed_aurora_global(aws, "g-eu", "eu-west-1", "db-eu", "ap-southeast-2", "db-ap", TAGS)
+    for region in ("eu-west-1", "ap-southeast-2"):
+        (gc,) = aws.client("rds", region_name=region).describe_global_clusters(
+            GlobalClusterIdentifier="g-eu")["GlobalClusters"]
+        members = {m["DBClusterArn"].split(":")[3]: m["IsWriter"] for m in gc["GlobalClusterMembers"]}
+        assert members == {"eu-west-1": True, "ap-southeast-2": False}
+    primary = aws.client("rds", region_name="eu-west-1")
+    (cluster,) = primary.describe_db_clusters(DBClusterIdentifier="db-eu")["DBClusters"]
+    with pytest.raises(ClientError, match="inherited"):  # the engine comes from the source, as on AWS
+        primary.create_global_cluster(GlobalClusterIdentifier="g-eu-2", SourceDBClusterIdentifier=cluster["DBClusterArn"],
+                                      Engine="aurora-mysql")

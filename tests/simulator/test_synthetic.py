@@ -8,8 +8,8 @@ import pytest
 import yaml
 from awssim.synthetic import synthetic_manifest, write_manifests
 
-from dr_adapters.plan.loader import load_manifest, validate_data
-from dr_adapters.plan.planner import build_plan
+from dr_adapters.sources.loader import load_manifest, validate_data
+from dr_adapters.sources.planner import build_plan
 
 
 @pytest.mark.parametrize("resources, waves", [(5, 1), (50, 5), (1000, 5)])
@@ -35,7 +35,7 @@ def test_written_manifests_are_deterministic_and_distinct(tmp_path):
 
 
 @pytest.mark.parametrize("args, message", [
-    (("acme", 10, 2), "synthetic customers are named c<digits>"),
+    (("Acme Corp", 10, 2), "synthetic customers are lower-case letters"),
     (("c0001", 3, 1), "needs at least 5"),
     (("c0001", 10, 11), "waves=11"),
 ])
@@ -45,14 +45,26 @@ def test_bad_arguments_are_named(args, message):
 
 
 def test_seeded_estates_serve_from_the_primary_region(aws, tmp_path):
-    from awssim.demo import _sessions, seed_manifests
+    from awssim.seed import plan_sessions, seed_manifests
     from awssim.snapshot import serving_roles
 
     write_manifests(tmp_path, 2, resources=10, waves=2)
     assert seed_manifests(tmp_path) == ["dr_c0000_production", "dr_c0001_production"]
     for path in sorted(tmp_path.iterdir()):
         plan = build_plan(load_manifest(path), str(path))
-        roles = serving_roles(plan, _sessions(plan))
+        roles = serving_roles(plan, plan_sessions(plan))
         assert len(roles) == 10
         assert all(roles[r]["writer"] == "primary" for r in roles if "-db-" in r)
         assert all(roles[r] == {"replicating_into": [("dr", True)]} for r in roles if "-srv-" in r)
+
+
+def test_any_customer_name_and_regions(aws):
+    """Not only c<digits> in us-east-1: another name, Europe -> Asia-Pacific, seeded and serving."""
+    from awssim.seed import plan_estate, seed_estate
+    from awssim.snapshot import serving_sides
+
+    regions = {"primary": "eu-central-1", "dr": "ap-northeast-1"}
+    plan = build_plan(validate_data(synthetic_manifest("initech", 12, 3, regions), "synthetic"), "synthetic")
+    assert plan.regions.primary == "eu-central-1" and plan.sns_topic_arn.split(":")[3] == "ap-northeast-1"
+    seed_estate(plan)
+    assert set(serving_sides(plan, plan_estate(plan)).values()) == {"primary"}

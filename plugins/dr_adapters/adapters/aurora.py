@@ -16,7 +16,6 @@ from pydantic import Field
 
 from dr_adapters.adapters.base import (
     ActionConfig,
-    Adapter,
     AdapterError,
     Finding,
     HealthCheck,
@@ -25,6 +24,7 @@ from dr_adapters.adapters.base import (
     ServiceSide,
     Wait,
 )
+from dr_adapters.adapters.replicated import GroupMember, ReplicatedGroupAdapter
 from dr_adapters.plan.model import ResourceSpec, WorkUnit
 from dr_adapters.plan.types import Health, Phase
 
@@ -63,13 +63,15 @@ def _is_not_found(err: ClientError) -> bool:
     return err.response["Error"]["Code"] in ("DBClusterNotFoundFault", "GlobalClusterNotFoundFault")
 
 
-class _Resource:
+class _Resource(GroupMember):
     """One manifest resource resolved for this run: which cluster is the target, what AWS says now."""
 
     def __init__(self, adapter: AuroraAdapter, ctx: RunContext, unit: WorkUnit, resource: ResourceSpec):
         cfg: AuroraConfig = adapter.config(resource)
         self.rid = resource.resource_id
         self.cfg = cfg
+        self.group_id = cfg.global_cluster_identifier
+        self.mode = cfg.mode
         self.ctx = ctx
         self.account_id = unit.account_id
         primary, dr = cfg.primary_cluster_identifier, cfg.dr_cluster_identifier
@@ -110,6 +112,18 @@ class _Resource:
     def source_member(self) -> dict[str, Any] | None:
         return self.member(self.ctx.source_region, self.source_id)
 
+    @property
+    def group_status(self) -> str:
+        return self.global_cluster["Status"]
+
+    @property
+    def target_writes(self) -> bool:
+        return bool(self.target_member["IsWriter"])
+
+    @property
+    def source_writes(self) -> bool:
+        return bool((self.source_member or {}).get("IsWriter"))
+
     def require(self) -> None:
         """Raise unless the global cluster and the target cluster (a member of it) exist and are in scope."""
         if self.global_cluster is None:
@@ -140,7 +154,7 @@ class _Resource:
         if not found or found[0].get("DBClusterIdentifier") != self.target_id:
             raise err
 
-    def moving_already(self, err: ClientError) -> None:
+    def promoting_already(self, err: ClientError) -> None:
         """Switchover/failover refused as InvalidGlobalClusterStateFault: fine if the global cluster is
         now moving (or has moved) the writer to the target, so the caller's wait covers it."""
         if err.response.get("Error", {}).get("Code") != "InvalidGlobalClusterStateFault":
@@ -173,7 +187,7 @@ class _Resource:
             return None
         return max(points, key=lambda p: p["Timestamp"])["Maximum"]
 
-    def global_wait(self, description: str) -> Wait:
+    def promotion_wait(self, description: str) -> Wait:
         return Wait(
             service="rds",
             region=self.ctx.target_region,
@@ -186,8 +200,9 @@ class _Resource:
         )
 
 
-class AuroraAdapter(Adapter):
+class AuroraAdapter(ReplicatedGroupAdapter[_Resource]):
     actions = ("AuroraMySQL", "AuroraPostgreSQL")
+    group_noun = "global cluster"
     config_model = AuroraConfig
     phases = (Phase.INSTANTIATE, Phase.ACTIVATE, Phase.REPLICATE)
     drill_behaviour = (
@@ -198,6 +213,9 @@ class AuroraAdapter(Adapter):
         Phase.INSTANTIATE: "ensure the target cluster has minDrInstances available instances (CreateDBInstance)",
         Phase.ACTIVATE: "make the target cluster the global writer (SwitchoverGlobalCluster, or "
         "FailoverGlobalCluster with AllowDataLoss in mode failover)",
+        # Nothing to tear down: a switchover keeps the old writer in the global database as a secondary
+        # (replicating from the new writer), exactly what failback needs; deleting or detaching it
+        # would throw away the way back. So CLEANUP stays the base class's explicit no-op.
         Phase.CLEANUP: "no-op: the global database keeps the old writer as a secondary",
         Phase.REPLICATE: "verify the old writer is a secondary of the global database again",
     }
@@ -217,12 +235,12 @@ class AuroraAdapter(Adapter):
             "authorised as rds:AddTagsToResource."),
     )
 
-    def _resources(self, ctx: RunContext, unit: WorkUnit) -> list[_Resource]:
-        return [_Resource(self, ctx, unit, r) for r in unit.resources]
+    def _member(self, ctx: RunContext, unit: WorkUnit, resource: ResourceSpec) -> _Resource:
+        return _Resource(self, ctx, unit, resource)
 
     # -- read-only ---------------------------------------------------------------------------
     def preflight(self, ctx: RunContext, unit: WorkUnit) -> list[Finding]:
-        return [self._preflight(ctx, r) for r in self._resources(ctx, unit)]
+        return [self._preflight(ctx, r) for r in self._members(ctx, unit)]
 
     def _preflight(self, ctx: RunContext, r: _Resource) -> Finding:
         gid = r.cfg.global_cluster_identifier
@@ -269,7 +287,7 @@ class AuroraAdapter(Adapter):
         return Finding(r.rid, not problems, "; ".join(problems or notes), tags=tags)
 
     def validate(self, ctx: RunContext, unit: WorkUnit) -> list[HealthCheck]:
-        return [self._validate(ctx, r) for r in self._resources(ctx, unit)]
+        return [self._validate(ctx, r) for r in self._members(ctx, unit)]
 
     def _validate(self, ctx: RunContext, r: _Resource) -> HealthCheck:
         member = r.target_member
@@ -294,7 +312,7 @@ class AuroraAdapter(Adapter):
     # -- phases ------------------------------------------------------------------------------
     def instantiate(self, ctx: RunContext, unit: WorkUnit) -> PhaseOutcome:
         outcome = PhaseOutcome()
-        for r in self._resources(ctx, unit):
+        for r in self._members(ctx, unit):
             r.require()
             have = [m["DBInstanceIdentifier"] for m in r.target.get("DBClusterMembers", [])]
             missing = r.cfg.min_dr_instances - len(have)
@@ -330,65 +348,21 @@ class AuroraAdapter(Adapter):
                 ))
         return outcome
 
-    def activate(self, ctx: RunContext, unit: WorkUnit) -> PhaseOutcome:
-        outcome = PhaseOutcome()
-        for r in self._resources(ctx, unit):
-            r.require()
-            gid, gstatus = r.cfg.global_cluster_identifier, r.global_cluster["Status"]
-            is_writer = r.target_member["IsWriter"]
-            if ctx.is_drill:  # never promote or demote in a drill: check the target could take over
-                if not is_writer and r.target["Status"] != "available":
-                    raise AdapterError(r.rid, f"drill: secondary {r.target_id} is {r.target['Status']}",
-                                       "investigate the DR cluster before relying on it")
-                outcome.notes.append(f"{r.rid}: drill, read-only; {r.target_id} is "
-                                     f"{'already the writer' if is_writer else 'a healthy secondary'}")
-                continue
-            if is_writer and gstatus == "available":
-                outcome.notes.append(f"{r.rid}: {r.target_id} is the writer of {gid}")
-                continue
-            if gstatus != "available":  # a switchover is running (ours from a previous round, or anyone's)
-                outcome.waits.append(r.global_wait(f"{gid} is {gstatus}"))
-                continue
-            call = {"GlobalClusterIdentifier": gid, "TargetDbClusterIdentifier": r.target["DBClusterArn"]}
-            try:
-                if r.cfg.mode == "failover":
-                    ctx.mutate(r.rds, "failover_global_cluster", **call, AllowDataLoss=True)
-                else:
-                    ctx.mutate(r.rds, "switchover_global_cluster", **call)
-            except ClientError as err:
-                r.moving_already(err)
-            outcome.notes.append(f"{r.rid}: {r.cfg.mode} of {gid} to {r.target_id} started")
-            if not ctx.dry_run:
-                outcome.waits.append(r.global_wait(f"{r.cfg.mode} of {gid} to {r.target_id}"))
-        return outcome
+    def _drill(self, ctx: RunContext, r: _Resource) -> str:
+        if not r.target_writes and r.target["Status"] != "available":
+            raise AdapterError(r.rid, f"drill: secondary {r.target_id} is {r.target['Status']}",
+                               "investigate the DR cluster before relying on it")
+        return f"drill, read-only; {r.target_id} is {'already the writer' if r.target_writes else 'a healthy secondary'}"
 
-    def cleanup(self, ctx: RunContext, unit: WorkUnit) -> PhaseOutcome:
-        # Nothing to tear down: a switchover keeps the old writer in the global database as a
-        # secondary (replicating from the new writer), which is exactly what failback needs.
-        # Deleting or detaching it would throw away the way back.
-        return PhaseOutcome(notes=["AuroraAdapter: CLEANUP is a no-op; the old writer stays a secondary"])
+    def _promote(self, ctx: RunContext, r: _Resource) -> None:
+        call = {"GlobalClusterIdentifier": r.group_id, "TargetDbClusterIdentifier": r.target["DBClusterArn"]}
+        if r.mode == "failover":
+            ctx.mutate(r.rds, "failover_global_cluster", **call, AllowDataLoss=True)
+        else:
+            ctx.mutate(r.rds, "switchover_global_cluster", **call)
 
-    def replicate(self, ctx: RunContext, unit: WorkUnit) -> PhaseOutcome:
-        outcome = PhaseOutcome()
-        if ctx.is_drill:
-            return PhaseOutcome(notes=["AuroraAdapter: drill, REPLICATE is a no-op"])
-        for r in self._resources(ctx, unit):
-            r.require()
-            gid, source = r.cfg.global_cluster_identifier, r.source_member
-            if source is None:
-                # e.g. an unplanned failover that detached the old writer: AWS cannot re-add a
-                # cluster that holds data, it must be re-created as a secondary.
-                raise AdapterError(
-                    r.rid,
-                    f"old writer {r.source_id} ({ctx.source_region}) is no longer a member of {gid}",
-                    f"rename or delete the detached cluster, re-create {r.source_id} in {ctx.source_region} "
-                    f"with --global-cluster-identifier {gid}, then re-run REPLICATE",
-                )
-            if source["IsWriter"] or not r.target_member["IsWriter"]:
-                if ctx.dry_run:  # a dry-run ACTIVATE moved nothing; there is nothing to verify yet
-                    outcome.notes.append(f"{r.rid}: dry run; would verify {r.source_id} is a secondary")
-                    continue
-                raise AdapterError(r.rid, f"{r.target_id} is not the writer of {gid} yet",
-                                   "complete ACTIVATE before REPLICATE")
-            outcome.notes.append(f"{r.rid}: {r.source_id} replicates from {r.target_id} as a secondary")
-        return outcome
+    def _rejoin_fix(self, ctx: RunContext, r: _Resource) -> str:
+        # e.g. an unplanned failover that detached the old writer: AWS cannot re-add a cluster that
+        # holds data, it must be re-created as a secondary.
+        return (f"rename or delete the detached cluster, re-create {r.source_id} in {ctx.source_region} "
+                f"with --global-cluster-identifier {r.group_id}, then re-run REPLICATE")

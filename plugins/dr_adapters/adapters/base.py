@@ -8,6 +8,17 @@ Airflow, synchronous in the CLI and tests) and then calls the same method again.
 
 Every mutating AWS call goes through ``RunContext.mutate`` so that dry runs, logs and the
 report see the same list of changes.
+
+Families: most technologies share one of two shapes, each a base class holding its loop, scope
+guard and messages, so an adapter writes only how its service is read and changed:
+
+* ``regional.RegionalCopyAdapter`` -- a copy deployed in each region, scaled or parked where it does
+  not serve (ECS services, Lambda functions; next Auto Scaling groups);
+* ``replicated.ReplicatedGroupAdapter`` -- a group replicated across the regions with one writable
+  member: promote the DR member, then verify the old one re-joined (Aurora global databases; next
+  ElastiCache global datastores, RDS cross-region replicas, EFS replication).
+
+Technologies of their own shape (DRS recovery, Route 53 records) derive from ``Adapter`` directly.
 """
 
 from __future__ import annotations
@@ -223,7 +234,7 @@ class Adapter(ABC):
     iam_actions: ClassVar[tuple[str, ...]] = ()
     """IAM actions of the calls this adapter makes itself, waiters included (``service:Operation``).
     Tests record every call across failover, failback and drill: each is in here, and each of these
-    is made at least once (``tests/iam/test_least_privilege.py``)."""
+    is made at least once (``tests/adapters/test_contract.py``)."""
 
     service_side_actions: ClassVar[tuple[ServiceSide, ...]] = ()
     """IAM actions AWS needs on our behalf for those calls, never called by us (see ``ServiceSide``).

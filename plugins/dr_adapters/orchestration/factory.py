@@ -24,11 +24,11 @@ from airflow.sdk import DAG, CronTriggerTimetable, Param, TaskGroup, get_parsing
 
 from dr_adapters.orchestration.gates import WaveApprovalOperator
 from dr_adapters.orchestration.operators import PhaseOperator, PreflightOperator, ReportOperator, ValidateOperator
-from dr_adapters.plan.loader import ManifestError, declared_dag_id, discover_manifests, load_manifest, parse_text
-from dr_adapters.plan.manifest import dag_id_for
+from dr_adapters.sources.loader import ManifestError, declared_dag_id, discover_manifests, load_manifest, parse_text
+from dr_adapters.sources.manifest import dag_id_for
 from dr_adapters.adapters.registry import adapter_for
 from dr_adapters.plan.model import Plan, WorkUnit, plan_to_dict
-from dr_adapters.plan.planner import build_plan
+from dr_adapters.sources.planner import build_plan
 from dr_adapters.plan.run_request import confirm_token
 from dr_adapters.plan.types import Operation, Phase
 

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from dr_adapters.plan.model import Plan
-from dr_adapters.plan.types import Operation, Phase, Regions
+from dr_adapters.plan.types import Operation, Phase
 
 ALIASES = {
     "Operation": "operation",

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from dr_adapters.plan.loader import validate_data
-from dr_adapters.plan.planner import build_plan
+from dr_adapters.sources.loader import validate_data
+from dr_adapters.sources.planner import build_plan
 
 
 def manifest(resources, **extra):

@@ -9,7 +9,7 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from dr_adapters.plan.loader import ManifestError, parse_text, validate_data
+from dr_adapters.sources.loader import ManifestError, parse_text, validate_data
 
 ROOT = Path(__file__).resolve().parents[2]
 DEMO = yaml.safe_load((ROOT / "include" / "manifests" / "acme-production.yaml").read_text())

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from dr_adapters.plan.loader import declared_dag_id
+from dr_adapters.sources.loader import declared_dag_id
 
 ROOT = Path(__file__).resolve().parents[2]
 

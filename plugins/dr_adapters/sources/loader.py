@@ -11,7 +11,7 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
-from dr_adapters.plan.manifest import Manifest, dag_id_for
+from dr_adapters.sources.manifest import Manifest, dag_id_for
 
 MANIFEST_SUFFIXES = (".yaml", ".yml", ".json")
 # libyaml's safe loader parses several times faster than the pure-Python one: it matters at DAG parse time.

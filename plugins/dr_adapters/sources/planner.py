@@ -9,7 +9,7 @@ from __future__ import annotations
 from itertools import groupby
 
 from dr_adapters.adapters.registry import adapter_for
-from dr_adapters.plan.manifest import Manifest, dag_id_for
+from dr_adapters.sources.manifest import Manifest, dag_id_for
 from dr_adapters.plan.model import Plan, ResourceSpec, Wave, WorkUnit
 from dr_adapters.plan.types import AccountAccess, Regions, Scope
 

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from dr_adapters.plan.loader import ManifestError, load_manifest
-from dr_adapters.plan.planner import build_plan
+from dr_adapters.sources.loader import ManifestError, load_manifest
+from dr_adapters.sources.planner import build_plan
 
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURES = ROOT / "tests" / "fixtures" / "manifests"
@@ -20,7 +20,7 @@ INVALID = FIXTURES / "invalid"
 EXPECTED = {
     "malformed-yaml.yaml": ("line 3", "not valid YAML"),
     "malformed-json.json": ("line 1", "not valid JSON"),
-    "unknown-action.yaml": ("layers[0].resources[0] (thing).action", "unknown action 'Mainframe' -- use one of: DRS"),
+    "unknown-action.yaml": ("layers[0].resources[0] (thing).action", "unknown action 'Mainframe' -- use one of: AuroraMySQL, AuroraPostgreSQL, DRS"),
     "planned-action.yaml": ("layers[0].resources[0] (cache).action", "not implemented in this version"),
     "unknown-key.yaml": ("aprovalRequired", "unknown key"),
     "unknown-config-key.yaml": ("layers[0].resources[0] (api).config.desiredCnt", "unknown key"),

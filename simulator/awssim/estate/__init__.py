@@ -1,1 +1,0 @@
-"""Seed helpers that build demo and test estates in the simulator (or any AWS account)."""

@@ -1,0 +1,117 @@
+"""Route 53 kit: tagged public hosted zones holding records that answer with the primary region."""
+
+from __future__ import annotations
+
+import uuid
+import zlib
+from collections import defaultdict
+from typing import Any
+
+import boto3
+
+from awssim.kits import DR, PRIMARY, Estate, Kit, Seed
+
+
+def seed_route53_record(
+    session: boto3.Session,
+    zone_name: str,
+    record_name: str,
+    values: list[str],
+    tags: dict[str, str],
+    *,
+    record_type: str = "CNAME",
+    ttl: int = 60,
+    endpoint_url: str | None = None,
+) -> str:
+    """Create the zone (tagged Customer/Environment) and the record; returns the bare zone id."""
+    r53 = session.client("route53", region_name="us-east-1", endpoint_url=endpoint_url)
+    zone_id = r53.create_hosted_zone(Name=zone_name, CallerReference=str(uuid.uuid4()))["HostedZone"]["Id"]
+    zone_id = zone_id.split("/")[-1]
+    r53.change_tags_for_resource(
+        ResourceType="hostedzone",
+        ResourceId=zone_id,
+        AddTags=[{"Key": k, "Value": v} for k, v in tags.items()],
+    )
+    r53.change_resource_record_sets(
+        HostedZoneId=zone_id,
+        ChangeBatch={
+            "Changes": [
+                {
+                    "Action": "CREATE",
+                    "ResourceRecordSet": {
+                        "Name": record_name,
+                        "Type": record_type,
+                        "TTL": ttl,
+                        "ResourceRecords": [{"Value": v} for v in values],
+                    },
+                }
+            ]
+        },
+    )
+    return zone_id
+
+
+def seed_zone(session: boto3.Session, account_id: str, zone_id: str, records: list[Seed]) -> str:
+    """A hosted zone with the manifest's id (moto's custom-id hook) holding the records, on primary."""
+    from moto.route53.models import HostedZoneIdentifier
+    from moto.utilities.id_generator import moto_id_manager
+
+    first = records[0].resource.config["recordName"].rstrip(".")
+    zone_name = first.split(".", 1)[1] + "."
+    moto_id_manager.set_custom_id(HostedZoneIdentifier(account_id, zone_name, None), zone_id)
+    r53 = session.client("route53")
+    created = r53.create_hosted_zone(Name=zone_name, CallerReference=str(uuid.uuid4()))["HostedZone"]["Id"]
+    assert created.endswith(zone_id), f"simulator gave zone {created}, manifest wants {zone_id}"
+    r53.change_tags_for_resource(ResourceType="hostedzone", ResourceId=zone_id,
+                                 AddTags=[{"Key": k, "Value": v} for k, v in records[0].tags.items()])
+    r53.change_resource_record_sets(HostedZoneId=zone_id, ChangeBatch={"Changes": [
+        {"Action": "CREATE", "ResourceRecordSet": _record_set(item.resource.config, "primaryValues")}
+        for item in records
+    ]})
+    return zone_id
+
+
+def _record_set(config: dict[str, Any], values: str) -> dict[str, Any]:
+    return {"Name": config["recordName"], "Type": config.get("recordType", "CNAME"), "TTL": config.get("ttl", 60),
+            "ResourceRecords": [{"Value": v} for v in config[values]]}
+
+
+class Route53RecordKit(Kit):
+    actions = ("R53Record",)
+    acts = {"failover": frozenset({"ACTIVATE"}), "failback": frozenset({"ACTIVATE"})}
+    kind, share, rank = "dns", 0.12, 90  # DNS moves last, once what it points at serves
+
+    def synthetic_config(self, customer: str, n: int, *, spoke: bool) -> dict[str, Any]:
+        zone = f"Z{zlib.crc32(customer.encode()):08X}SYNTH{'S' if spoke else 'H'}"  # one zone per account
+        return {"hostedZoneId": zone, "recordName": f"r{n}.{customer}.example.",
+                "primaryValues": [f"r{n}-primary.{customer}.example."], "drValues": [f"r{n}-dr.{customer}.example."]}
+
+    def seed(self, estate: Estate, items: list[Seed]) -> None:
+        zones: dict[tuple[str, str], list[Seed]] = defaultdict(list)
+        for item in items:
+            zones[(estate.account(item.resource.account_id), item.resource.config["hostedZoneId"])].append(item)
+        for (account_id, zone_id), records in zones.items():
+            seed_zone(estate.session(account_id), account_id, zone_id, records)
+
+    def _record(self, estate: Estate, resource: Any) -> dict[str, Any] | None:
+        c = resource.config
+        found = estate.session(resource.account_id).client("route53").list_resource_record_sets(
+            HostedZoneId=c["hostedZoneId"], StartRecordName=c["recordName"],
+            StartRecordType=c.get("recordType", "CNAME"), MaxItems="1")["ResourceRecordSets"]
+        same = found and found[0]["Name"].rstrip(".") == c["recordName"].rstrip(".")
+        return found[0] if same else None
+
+    def serving_role(self, estate: Estate, resource: Any) -> Any:
+        record = self._record(estate, resource)
+        return sorted(v["Value"] for v in record["ResourceRecords"]) if record else None
+
+    def serves_from(self, resource: Any, role: Any) -> str | None:
+        sides = {PRIMARY: resource.config["primaryValues"], DR: resource.config["drValues"]}
+        return next((side for side, values in sides.items() if sorted(values) == role), None)
+
+    def break_resource(self, estate: Estate, resource: Any) -> str:
+        record = self._record(estate, resource)
+        estate.session(resource.account_id).client("route53").change_resource_record_sets(
+            HostedZoneId=resource.config["hostedZoneId"],
+            ChangeBatch={"Changes": [{"Action": "DELETE", "ResourceRecordSet": record}]})
+        return resource.config["recordName"].rstrip(".")

@@ -1,0 +1,251 @@
+"""The adapter contract, proven for every registered action on its kit's own hub + spoke mini-estate.
+
+Each test is parametrized over ``supported_actions()``: a new adapter is held to all of it the
+moment it registers, and an action without a kit fails here by name. What is checked (AWS end state
+read back by the kit, never by the adapter; calls recorded with botocore event hooks):
+
+* failover: preflight passes, every resource serves from DR and validates HEALTHY, the spoke
+  resource is acted on with the spoke account's credentials, every call is a declared IAM action;
+* failover then failback returns the starting snapshot exactly;
+* drill: no serving role changes and nothing is left behind;
+* dry run: zero mutating calls, every change recorded as a dry run, nothing changed;
+* scope: an estate tagged for another customer is refused by preflight and by every phase it acts in;
+* idempotency: a second run of each finished phase (failover, failback, drill) makes zero mutating
+  calls and changes nothing, and the phases that act are exactly the kit's ``acts``;
+* faults on every call (throttling, 5xx, dropped connections, lost replies) converge to the same end
+  state with exactly the same mutating calls;
+* least privilege: every call made across failover, failback, drill and the kit's variants is in the
+  adapter's shipped policy, and every granted action is called;
+* a resource broken on purpose fails preflight by name while its sibling passes.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from contextlib import nullcontext
+from pathlib import Path
+
+import pytest
+import requests
+from awssim.kits import DR as DR_SIDE
+from awssim.kits import PRIMARY as PRIMARY_SIDE
+from awssim.kits import all_kits, kit_actions
+
+from aws_calls import Calls, recorded
+from aws_faults import KINDS, Faults, fast_retries, inject_faults
+from dr_adapters.adapters.base import AdapterError
+from dr_adapters.adapters.registry import ADAPTER_CLASSES, adapter_for, supported_actions
+from dr_adapters.iam import adapter_name, service_side
+from dr_adapters.plan.types import ALL_PHASES, Health
+from mini_estate import SPOKE, mini_estate, units_of
+
+ROOT = Path(__file__).resolve().parents[2]
+ACTIONS = supported_actions()
+
+
+def test_every_registered_action_has_a_kit():
+    """A kit per action, covering exactly its adapter's actions (else the suite would skip it)."""
+    kits = kit_actions()
+    missing = [a for a in ACTIONS if a not in kits]
+    assert not missing, (f"registered action(s) {missing} have no simulator kit: add simulator/awssim/kits/"
+                         "<adapter module>.py (docs/adding-an-adapter.md)")
+    for action in ACTIONS:
+        assert set(kits[action].actions) == set(adapter_for(action).actions), (
+            f"kit {type(kits[action]).__name__} covers {kits[action].actions}, its adapter "
+            f"{type(adapter_for(action)).__name__} {adapter_for(action).actions}")
+    orphans = [a for kit in all_kits() for a in kit.actions if a not in ACTIONS]
+    assert not orphans, f"kits for actions no adapter registers: {orphans}"
+
+
+@pytest.mark.parametrize("action", ACTIONS)
+def test_failover_serves_from_dr(aws, action):
+    mini = mini_estate(action)
+    assert set(mini.sides().values()) == {PRIMARY_SIDE}
+    ctx, calls = recorded(mini.ctx("failover"))
+    mini.drive(ctx)
+    assert set(mini.sides().values()) == {DR_SIDE}, mini.roles()
+    assert {h.status for u in mini.units for h in mini.adapter.validate(ctx, u)} == {Health.HEALTHY}
+    # the spoke resource is reached through STS, and acted on with the spoke account's credentials
+    assert "sts:AssumeRole" in calls
+    assert any(c.account == SPOKE for c in calls.mutating), calls.where
+    assert set(calls) - {"sts:AssumeRole"} <= set(mini.adapter.iam_actions)
+
+
+@pytest.mark.parametrize("action", ACTIONS)
+def test_failover_then_failback_returns_the_starting_snapshot(aws, action):
+    mini = mini_estate(action)
+    before = mini.roles()
+    mini.drive(mini.ctx("failover"))
+    assert mini.roles() != before
+    mini.drive(mini.ctx("failback"))
+    assert mini.roles() == before
+    assert set(mini.sides().values()) == {PRIMARY_SIDE}
+
+
+@pytest.mark.parametrize("action", ACTIONS)
+def test_drill_changes_no_serving_role_and_leaves_nothing_behind(aws, action):
+    mini = mini_estate(action)
+    before = mini.roles()
+    ctx, calls = recorded(mini.ctx("drill"))
+    mini.drive(ctx)
+    assert mini.roles() == before
+    assert mini.kit.leftovers(mini.estate) == []
+    if not mini.kit.acts.get("drill"):
+        assert calls.mutating == [] and ctx.changes == []
+
+
+@pytest.mark.parametrize("action", ACTIONS)
+def test_dry_run_makes_no_mutating_call(aws, action):
+    mini = mini_estate(action)
+    before = mini.state()
+    announced = {}
+    for operation in ("failover", "drill"):
+        ctx, calls = recorded(mini.ctx(operation, dry_run=True))
+        mini.run(ctx)
+        for unit in mini.units:
+            mini.adapter.validate(ctx, unit)
+        assert calls.mutating == [], operation
+        assert all(c["dry_run"] for c in ctx.changes)
+        announced[operation] = {(c["service"], c["operation"], c["region"]) for c in ctx.changes}
+    assert announced["failover"], "a dry-run failover records the changes it would make"
+    assert mini.state() == before
+    # what the dry runs announced, the real runs then do (each kind of call, in its region); a real run
+    # may do more: a phase that reads what an earlier one made (DRS REPLICATE reverses the servers
+    # INSTANTIATE launched) finds nothing to act on in a dry run
+    for operation in ("drill", "failover"):  # the drill first: it leaves the estate as it found it
+        real = mini.run(mini.ctx(operation))
+        assert announced[operation] <= {(c["service"], c["operation"], c["region"]) for c in real.changes}, operation
+
+
+@pytest.mark.parametrize("action", ACTIONS)
+def test_scope_mismatch_is_refused_by_every_phase(aws, action):
+    mini = mini_estate(action, scope=("initech", "staging"))
+    before = mini.state()
+    ctx, calls = recorded(mini.ctx("failover"))
+    for unit in mini.units:
+        findings = mini.adapter.preflight(ctx, unit)
+        for rid in unit.resource_ids:
+            bad = [f for f in findings if f.resource_id == rid and not f.ok]
+            assert bad and "initech" in bad[0].message, findings
+            assert bad[0].tags and bad[0].tags.get("Customer") == "initech"
+        for phase in mini.adapter.phases:
+            with pytest.raises(AdapterError, match="initech") as refused:
+                mini.adapter.run_phase(phase, ctx, unit)
+            assert refused.value.resource_id in unit.resource_ids and refused.value.remediation
+    assert calls.mutating == [] and ctx.changes == []
+    assert mini.state() == before
+
+
+@pytest.mark.parametrize("operation", ["failover", "failback", "drill"])
+@pytest.mark.parametrize("action", ACTIONS)
+def test_a_second_run_of_each_phase_changes_nothing(aws, action, operation):
+    mini = mini_estate(action)
+    if operation == "failback":  # fail over first, through every phase (REPLICATE reverses replication)
+        mini.run(mini.ctx("failover"))
+    acted = set()
+    for phase in ALL_PHASES:
+        first = mini.run(mini.ctx(operation), [phase])
+        acted |= {phase.value} if first.changes else set()
+        after_first = mini.state()
+
+        again, calls = recorded(mini.ctx(operation))
+        mini.run(again, [phase])
+        assert calls.mutating == [], f"second {phase.value} of {operation} called {calls.mutating}"
+        assert again.changes == [], f"second {phase.value} of {operation} recorded {again.changes}"
+        assert mini.state() == after_first, f"second {phase.value} of {operation} changed the estate"
+    assert acted == set(mini.kit.acts.get(operation, ()))
+    assert acted <= {p.value for p in mini.adapter.phases}
+
+
+def _fail_over(action, faults=None):
+    mini = mini_estate(action)
+    ctx, calls = recorded(mini.ctx("failover"))
+    with inject_faults(faults, ctx.aws.hub_session) if faults else nullcontext():  # spokes: made inside
+        for phase in ALL_PHASES:
+            for unit in mini.units:
+                from dr_adapters.adapters.runner import converge
+
+                converge(mini.adapter, phase, ctx, unit, delay=0.05)
+    return list(calls), mini.roles()
+
+
+@pytest.mark.parametrize("action", ACTIONS)
+def test_phases_converge_through_faults_without_acting_twice(aws, monkeypatch, action):
+    fast_retries(monkeypatch)  # botocore's retry decisions, with shorter pauses
+    clean_calls, clean_roles = _fail_over(action)
+    changes = Counter(c for c in clean_calls if c.mutating)
+    assert changes  # every adapter changes something in a failover
+
+    requests.post("http://motoapi.amazonaws.com/moto-api/reset", timeout=10).raise_for_status()
+    # AWS stays busy a while after a launch or switchover (minutes, really): a retry of a call
+    # whose reply was lost arrives while the first attempt's work is still in progress.
+    monkeypatch.setenv("AWSSIM_DELAY_SECONDS", "1.5")
+    faults = Faults(lost=changes)
+    calls, roles = _fail_over(action, faults)
+
+    assert faults.kinds_injected() == {*KINDS, "lost"}, faults.injected
+    assert len(faults.injected) >= len(calls)  # every call's first attempt failed ...
+    assert set(faults.delivered) == set(changes)  # ... and every kind of change reached AWS, reply lost
+    assert roles == clean_roles  # the same end state
+    # exactly the same changes: not one launch, promotion, DNS change, scaling or alias move more
+    assert Counter(c for c in calls if c.mutating) == changes
+
+
+def _allowed_unconditionally(statements: list[dict], action: str) -> bool:
+    from fnmatch import fnmatchcase
+
+    for s in statements:
+        actions = [s["Action"]] if isinstance(s["Action"], str) else s["Action"]
+        if s["Effect"] == "Allow" and "Condition" not in s and s["Resource"] == "*" \
+                and any(fnmatchcase(action.lower(), a.lower()) for a in actions):
+            return True
+    return False
+
+
+@pytest.mark.parametrize("cls", ADAPTER_CLASSES, ids=adapter_name)
+def test_calls_across_failover_failback_drill_and_variants_match_the_policy(aws, cls):
+    """Every call of a whole lifecycle is granted by the shipped policy; every granted action is called.
+    Waiters' polls are calls too (e.g. route53:GetChange); service-side actions never are ours."""
+    calls = Calls()
+    mini = None
+    for action in cls.actions:  # each action's mini-estate (Aurora: MySQL and PostgreSQL)
+        mini = mini_estate(action)
+        for operation in ("failover", "failback", "drill"):
+            ctx = mini.ctx(operation)
+            ctx.aws.register_event("before-call", calls)
+            ctx.aws.register_event("after-call.sts.AssumeRole", calls._assumed)
+            mini.drive(ctx)
+        requests.post("http://motoapi.amazonaws.com/moto-api/reset", timeout=10).raise_for_status()
+
+    mini = mini_estate(cls.actions[0])
+
+    def drive(operation, resources, between=None):
+        ctx = mini.ctx(operation)
+        ctx.aws.register_event("before-call", calls)
+        return mini.drive(ctx, units_of(cls.actions[0], resources), between=between).changes
+
+    mini.kit.iam_variants(mini.estate, drive)
+
+    sts = {c for c in calls if c.startswith("sts:")}
+    called = {c for c in calls if not c.startswith("sts:")}
+    declared = set(cls.iam_actions)
+    assert sts == {"sts:AssumeRole"}, "the hub reaches the spoke account with AssumeRole only (hub policy)"
+    assert called - declared == set(), f"{cls.__name__} calls actions missing from iam_actions: {sorted(called - declared)}"
+    assert declared - called == set(), f"{cls.__name__} declares actions it never calls: {sorted(declared - called)}"
+    assert called & (service_side(cls) - declared) == set()  # what AWS does on our behalf is never our call
+    policy = json.loads((ROOT / "include" / "iam" / "adapters" / f"{adapter_name(cls)}.json").read_text())["Statement"]
+    assert [c for c in sorted(called) if not _allowed_unconditionally(policy, c)] == []
+
+
+@pytest.mark.parametrize("action", ACTIONS)
+def test_a_broken_resource_fails_preflight_by_name(aws, action):
+    mini = mini_estate(action)
+    broken, sibling = (u.resources[0] for u in mini.units)
+    word = mini.kit.break_resource(mini.estate, broken)
+    ctx = mini.ctx("failover")
+    findings = [f for u in mini.units for f in mini.adapter.preflight(ctx, u)]
+    failed = [f for f in findings if not f.ok]
+    assert failed and all(f.resource_id == broken.resource_id for f in failed), findings
+    assert any(word in f.message for f in failed), findings
+    assert any(f.resource_id == sibling.resource_id for f in findings)
