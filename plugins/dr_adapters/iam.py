@@ -115,7 +115,7 @@ def hub_policy() -> dict[str, Any]:
                    for action in HUB_ACTIONS])
 
 
-def _param(cls: type[Adapter]) -> str:
+def enable_parameter(cls: type[Adapter]) -> str:
     return f"Enable{_camel(adapter_name(cls))}"
 
 
@@ -168,13 +168,13 @@ def spoke_role_template() -> dict[str, Any]:
     }
     for cls in ADAPTER_CLASSES:
         name = adapter_name(cls)
-        parameters[_param(cls)] = {
+        parameters[enable_parameter(cls)] = {
             "Type": "String",
             "Description": f"true: attach include/iam/adapters/{name}.json ({', '.join(cls.actions)} resources here)",
             "AllowedValues": ["true", "false"],
             "Default": "true",
         }
-        conditions[_condition(cls)] = {"Fn::Equals": [{"Ref": _param(cls)}, "true"]}
+        conditions[_condition(cls)] = {"Fn::Equals": [{"Ref": enable_parameter(cls)}, "true"]}
         resources[f"{_camel(name)}Policy"] = {
             "Type": "AWS::IAM::ManagedPolicy",
             "Condition": _condition(cls),
@@ -347,7 +347,7 @@ def manifest_policies(plans: list[Any], execution_role_arn: str = EXECUTION_ROLE
         }])
         if len(ids) == 1:  # the template takes one ExternalId; several manifests sharing a role need the JSON
             values = {"HubPrincipalArn": execution_role_arn, "ExternalId": ids[0], "RoleName": role_name}
-            values.update({_param(cls): "true" if cls in classes else "false" for cls in ADAPTER_CLASSES})
+            values.update({enable_parameter(cls): "true" if cls in classes else "false" for cls in ADAPTER_CLASSES})
             policies[f"{stem}-cfn-parameters.json"] = [  # type: ignore[assignment]
                 {"ParameterKey": key, "ParameterValue": value} for key, value in values.items()]
     return policies

@@ -211,6 +211,7 @@ def test_invalid_manifest_fails_the_build_and_writes_nothing(tmp_path):
 
 def test_iam_policies_follow_the_manifests_and_the_adapters(bundle):
     from dr_adapters.adapters.registry import ADAPTER_CLASSES, adapter_for
+    from dr_adapters.iam import enable_parameter
     from dr_adapters.iam import shipped_actions
 
     def actions(statements):
@@ -243,9 +244,11 @@ def test_iam_policies_follow_the_manifests_and_the_adapters(bundle):
         (iam / "spoke-222222222222-dr-orchestration-cfn-parameters.json").read_text())}
     assert params["HubPrincipalArn"] == "arn:aws:iam::123456789012:role/mwaa-dr-execution"
     assert params["ExternalId"] == "acme-dr-7f3a" and params["RoleName"] == "dr-orchestration"
-    assert {k for k, v in params.items() if k.startswith("Enable")} == {
+    # one Enable parameter per adapter: "true" exactly for the five the spoke's resources use
+    enabled = {k: v for k, v in params.items() if k.startswith("Enable")}
+    assert set(enabled) == {enable_parameter(cls) for cls in ADAPTER_CLASSES}
+    assert {k for k, v in enabled.items() if v == "true"} == {
         f"Enable{n}" for n in ("Drs", "Aurora", "Ecs", "LambdaFunction", "Route53")}
-    assert len(ADAPTER_CLASSES) == 5 and all(v == "true" for k, v in params.items() if k.startswith("Enable"))
 
 
 def test_spoke_parameters_enable_only_the_adapters_the_account_uses(tmp_path):
