@@ -10,6 +10,7 @@ import pytest
 from dr_adapters.sources.loader import load_manifest
 from dr_adapters.sources.planner import build_plan
 from dr_adapters.report.build import build_report
+from dr_adapters.report.records import GateRecord, TaskRecord
 from dr_adapters.report.render import render_text, write_report
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -40,8 +41,10 @@ def records():
 
 
 def report(plan, recs, gates, **kw):
+    """Records and gates given as the dicts tasks push to XCom, read back as the report task does."""
     return build_report(plan, run_id="r1", operation="failover", dry_run=False, run_started_at=T0, preflight=None,
-                        records=recs, gates=gates, failed_tasks=kw.get("failed_tasks", []), ended_at=at(60))
+                        records=[TaskRecord.from_dict(r) for r in recs], gates=[GateRecord.from_dict(g) for g in gates],
+                        failed_tasks=kw.get("failed_tasks", []), ended_at=at(60))
 
 
 def test_rto_with_and_without_approval_waits(plan):

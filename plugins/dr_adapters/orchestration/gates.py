@@ -26,6 +26,7 @@ from dr_adapters.orchestration.aws_access import DEFAULT_CONN_ID, sessions_for
 from dr_adapters.orchestration.notify import notify
 from dr_adapters.orchestration.operators import now, request_from_context
 from dr_adapters.plan.model import plan_from_dict
+from dr_adapters.report.records import GateRecord
 
 HOW_TO_APPROVE = (
     "Approve or reject in the Airflow UI (Required Actions, or this task's page), or mark this task "
@@ -60,7 +61,7 @@ class WaveApprovalOperator(ApprovalOperator):
     def execute(self, context: Any) -> Any:
         plan = plan_from_dict(self.plan)
         request = request_from_context(plan, context)
-        record = {"task": self.task_id, "next_step": self.next_step, "requested_at": now()}
+        record = GateRecord(task=self.task_id, next_step=self.next_step, requested_at=now())
         reason = None
         if not request.gates_wait:
             reason = f"approval not needed (operation={request.operation.value}, approval "
@@ -69,12 +70,12 @@ class WaveApprovalOperator(ApprovalOperator):
         elif self.next_wave is not None and not request.wave_selected(self.next_wave):
             reason = f"wave {self.next_wave} is not selected"
         if reason:
-            record.update(decision="automatic", responded_at=record["requested_at"], note=reason)
-            context["ti"].xcom_push(key="record", value=record)
+            record.decision, record.responded_at, record.note = "automatic", record.requested_at, reason
+            context["ti"].xcom_push(key="record", value=record.to_dict())
             self.log.info("gate passes: %s", reason)
-            return record
-        record["decision"] = "waiting"
-        context["ti"].xcom_push(key="record", value=record)
+            return record.to_dict()
+        record.decision = "waiting"
+        context["ti"].xcom_push(key="record", value=record.to_dict())
         how = HOW_TO_APPROVE.format(dag_id=plan.dag_id, run_id=context["run_id"], task_id=self.task_id)
         notify(plan, sessions_for(plan, context["run_id"], self.aws_conn_id), "approval_required",
                f"DR {plan.dag_id}: approval required before {self.next_step}",
@@ -84,29 +85,27 @@ class WaveApprovalOperator(ApprovalOperator):
         return super().execute(context)
 
     def execute_complete(self, context: Any, event: dict[str, Any]) -> Any:
-        record = context["ti"].xcom_pull(task_ids=self.task_id, key="record") or {"task": self.task_id}
+        saved = context["ti"].xcom_pull(task_ids=self.task_id, key="record")
+        record = GateRecord.from_dict(saved) if saved else GateRecord(task=self.task_id)
         if event.get("error_type") == "timeout":  # the alert interval passed, not a decision
             return self._overdue(context, record)
         user = event.get("responded_by_user") or {}
         chosen = (event.get("chosen_options") or ["?"])[0]
-        record.update(
-            decision={"Approve": "approved", "Reject": "rejected"}.get(chosen, chosen),
-            responded_at=_iso(event.get("responded_at")) or now(),
-            responded_by=user.get("name") or user.get("id") if isinstance(user, dict) else str(user),
-        )
+        record.decision = {"Approve": "approved", "Reject": "rejected"}.get(chosen, chosen)
+        record.responded_at = _iso(event.get("responded_at")) or now()
+        record.responded_by = user.get("name") or user.get("id") if isinstance(user, dict) else str(user)
         if "error" in event:
-            record.update(decision="timed out", error=str(event.get("error")))
-        context["ti"].xcom_push(key="record", value=record)
+            record.decision, record.error = "timed out", str(event.get("error"))
+        context["ti"].xcom_push(key="record", value=record.to_dict())
         return super().execute_complete(context, event)
 
-    def _overdue(self, context: Any, record: dict[str, Any]) -> Any:
+    def _overdue(self, context: Any, record: GateRecord) -> Any:
         """Still no answer after the alert interval: alert, then wait again (the request stays open)."""
         plan = plan_from_dict(self.plan)
-        alerts = record.setdefault("overdue_alerts", [])
-        alerts.append(now())
-        context["ti"].xcom_push(key="record", value=record)
+        record.overdue_alerts = alerts = [*(record.overdue_alerts or []), now()]
+        context["ti"].xcom_push(key="record", value=record.to_dict())
         how = HOW_TO_APPROVE.format(dag_id=plan.dag_id, run_id=context["run_id"], task_id=self.task_id)
-        since = record.get("requested_at")
+        since = record.requested_at
         waited = str(datetime.fromisoformat(alerts[-1]) - datetime.fromisoformat(since)).split(".")[0] if since else "?"
         notify(plan, sessions_for(plan, context["run_id"], self.aws_conn_id), "approval_overdue",
                f"DR {plan.dag_id}: approval before {self.next_step} still waiting after {waited}",

@@ -1,6 +1,7 @@
 """Thin operators: read the run's params, build a RunContext, call the adapter, record what happened.
 
-Every task pushes a ``record`` XCom (start, end, outcome, AWS changes, error) that the report reads.
+Every task pushes a ``record`` XCom (start, end, outcome, AWS changes, error) that the report reads;
+the records are typed in ``report.records`` and cross XCom as their ``to_dict()``.
 Work not selected by the run's params (a wave, a phase, readiness-only) is *skipped*, so the Grid
 shows exactly what ran; tasks downstream use ``none_failed`` so a skip never blocks them.
 """
@@ -8,6 +9,7 @@ shows exactly what ran; tasks downstream use ``none_failed`` so a skip never blo
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from datetime import datetime, timezone
 from typing import Any
 
@@ -24,6 +26,7 @@ from dr_adapters.preflight import run_preflight
 from dr_adapters.plan.model import Plan, WorkUnit, plan_from_dict
 from dr_adapters.plan.run_request import ALIASES, RunRequest, RunRequestError, parse_run_request
 from dr_adapters.plan.types import Health, Operation, Phase
+from dr_adapters.report.records import GateRecord, PreflightRecord, TaskRecord
 
 log = logging.getLogger(__name__)
 MAX_ROUNDS = 10
@@ -83,20 +86,20 @@ class PreflightOperator(DrOperator):
             plan, request = self.load(context)
         except AirflowFailException as exc:  # bad conf (e.g. another customer's): left for the report too
             problem = {"resource_id": "run parameters", "ok": False, "message": str(exc)}
-            context["ti"].xcom_push(key="record", value={
-                "task": self.task_id, "started_at": started, "ended_at": now(), "outcome": "failed",
-                "findings": [problem], "problems": [problem]})
+            failed = PreflightRecord(task=self.task_id, started_at=started, ended_at=now(), outcome="failed",
+                                     findings=[problem], problems=[problem])
+            context["ti"].xcom_push(key="record", value=failed.to_dict())
             raise
         ctx = self.run_context(plan, request, context)
-        record = {"task": self.task_id, "started_at": started, "operation": request.operation.value,
-                  "dry_run": request.dry_run, "waves": list(request.waves)}
+        record = PreflightRecord(task=self.task_id, started_at=started, operation=request.operation.value,
+                                 dry_run=request.dry_run, waves=list(request.waves))
         notify(plan, ctx.aws, "run_started", f"DR {request.operation.value} started: {plan.dag_id}",
                {"run_id": context["run_id"], "waves": list(request.waves), "dry_run": request.dry_run})
         findings = run_preflight(plan, request, ctx)
         problems = [f for f in findings if not f["ok"]]
-        record.update(ended_at=now(), findings=findings, problems=problems,
-                      outcome="failed" if problems else "succeeded")
-        context["ti"].xcom_push(key="record", value=record)
+        record.ended_at, record.findings, record.problems = now(), findings, problems
+        record.outcome = "failed" if problems else "succeeded"
+        context["ti"].xcom_push(key="record", value=record.to_dict())
         for f in findings:
             self.log.info("%s %s: %s", "OK  " if f["ok"] else "FAIL", f["resource_id"], f["message"])
         if problems:
@@ -141,21 +144,22 @@ class PhaseOperator(DrOperator):
         if reason := self.skip_reason(request):
             raise AirflowSkipException(reason)
         unit = WorkUnit.from_dict(self.unit)
-        record = {"task": self.task_id, "phase": self.phase, "wave": self.wave if self.wave is not None else self.unit.get("wave"),
-                  "unit_id": unit.unit_id, "action": unit.action, "account_id": unit.account_id,
-                  "resource_ids": unit.resource_ids, "started_at": now(), "changes": [], "notes": [], "rounds": 0}
+        record = TaskRecord(task=self.task_id, phase=self.phase,
+                            wave=self.wave if self.wave is not None else self.unit.get("wave"),
+                            unit_id=unit.unit_id, action=unit.action, account_id=unit.account_id,
+                            resource_ids=unit.resource_ids, started_at=now(), changes=[], notes=[], rounds=0)
         return self._converge(context, plan, request, record)
 
     def resume(self, context: Any, event: dict[str, Any], record: dict[str, Any] | None = None) -> dict[str, Any]:
         plan, request = self.load(context)
         # The record also sits in XCom: not every runner hands defer kwargs back (dag.test drops them).
-        record = record or context["ti"].xcom_pull(task_ids=self.task_id, key="record",
-                                                   map_indexes=context["ti"].map_index)
+        saved = TaskRecord.from_dict(record or context["ti"].xcom_pull(task_ids=self.task_id, key="record",
+                                                                       map_indexes=context["ti"].map_index))
         if event.get("status") != "success":
             error = f"while waiting for {event.get('wait')}: {event.get('message')}"
             detail = self._explain(context, plan, request)
-            return self._fail(context, record, f"{detail} ({error})" if detail else error)
-        return self._converge(context, plan, request, record)
+            return self._fail(context, saved, f"{detail} ({error})" if detail else error)
+        return self._converge(context, plan, request, saved)
 
     def _explain(self, context: Any, plan: Plan, request: RunRequest) -> str | None:
         """After a failed wait, the adapter's account of which resources failed and why."""
@@ -166,35 +170,37 @@ class PhaseOperator(DrOperator):
             self.log.warning("could not tell which resource failed", exc_info=True)
             return None
 
-    def _converge(self, context: Any, plan: Plan, request: RunRequest, record: dict[str, Any]) -> dict[str, Any]:
+    def _converge(self, context: Any, plan: Plan, request: RunRequest, record: TaskRecord) -> dict[str, Any]:
         unit = WorkUnit.from_dict(self.unit)
         ctx = self.run_context(plan, request, context)
-        record["rounds"] += 1
+        # Optional on TaskRecord (VALIDATE has none); a phase record starts them at 0 and [] in execute.
+        record.rounds = (record.rounds or 0) + 1
+        record.changes, record.notes = record.changes or [], record.notes or []
         try:
             outcome = adapter_for(unit.action).run_phase(Phase(self.phase), ctx, unit)
         except Exception as exc:  # noqa: BLE001 - recorded for the report, then re-raised for Airflow
-            record["changes"] += _changes(ctx)
+            record.changes += _changes(ctx)
             return self._fail(context, record, exc)
-        record["changes"] += _changes(ctx)
-        record["notes"] += outcome.notes
+        record.changes += _changes(ctx)
+        record.notes += outcome.notes
         if outcome.waits and not request.dry_run:
-            if record["rounds"] >= MAX_ROUNDS:
+            if record.rounds >= MAX_ROUNDS:
                 return self._fail(context, record, f"still waiting after {MAX_ROUNDS} rounds: {outcome.waits[0].description}")
             for wait in outcome.waits:
                 self.log.info("waiting (deferred, no worker slot held): %s", wait.description)
-            context["ti"].xcom_push(key="record", value={**record, "outcome": "waiting"})
+            context["ti"].xcom_push(key="record", value=replace(record, outcome="waiting").to_dict())
             self.defer(
                 trigger=AwsWaitTrigger([w.to_dict() for w in outcome.waits], self.plan, context["run_id"], self.aws_conn_id),
                 method_name="resume",
-                kwargs={"record": record},
+                kwargs={"record": record.to_dict()},  # defer kwargs are serialized: the dict, not the type
             )
-        record.update(ended_at=now(), outcome="succeeded")
-        context["ti"].xcom_push(key="record", value=record)
-        return record
+        record.ended_at, record.outcome = now(), "succeeded"
+        context["ti"].xcom_push(key="record", value=record.to_dict())
+        return record.to_dict()
 
-    def _fail(self, context: Any, record: dict[str, Any], error: Exception | str) -> dict[str, Any]:
-        record.update(ended_at=now(), outcome="failed", error=str(error))
-        context["ti"].xcom_push(key="record", value=record)
+    def _fail(self, context: Any, record: TaskRecord, error: Exception | str) -> dict[str, Any]:
+        record.ended_at, record.outcome, record.error = now(), "failed", str(error)
+        context["ti"].xcom_push(key="record", value=record.to_dict())
         if isinstance(error, AdapterError):
             raise AirflowFailException(str(error))  # needs a person to fix its cause: retrying won't help
         if isinstance(error, Exception):
@@ -213,13 +219,14 @@ class ValidateOperator(PhaseOperator):
         if reason := self.skip_reason(request):
             raise AirflowSkipException(reason.replace("phase ACTIVATE is not selected", "ACTIVATE did not run"))
         unit = WorkUnit.from_dict(self.unit)
-        record = {"task": self.task_id, "phase": "VALIDATE", "wave": self.wave, "unit_id": unit.unit_id,
-                  "action": unit.action, "account_id": unit.account_id, "resource_ids": unit.resource_ids,
-                  "started_at": now()}
+        record = TaskRecord(task=self.task_id, phase="VALIDATE", wave=self.wave, unit_id=unit.unit_id,
+                            action=unit.action, account_id=unit.account_id, resource_ids=unit.resource_ids,
+                            started_at=now())
         if request.dry_run:
-            record.update(ended_at=now(), outcome="succeeded", health=[], notes=["dry run: nothing was activated to validate"])
-            context["ti"].xcom_push(key="record", value=record)
-            return record
+            record.ended_at, record.outcome = now(), "succeeded"
+            record.health, record.notes = [], ["dry run: nothing was activated to validate"]
+            context["ti"].xcom_push(key="record", value=record.to_dict())
+            return record.to_dict()
         ctx = self.run_context(plan, request, context)
         checks = [c.to_dict() for c in adapter_for(unit.action).validate(ctx, unit)]
         for resource in unit.resources:
@@ -228,13 +235,13 @@ class ValidateOperator(PhaseOperator):
         unhealthy = [c for c in checks if c["status"] == Health.UNHEALTHY.value]
         for c in checks:
             self.log.info("%-9s %s: %s", c["status"], c["resource_id"], c["reason"])
-        record.update(ended_at=now(), health=checks, outcome="failed" if unhealthy else "succeeded")
+        record.ended_at, record.health, record.outcome = now(), checks, "failed" if unhealthy else "succeeded"
         if unhealthy:
-            record["error"] = "; ".join(f"{c['resource_id']} UNHEALTHY: {c['reason']}" for c in unhealthy)
-        context["ti"].xcom_push(key="record", value=record)
+            record.error = "; ".join(f"{c['resource_id']} UNHEALTHY: {c['reason']}" for c in unhealthy)
+        context["ti"].xcom_push(key="record", value=record.to_dict())
         if unhealthy:
-            raise RuntimeError(f"unhealthy after activation (mark this task success to override): {record['error']}")
-        return record
+            raise RuntimeError(f"unhealthy after activation (mark this task success to override): {record.error}")
+        return record.to_dict()
 
 
 def _changes(ctx: RunContext) -> list[dict[str, Any]]:
@@ -267,19 +274,20 @@ class ReportOperator(DrOperator):
             request = None
         pull = lambda ids: [r for r in (ti.xcom_pull(task_ids=ids, key="record") or []) if r]  # noqa: E731
         states = self._task_states(context)
-        gates = pull(self.gate_tasks)
-        recorded = {g["task"] for g in gates}
+        gates = [GateRecord.from_dict(g) for g in pull(self.gate_tasks)]
+        recorded = {g.task for g in gates}
         # A gate marked success before it ran left no record: that is the operator's override.
-        gates += [{"task": g, "decision": "marked success (manual override)", "requested_at": None}
+        gates += [GateRecord(task=g, decision="marked success (manual override)")
                   for g in self.gate_tasks if g not in recorded and states.get(g) == "success"]
+        preflight = ti.xcom_pull(task_ids="preflight", key="record")
         report = build_report(
             plan,
             run_id=context["run_id"],
             operation=request.operation.value if request else "invalid request",
             dry_run=bool(request and request.dry_run),
             run_started_at=context["dag_run"].start_date.isoformat(),
-            preflight=ti.xcom_pull(task_ids="preflight", key="record"),
-            records=pull(self.record_tasks),
+            preflight=PreflightRecord.from_dict(preflight) if preflight else None,
+            records=[TaskRecord.from_dict(r) for r in pull(self.record_tasks)],
             gates=gates,
             failed_tasks=sorted(t for t, state in states.items()
                                 if state in ("failed", "upstream_failed") and t != self.task_id),

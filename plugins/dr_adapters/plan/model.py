@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from dr_adapters.plan.types import AccountAccess, Phase, Regions, Scope
@@ -109,12 +109,12 @@ class Plan:
     hub_account_id: str | None = None
     source: str = ""
     description: str = ""
-    extra: dict[str, Any] = field(default_factory=dict)
+    # A header-only plan (plan_to_dict with_waves=False) keeps its wave numbers without the waves.
+    header_wave_numbers: tuple[int, ...] = ()
 
     @property
     def wave_numbers(self) -> list[int]:
-        # A header-only plan (see plan_to_dict) keeps the wave numbers without the waves.
-        return [w.number for w in self.waves] or list(self.extra.get("wave_numbers", []))
+        return [w.number for w in self.waves] or list(self.header_wave_numbers)
 
     @property
     def units(self) -> list[WorkUnit]:
@@ -196,5 +196,5 @@ def plan_from_dict(data: dict[str, Any]) -> Plan:
         hub_account_id=data.get("hub_account_id"),
         source=data.get("source", ""),
         description=data.get("description", ""),
-        extra={"wave_numbers": data.get("wave_numbers") or [w.number for w in waves]},
+        header_wave_numbers=tuple(data.get("wave_numbers") or [w.number for w in waves]),
     )

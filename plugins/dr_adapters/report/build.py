@@ -1,8 +1,9 @@
 """The run report: per wave / phase / resource timings, approvals, failures and measured RTO.
 
-Built from the ``record`` each task leaves behind; plain Python so it can be tested and rendered
-anywhere. Measured RTO runs from the start of the run to the end of the last wave's validation;
-it is also given without the time spent waiting at approval gates.
+Built from the ``record`` each task leaves behind (typed in ``report.records``); plain Python so it
+can be tested and rendered anywhere. The report itself stays a JSON-safe dict, as it is written as
+JSON. Measured RTO runs from the start of the run to the end of the last wave's validation; it is
+also given without the time spent waiting at approval gates.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from dr_adapters.plan.model import Plan
+from dr_adapters.report.records import GateRecord, PreflightRecord, TaskRecord
 
 PHASE_ORDER = ("INSTANTIATE", "ACTIVATE", "VALIDATE", "CLEANUP", "REPLICATE")
 
@@ -24,11 +26,11 @@ def _seconds(start: str | None, end: str | None) -> float | None:
     return round((b - a).total_seconds(), 3) if a and b else None
 
 
-def _span(records: list[dict[str, Any]]) -> dict[str, Any]:
-    starts = [r["started_at"] for r in records if r.get("started_at")]
-    ends = [r["ended_at"] for r in records if r.get("ended_at")]
+def _span(records: list[TaskRecord]) -> dict[str, Any]:
+    starts = [r.started_at for r in records if r.started_at]
+    ends = [r.ended_at for r in records if r.ended_at]
     start, end = (min(starts) if starts else None), (max(ends) if ends else None)
-    outcomes = {r.get("outcome") for r in records}
+    outcomes = {r.outcome for r in records}
     return {
         "started_at": start,
         "ended_at": end,
@@ -36,15 +38,15 @@ def _span(records: list[dict[str, Any]]) -> dict[str, Any]:
         "outcome": "failed" if "failed" in outcomes else ("succeeded" if outcomes else "skipped"),
         "units": [
             {
-                "unit_id": r["unit_id"],
-                "action": r.get("action"),
-                "account_id": r.get("account_id"),
-                "resources": r.get("resource_ids", []),
-                "outcome": r.get("outcome"),
-                "seconds": _seconds(r.get("started_at"), r.get("ended_at")),
-                "changes": len(r.get("changes", [])),
-                "health": r.get("health"),
-                "error": r.get("error"),
+                "unit_id": r.unit_id,
+                "action": r.action,
+                "account_id": r.account_id,
+                "resources": r.resource_ids,
+                "outcome": r.outcome,
+                "seconds": _seconds(r.started_at, r.ended_at),
+                "changes": len(r.changes or []),  # a VALIDATE record has none
+                "health": r.health,
+                "error": r.error,
             }
             for r in records
         ],
@@ -58,36 +60,36 @@ def build_report(
     operation: str,
     dry_run: bool,
     run_started_at: str,
-    preflight: dict[str, Any] | None,
-    records: list[dict[str, Any]],
-    gates: list[dict[str, Any]],
+    preflight: PreflightRecord | None,
+    records: list[TaskRecord],
+    gates: list[GateRecord],
     failed_tasks: list[str],
     ended_at: str,
 ) -> dict[str, Any]:
     waves = []
     for wave in plan.waves:
-        mine = [r for r in records if r.get("wave") == wave.number and r.get("phase") in ("INSTANTIATE", "ACTIVATE", "VALIDATE")]
-        phases = {p: _span([r for r in mine if r["phase"] == p]) for p in ("INSTANTIATE", "ACTIVATE", "VALIDATE")}
+        mine = [r for r in records if r.wave == wave.number and r.phase in ("INSTANTIATE", "ACTIVATE", "VALIDATE")]
+        phases = {p: _span([r for r in mine if r.phase == p]) for p in ("INSTANTIATE", "ACTIVATE", "VALIDATE")}
         waves.append({"number": wave.number, "layer_id": wave.layer_id, "phases": phases, **_span(mine)})
-    after = {p: _span([r for r in records if r.get("phase") == p]) for p in ("CLEANUP", "REPLICATE")}
+    after = {p: _span([r for r in records if r.phase == p]) for p in ("CLEANUP", "REPLICATE")}
 
     approvals = []
-    for g in sorted(gates, key=lambda g: g.get("requested_at") or ""):
-        responded = g.get("responded_at")
-        decision = g.get("decision")
+    for g in sorted(gates, key=lambda g: g.requested_at or ""):
+        responded = g.responded_at
+        decision = g.decision
         if decision == "waiting":  # completed without a recorded answer: marked success by an operator
-            later = [r["started_at"] for r in records if r.get("started_at", "") > (g.get("requested_at") or "")]
+            later = [r.started_at for r in records if r.started_at and r.started_at > (g.requested_at or "")]
             responded = min(later) if later else None
             decision = "marked success (manual override)" if responded else "no answer"
         approvals.append({
-            "gate": g["task"],
-            "before": g.get("next_step"),
+            "gate": g.task,
+            "before": g.next_step,
             "decision": decision,
-            "by": g.get("responded_by"),
-            "requested_at": g.get("requested_at"),
+            "by": g.responded_by,
+            "requested_at": g.requested_at,
             "responded_at": responded,
-            "waited_seconds": _seconds(g.get("requested_at"), responded) or 0.0,
-            "overdue_alerts": len(g.get("overdue_alerts") or []),
+            "waited_seconds": _seconds(g.requested_at, responded) or 0.0,
+            "overdue_alerts": len(g.overdue_alerts or []),
         })
 
     validated_ends = [w["phases"]["VALIDATE"]["ended_at"] for w in waves if w["phases"]["VALIDATE"]["ended_at"]]
@@ -98,13 +100,13 @@ def build_report(
     )
     rejected = [a for a in approvals if a["decision"] == "rejected"]
     failures = [
-        {"task": r["task"], "unit_id": r.get("unit_id"), "resources": r.get("resource_ids"), "error": r.get("error")}
-        for r in records if r.get("outcome") == "failed"
+        {"task": r.task, "unit_id": r.unit_id, "resources": r.resource_ids, "error": r.error}
+        for r in records if r.outcome == "failed"
     ]
-    if preflight and preflight.get("problems"):
+    if preflight and preflight.problems:
         failures.insert(0, {"task": "preflight", "unit_id": None,
-                            "resources": [p["resource_id"] for p in preflight["problems"]],
-                            "error": "; ".join(f"{p['resource_id']}: {p['message']}" for p in preflight["problems"])})
+                            "resources": [p["resource_id"] for p in preflight.problems],
+                            "error": "; ".join(f"{p['resource_id']}: {p['message']}" for p in preflight.problems)})
     outcome = "rejected" if rejected else ("failed" if failures or failed_tasks else "succeeded")
     target = plan.rto_minutes
     return {
@@ -119,8 +121,8 @@ def build_report(
         "outcome": outcome,
         "started_at": run_started_at,
         "ended_at": ended_at,
-        "preflight": {"outcome": (preflight or {}).get("outcome", "not run"),
-                      "checks": len((preflight or {}).get("findings", []))},
+        "preflight": {"outcome": preflight.outcome if preflight and preflight.outcome is not None else "not run",
+                      "checks": len(preflight.findings) if preflight else 0},
         "waves": waves,
         "after_waves": after,
         "approvals": approvals,
@@ -133,5 +135,5 @@ def build_report(
         },
         "failures": failures,
         "failed_tasks": failed_tasks,
-        "aws_changes": sum(len(r.get("changes", [])) for r in records),
+        "aws_changes": sum(len(r.changes or []) for r in records),
     }

@@ -1,0 +1,108 @@
+"""Typed records: what the preflight, phase and validate tasks and the approval gates leave in XCom.
+
+Every task pushes a ``record`` XCom and the report task reads them all back. That contract crosses
+task (and process) boundaries as JSON, so it used to be plain dicts, built by hand in the operators
+and read by string key in the report. It is typed here, in one place, so both sides agree on it.
+
+``to_dict`` gives the JSON-safe dict XCom carries, with the same keys as the hand-built dicts had:
+the fields every record carries are always written, the others only once they are set (a VALIDATE
+record has no ``rounds``, a gate answered automatically has no ``responded_by``). ``from_dict``
+tolerates missing optional keys, so records written by an older version still load, and ignores
+keys it does not know, so a newer version's records do too.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, fields
+from typing import Any, ClassVar, Mapping, TypeVar
+
+R = TypeVar("R", bound="_Record")
+
+
+class _Record:
+    """The dict round trip shared by the record types (dataclasses naming their always-written fields)."""
+
+    ALWAYS_WRITTEN: ClassVar[frozenset[str]] = frozenset()
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for f in fields(self):  # type: ignore[arg-type]
+            value = getattr(self, f.name)
+            if value is None and f.name not in self.ALWAYS_WRITTEN:
+                continue
+            # Copies: the dict goes to XCom while the task may still extend the record's lists.
+            out[f.name] = list(value) if isinstance(value, (list, tuple)) else value
+        return out
+
+    @classmethod
+    def from_dict(cls: type[R], data: Mapping[str, Any]) -> R:
+        known = {f.name for f in fields(cls)}  # type: ignore[arg-type]
+        # Copies: the record's lists are extended in place, which must not alter the caller's dict.
+        return cls(**{k: list(v) if isinstance(v, list) else v for k, v in data.items() if k in known})
+
+
+@dataclass(kw_only=True)
+class PreflightRecord(_Record):
+    """The preflight task: read-only checks before anything changes (all of ``operation=readiness``).
+
+    ``operation``, ``dry_run`` and ``waves`` are missing when the run's parameters could not be read.
+    """
+
+    ALWAYS_WRITTEN: ClassVar[frozenset[str]] = frozenset(
+        {"task", "started_at", "ended_at", "outcome", "findings", "problems"})
+
+    task: str
+    started_at: str | None = None
+    operation: str | None = None
+    dry_run: bool | None = None
+    waves: list[int] | None = None
+    ended_at: str | None = None
+    findings: list[dict[str, Any]] = field(default_factory=list)  # {"resource_id", "ok", "message"}
+    problems: list[dict[str, Any]] = field(default_factory=list)  # the findings that are not ok
+    outcome: str | None = None  # "succeeded" | "failed"
+
+
+@dataclass(kw_only=True)
+class TaskRecord(_Record):
+    """One phase (or VALIDATE) task for one work unit.
+
+    ``changes``, ``notes`` and ``rounds`` belong to the phase tasks that converge through an adapter;
+    a VALIDATE record has ``health`` instead (and ``notes`` in a dry run).
+    """
+
+    ALWAYS_WRITTEN: ClassVar[frozenset[str]] = frozenset(
+        {"task", "phase", "wave", "unit_id", "action", "account_id", "resource_ids", "started_at"})
+
+    task: str
+    phase: str | None = None  # a Phase value, or "VALIDATE"
+    wave: int | None = None  # None: a phase after the waves (CLEANUP, REPLICATE)
+    unit_id: str
+    action: str | None = None
+    account_id: str | None = None  # None: the hub account
+    resource_ids: list[str] = field(default_factory=list)
+    started_at: str | None = None
+    changes: list[dict[str, Any]] | None = None  # AWS calls that changed (or would change) something
+    notes: list[str] | None = None
+    rounds: int | None = None  # adapter calls so far: one, plus one after each deferred wait
+    ended_at: str | None = None
+    outcome: str | None = None  # "succeeded" | "failed" | "waiting" (deferred, not finished)
+    error: str | None = None
+    health: list[dict[str, Any]] | None = None  # VALIDATE: {"resource_id", "status", "reason", ...}
+
+
+@dataclass(kw_only=True)
+class GateRecord(_Record):
+    """An approval gate between waves: who decided what, when, and how long it waited."""
+
+    ALWAYS_WRITTEN: ClassVar[frozenset[str]] = frozenset({"task"})
+
+    task: str
+    next_step: str | None = None
+    requested_at: str | None = None
+    # "automatic" | "waiting" | "approved" | "rejected" | "timed out" | "marked success (manual override)"
+    decision: str | None = None
+    responded_at: str | None = None
+    responded_by: str | None = None
+    note: str | None = None  # why an automatic decision needed no one
+    overdue_alerts: list[str] | None = None  # when each approval_overdue alert went out
+    error: str | None = None
