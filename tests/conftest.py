@@ -53,12 +53,15 @@ def _fake_credentials(monkeypatch):
 def aws():
     """moto in-process, with our simulator extension (DRS, global-cluster switchover)."""
     import awssim
+    from awssim import outage
     from moto import mock_aws
 
     awssim.install()
     os.environ.setdefault("AWSSIM_DELAY_SECONDS", "0")
+    outage.set_dark([])  # every region up, whatever an earlier test left
     with mock_aws():
         yield boto3.Session(region_name=PRIMARY)
+    outage.set_dark([])
 
 
 @pytest.fixture

@@ -4,7 +4,8 @@
 in-process (``moto.mock_aws``) and server mode (``python -m awssim serve``). It adds
 
 * DRS (``drs``) - a whole service backend (``awssim.drs``), registered as moto registers its own;
-* RDS ``SwitchoverGlobalCluster`` / ``FailoverGlobalCluster`` on moto's RDS backend (``awssim.rds_global``).
+* RDS ``SwitchoverGlobalCluster`` / ``FailoverGlobalCluster`` on moto's RDS backend (``awssim.rds_global``);
+* regional outages: a dark region's requests fail like a dead endpoint's (``awssim.outage``).
 
 State is kept per account and region, like moto's own backends, and replies follow botocore's
 service models so an adapter written against the simulator works against AWS.
@@ -20,8 +21,9 @@ def install() -> None:
     global _installed
     if _installed:
         return
-    from awssim import drs, rds_global
+    from awssim import drs, outage, rds_global
 
     drs.register()
     rds_global.register()
+    outage.install_in_process()
     _installed = True

@@ -1,6 +1,8 @@
-"""``python -m awssim serve [--port N] [--seed demo|none|PATH]``: run the local AWS simulator.
+"""``python -m awssim serve [--port N] [--seed demo|none|PATH] [--outage REGION[,REGION]]``: run the
+local AWS simulator.
 
-``--seed PATH`` seeds the estate of every manifest in a folder (or of one manifest file).
+``--seed PATH`` seeds the estate of every manifest in a folder (or of one manifest file);
+``--outage`` takes regions dark once seeded (``POST /_awssim/outage`` changes it at run time).
 """
 
 from __future__ import annotations
@@ -22,7 +24,18 @@ def main() -> None:
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--seed", default="demo", metavar="demo|none|PATH",
                        help="the demo estate (default), nothing, or the estates of the manifests at PATH")
+    serve.add_argument("--outage", default="", metavar="REGION[,REGION]",
+                       help="regions to take dark once seeded: their requests are dropped like a dead endpoint's")
     args = parser.parse_args()
+    from awssim import outage
+
+    try:
+        outage.set_dark([])  # validate the names before starting anything
+        dark = [r for r in args.outage.split(",") if r.strip()]
+        outage.set_dark(dark)
+        outage.set_dark([])
+    except ValueError as exc:
+        parser.error(f"--outage {args.outage}: {exc}")
 
     if args.seed not in ("demo", "none") and not Path(args.seed).exists():
         parser.error(f"--seed {args.seed}: no such manifest file or folder (or use demo / none)")
@@ -38,6 +51,8 @@ def main() -> None:
 
         seeded = seed_manifests(Path(args.seed), server.url)
         print(f"seeded the estates of {len(seeded)} manifests from {args.seed}", flush=True)
+    if dark:  # after seeding: the estate is built while every region is up
+        print(f"regions dark: {', '.join(outage.set_dark(dark))}", flush=True)
     print(f"AWS simulator listening on {server.url} (Ctrl-C to stop)", flush=True)
     stop = threading.Event()
     # A background process ignores SIGINT: stop cleanly on SIGTERM too.

@@ -12,15 +12,28 @@ import logging
 import socket
 
 import requests
+from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
 from moto.server import ThreadedMotoServer
+from werkzeug.serving import make_server
 
 import awssim
+from awssim import outage
 
 
 def free_port(host: str = "127.0.0.1") -> int:
     with socket.socket() as s:
         s.bind((host, 0))
         return s.getsockname()[1]
+
+
+class _OutageAwareMotoServer(ThreadedMotoServer):
+    """moto's threaded server with the regional-outage switch in front of its app (``awssim.outage``)."""
+
+    def _server_entry(self) -> None:
+        app = outage.OutageMiddleware(DomainDispatcherApplication(create_backend_app))
+        self._server = make_server(self._ip_address, self._port, app, True, request_handler=MotoRequestHandler)
+        self._server_ready_event.set()
+        self._server.serve_forever()
 
 
 class SimulatorServer:
@@ -30,7 +43,7 @@ class SimulatorServer:
         awssim.install()
         self.host = host
         self.port = port or free_port(host)
-        self._server = ThreadedMotoServer(ip_address=host, port=self.port, verbose=False)
+        self._server = _OutageAwareMotoServer(ip_address=host, port=self.port, verbose=False)
 
     @property
     def url(self) -> str:
@@ -47,6 +60,15 @@ class SimulatorServer:
     def reset(self) -> None:
         """Forget all state (moto's reset API also resets our registered backends)."""
         requests.post(f"{self.url}/moto-api/reset", timeout=10).raise_for_status()
+
+    def outage(self, *regions: str) -> dict:
+        """Take exactly ``regions`` dark (none: restore), over the control endpoint like any client."""
+        reply = requests.post(f"{self.url}{outage.CONTROL_PATH}", json={"regions": list(regions)}, timeout=10)
+        reply.raise_for_status()
+        return reply.json()
+
+    def outage_state(self) -> dict:
+        return requests.get(f"{self.url}{outage.CONTROL_PATH}", timeout=10).json()
 
     def __enter__(self) -> SimulatorServer:
         return self.start()
