@@ -316,10 +316,9 @@ def manifest_policies(plans: list[Any], execution_role_arn: str = EXECUTION_ROLE
             cls = type(adapter_for(unit.action))
             access = roles.get(unit.account_id) if unit.account_id else None
             (spoke_classes[access.role_arn] if access else hub_classes).add(cls)
-        if plan.sns_topic_arn:
-            topics.add(plan.sns_topic_arn)
-        if plan.report_bucket:
-            report_objects.add(f"arn:aws:s3:::{plan.report_bucket}/{plan.report_prefix.strip('/')}/*")
+        topics.update(plan.topic_arns)
+        for bucket, _ in plan.report_buckets:
+            report_objects.add(f"arn:aws:s3:::{bucket}/{plan.report_prefix.strip('/')}/*")
 
     def ordered(classes: set[type[Adapter]]) -> list[type[Adapter]]:
         return [cls for cls in ADAPTER_CLASSES if cls in classes]

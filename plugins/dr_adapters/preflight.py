@@ -8,8 +8,11 @@ scope guard that keeps one customer's run off another customer's resources.
 
 from __future__ import annotations
 
+import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
+
+from botocore.exceptions import BotoCoreError, ClientError
 
 from dr_adapters.adapters.base import RunContext
 from dr_adapters.adapters.registry import adapter_for
@@ -19,8 +22,59 @@ from dr_adapters.plan.run_request import RunRequest
 MAX_ACCOUNTS_IN_PARALLEL = 8
 
 
+def probe_region(ctx: RunContext, region: str, account_id: str | None) -> str | None:
+    """Does ``region`` answer for this account? One call (STS GetCallerIdentity, on the region's own
+    endpoint; it needs no permission) with a fail-fast client: None when it answers, else why not.
+    A dark region is found here once per account and run, not by every resource's reads."""
+    try:
+        ctx.aws.client("sts", region, account_id, fail_fast=True).get_caller_identity()
+    except (BotoCoreError, ClientError) as exc:
+        return f"{type(exc).__name__}: {exc}"
+    return None
+
+
+def _where(account_id: str | None) -> str:
+    return f"account {account_id}" if account_id else "the hub account"
+
+
+def region_findings(request: RunRequest, ctx: RunContext, account_id: str | None) -> tuple[list[dict[str, Any]], bool]:
+    """Probe the region being left and the region moved to, for one account: (findings, go on with
+    the resources' own checks?). A planned run that meets a dark source stops here, before any
+    change, naming the region and the remedy; an unplanned one expects it."""
+    findings: list[dict[str, Any]] = []
+    proceed = True
+    where = _where(account_id)
+    for role, region in (("target", ctx.target_region), ("source", ctx.source_region)):
+        started = time.monotonic()
+        error = probe_region(ctx, region, account_id)
+        took = f"{time.monotonic() - started:.1f} s"
+        key = {"resource_id": f"{region} ({where})", "kind": "region", "region": region, "role": role}
+        if error is None:
+            note = f"{region} answers ({role} region, {took})"
+            if role == "source" and request.unplanned:
+                note += "; the run is unplanned all the same: no further call goes to it"
+            findings.append({**key, "ok": True, "message": note})
+        elif role == "target":
+            findings.append({**key, "ok": False, "message": (
+                f"{region}, the region to move to, does not answer from {where} ({error}, found in {took}) "
+                "-- nothing can fail over into it: wait until it answers")})
+            proceed = False
+        elif request.unplanned:
+            findings.append({**key, "ok": True, "dark": True, "message": (
+                f"{region} is dark ({error}, found in {took}): expected in an unplanned "
+                f"{request.operation.value}; no further call goes to it")})
+        else:
+            findings.append({**key, "ok": False, "dark": True, "message": (
+                f"{region}, the region being left, does not answer from {where} ({error}, found in {took}) "
+                f"-- a planned {request.operation.value} needs both regions: re-trigger with "
+                "failover_mode=unplanned to fail over without it (data loss up to the last replicated point; "
+                "its CLEANUP and REPLICATE wait for operation=reprotect)")})
+            proceed = False
+    return findings, proceed
+
+
 def run_preflight(plan: Plan, request: RunRequest, ctx: RunContext) -> list[dict[str, Any]]:
-    """One finding per check: ``{"resource_id", "ok", "message"}``."""
+    """One finding per check: ``{"resource_id", "ok", "message"}``; first each account's regions."""
     by_account: dict[str | None, list[WorkUnit]] = {}
     for wave in plan.waves:
         if request.wave_selected(wave.number):
@@ -28,7 +82,16 @@ def run_preflight(plan: Plan, request: RunRequest, ctx: RunContext) -> list[dict
                 by_account.setdefault(unit.account_id, []).append(unit)
 
     def check_account(units: list[WorkUnit]) -> list[dict[str, Any]]:
-        found: list[dict[str, Any]] = []
+        account_id = units[0].account_id
+        try:
+            ctx.aws.session(account_id)  # the spoke's role first: a refusal is the account's, not a region's
+        except Exception as exc:  # noqa: BLE001 - an unreachable account is a finding for its resources
+            return [{"resource_id": r, "ok": False, "message": f"cannot check in {_where(account_id)}: {exc}"}
+                    for u in units for r in u.resource_ids]
+        found, proceed = region_findings(request, ctx, account_id)
+        if not proceed:  # its resources would only repeat the region's error, slowly
+            return found + [{"resource_id": r, "ok": False, "message": "not checked: a region it needs does not answer"}
+                            for u in units for r in u.resource_ids]
         for unit in units:
             try:
                 findings = adapter_for(unit.action).preflight(ctx, unit)

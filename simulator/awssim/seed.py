@@ -58,9 +58,13 @@ def seed_estate(plan: Any, *, scope: tuple[str, str] | None = None) -> Estate:
                 by_kit[kit_for(resource.action)].append(Seed(resource, tags))
     for kit, items in by_kit.items():
         kit.seed(estate, items)
-    if plan.sns_topic_arn:
-        _, _, _, region, account, name = plan.sns_topic_arn.split(":")
+    for arn in plan.topic_arns:
+        _, _, _, region, account, name = arn.split(":")
         estate.session(account).client("sns", region_name=region).create_topic(Name=name)
+    for bucket, region in plan.report_buckets:  # the customer's report buckets, one per region
+        s3 = estate.sessions[None].client("s3", region_name=region)
+        s3.create_bucket(Bucket=bucket, **({} if region == "us-east-1" else
+                                           {"CreateBucketConfiguration": {"LocationConstraint": region}}))
     return estate
 
 

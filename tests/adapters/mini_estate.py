@@ -62,14 +62,16 @@ class MiniEstate:
     def units(self) -> list[WorkUnit]:
         return self.plan.units
 
-    def ctx(self, operation: str, *, dry_run: bool = False, customer: str = CUSTOMER) -> RunContext:
+    def ctx(self, operation: str, *, dry_run: bool = False, customer: str = CUSTOMER, unplanned: bool = False) -> RunContext:
         """A run context of its own hub session (recorders hooked on it hear only this run)."""
+        # STS from the region moved to, as the orchestrator does: never through the region being left
         sessions = AccountSessions(boto3.Session(region_name=PRIMARY),
                                    [AccountAccess(SPOKE, f"arn:aws:iam::{SPOKE}:role/dr-orchestration", EXTERNAL_ID)],
-                                   session_name=f"dr-contract-{operation}", hub_account_id=HUB)
+                                   session_name=f"dr-contract-{operation}", hub_account_id=HUB,
+                                   sts_region=self.plan.regions.target(Operation(operation)))
         return RunContext(operation=Operation(operation), regions=self.plan.regions, scope=self.plan.scope.__class__(
             customer, ENVIRONMENT), aws=sessions, dry_run=dry_run, rpo_minutes=30, run_id=f"contract-{operation}",
-            log=logging.getLogger("dr.test.contract"))
+            log=logging.getLogger("dr.test.contract"), unplanned=unplanned)
 
     def run(self, ctx: RunContext, phases=tuple(Phase), units: list[WorkUnit] | None = None) -> RunContext:
         for phase in phases:

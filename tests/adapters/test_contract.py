@@ -28,6 +28,7 @@ from pathlib import Path
 
 import pytest
 import requests
+from awssim import outage
 from awssim.kits import DR as DR_SIDE
 from awssim.kits import PRIMARY as PRIMARY_SIDE
 from awssim.kits import all_kits, kit_actions
@@ -38,7 +39,7 @@ from dr_adapters.adapters.base import AdapterError
 from dr_adapters.adapters.registry import ADAPTER_CLASSES, adapter_for, supported_actions
 from dr_adapters.iam import adapter_name, service_side
 from dr_adapters.plan.types import ALL_PHASES, Health
-from mini_estate import SPOKE, mini_estate, units_of
+from mini_estate import PRIMARY, SPOKE, mini_estate, units_of
 
 ROOT = Path(__file__).resolve().parents[2]
 ACTIONS = supported_actions()
@@ -249,3 +250,21 @@ def test_a_broken_resource_fails_preflight_by_name(aws, action):
     assert failed and all(f.resource_id == broken.resource_id for f in failed), findings
     assert any(word in f.message for f in failed), findings
     assert any(f.resource_id == sibling.resource_id for f in findings)
+
+
+@pytest.mark.parametrize("action", ACTIONS)
+def test_unplanned_failover_serves_from_dr_without_a_call_to_the_dark_source(aws, action):
+    """The primary region dark: preflight, INSTANTIATE, ACTIVATE and validate succeed with no call to it;
+    CLEANUP and REPLICATE are deferred (not attempted) until it returns."""
+    mini = mini_estate(action)
+    ctx, calls = recorded(mini.ctx("failover", unplanned=True))
+    outage.reset_counts()
+    with outage.outage(PRIMARY):
+        mini.drive(ctx)
+        refused = outage.state()["refused"]
+    assert refused.get(PRIMARY, 0) == 0, refused  # not one request reached for the dark region
+    assert [c for c in calls if c.region == PRIMARY] == []
+    assert all(c["region"] != PRIMARY for c in ctx.changes)
+    assert {h.status for u in mini.units for h in mini.adapter.validate(ctx, u)} == {Health.HEALTHY}
+    # once the region is back (to read it), the DR side serves every resource
+    assert all(mini.kit.serves_in(mini.estate, r, DR_SIDE) for r in mini.plan.resources.values()), mini.roles()

@@ -25,7 +25,7 @@ class WidgetConfig(ActionConfig):
 def adapter(name: str = "WidgetAdapter", **attrs) -> type[Adapter]:
     """A throwaway adapter class: ACTIVATE only, one IAM action, unless ``attrs`` says otherwise."""
     body = {"actions": ("Widget",), "config_model": WidgetConfig, "phases": (Phase.ACTIVATE,),
-            "iam_actions": ("widget:FlipWidget",),
+            "iam_actions": ("widget:FlipWidget",), "unplanned_behaviour": "flips the DR widget only",
             "activate": lambda self, ctx, unit: PhaseOutcome()}
     body.update(attrs)
     return type(name, (Adapter,), body)
@@ -84,6 +84,11 @@ def test_a_config_model_that_is_not_an_action_config_is_refused(model):
 def test_malformed_iam_action_names_are_refused(bad):
     with pytest.raises(AdapterRegistrationError, match="WidgetAdapter.*malformed IAM action"):
         register([adapter(iam_actions=("widget:FlipWidget", bad))])
+
+
+def test_an_adapter_without_an_unplanned_path_is_refused():
+    with pytest.raises(AdapterRegistrationError, match="WidgetAdapter.*no unplanned_behaviour"):
+        register([adapter(unplanned_behaviour="")])
 
 
 def test_every_problem_is_named_at_once():

@@ -35,6 +35,6 @@ def test_hub_calls_are_exactly_the_hub_policy(aws, tmp_path):
     sessions.register_event("before-call", calls)
     sessions.client("drs", DR, SPOKE)  # a spoke session: AssumeRole
     notify(plan, sessions, "run_started", "DR failover started", {"run_id": "iam"})
-    write_report({"dag_id": plan.dag_id, "run_id": "iam"}, "report", bucket="acme-dr-reports", prefix="dr-reports",
-                 s3_client=sessions.client("s3", PRIMARY))
+    write_report({"dag_id": plan.dag_id, "run_id": "iam"}, "report", prefix="dr-reports",
+                 buckets=[("acme-dr-reports", sessions.client("s3", PRIMARY))])
     assert set(calls) == set(HUB_ACTIONS)

@@ -42,9 +42,10 @@ def records():
 
 def report(plan, recs, gates, **kw):
     """Records and gates given as the dicts tasks push to XCom, read back as the report task does."""
-    return build_report(plan, run_id="r1", operation="failover", dry_run=False, run_started_at=T0, preflight=None,
-                        records=[TaskRecord.from_dict(r) for r in recs], gates=[GateRecord.from_dict(g) for g in gates],
-                        failed_tasks=kw.get("failed_tasks", []), ended_at=at(60))
+    return build_report(plan, run_id="r1", operation="failover", dry_run=False, run_started_at=T0,
+                        preflight=kw.get("preflight"), records=[TaskRecord.from_dict(r) for r in recs],
+                        gates=[GateRecord.from_dict(g) for g in gates], failed_tasks=kw.get("failed_tasks", []),
+                        ended_at=at(60), unplanned_from=kw.get("unplanned_from"))
 
 
 def test_rto_with_and_without_approval_waits(plan):
@@ -82,7 +83,7 @@ def test_written_to_s3_when_the_manifest_names_a_bucket(aws, plan):
     s3 = aws.client("s3", region_name="us-east-1")
     s3.create_bucket(Bucket="acme-dr-reports")
     rep = report(plan, records(), [])
-    where = write_report(rep, render_text(rep), bucket="acme-dr-reports", prefix="dr", s3_client=s3)
+    where = write_report(rep, render_text(rep), buckets=[("acme-dr-reports", s3)], prefix="dr")
     assert where == "s3://acme-dr-reports/dr/dr_acme_production/r1"
     body = json.loads(s3.get_object(Bucket="acme-dr-reports", Key="dr/dr_acme_production/r1.json")["Body"].read())
     assert body["outcome"] == "succeeded"
@@ -92,6 +93,39 @@ def test_written_to_s3_when_the_manifest_names_a_bucket(aws, plan):
 def test_written_to_a_local_folder_otherwise(plan, tmp_path, monkeypatch):
     monkeypatch.setenv("DR_REPORT_DIR", str(tmp_path))
     rep = report(plan, records(), [])
-    where = Path(write_report(rep, render_text(rep), bucket=None, prefix="dr"))
+    where = Path(write_report(rep, render_text(rep), buckets=[], prefix="dr"))
     assert where == tmp_path / "dr_acme_production" / "r1"
     assert json.loads((where / "report.json").read_text())["rto"]["met"] is True
+
+
+def test_a_dark_bucket_region_falls_back_and_a_local_copy_is_always_kept(aws, plan, tmp_path, monkeypatch):
+    from awssim import outage
+
+    monkeypatch.setenv("DR_REPORT_DIR", str(tmp_path))
+    primary, dr = aws.client("s3", region_name="us-east-1"), aws.client("s3", region_name="us-west-2")
+    primary.create_bucket(Bucket="acme-dr-reports")
+    dr.create_bucket(Bucket="acme-dr-reports-usw2", CreateBucketConfiguration={"LocationConstraint": "us-west-2"})
+    rep = report(plan, records(), [])
+    with outage.outage("us-east-1"):
+        where = write_report(rep, render_text(rep), prefix="dr",
+                             buckets=[("acme-dr-reports", primary), ("acme-dr-reports-usw2", dr)])
+    assert where == "s3://acme-dr-reports-usw2/dr/dr_acme_production/r1"
+    assert (tmp_path / "dr_acme_production" / "r1" / "report.json").exists()
+    with outage.outage("us-east-1", "us-west-2"):  # no bucket answers: the local copy is where it is
+        where = write_report(rep, render_text(rep), prefix="dr",
+                             buckets=[("acme-dr-reports", primary), ("acme-dr-reports-usw2", dr)])
+    assert where == str(tmp_path / "dr_acme_production" / "r1")
+
+
+def test_an_unplanned_report_names_what_was_deferred_and_the_exposure(plan):
+    from dr_adapters.report.records import PreflightRecord
+
+    preflight = PreflightRecord.from_dict({"task": "preflight", "outcome": "succeeded", "findings": [
+        {"resource_id": "orders-db", "ok": True, "message": "m", "exposure": "orders-db-usw2: last replication lag 250 ms"}],
+        "problems": []})
+    rep = report(plan, records(), [], preflight=preflight, unplanned_from="us-east-1")
+    assert rep["failover_mode"] == "unplanned"
+    assert [(d["phase"], d["region"]) for d in rep["deferred"]] == [("CLEANUP", "us-east-1"), ("REPLICATE", "us-east-1")]
+    assert rep["data_loss_exposure"] == [{"resource_id": "orders-db", "exposure": "orders-db-usw2: last replication lag 250 ms"}]
+    text = render_text(rep)
+    assert "UNPLANNED" in text and "deferred: CLEANUP in us-east-1" in text and "last replication lag 250 ms" in text

@@ -71,7 +71,8 @@ class _Resource(GroupMember):
         self.rid = resource.resource_id
         self.cfg = cfg
         self.group_id = cfg.global_cluster_identifier
-        self.mode = cfg.mode
+        # An unplanned failover cannot wait for the old writer to agree: fail over, data loss allowed.
+        self.mode = "failover" if ctx.unplanned else cfg.mode
         self.ctx = ctx
         self.account_id = unit.account_id
         primary, dr = cfg.primary_cluster_identifier, cfg.dr_cluster_identifier
@@ -202,6 +203,11 @@ class _Resource(GroupMember):
 
 class AuroraAdapter(ReplicatedGroupAdapter[_Resource]):
     actions = ("AuroraMySQL", "AuroraPostgreSQL")
+    unplanned_behaviour = (
+        "FailoverGlobalCluster with AllowDataLoss whatever the configured mode, reading only the target "
+        "region; the secondary's last AuroraGlobalDBReplicationLag is the data-loss exposure; REPLICATE "
+        "(the old writer re-joined as a secondary) waits for reprotect"
+    )
     group_noun = "global cluster"
     config_model = AuroraConfig
     phases = (Phase.INSTANTIATE, Phase.ACTIVATE, Phase.REPLICATE)
@@ -212,7 +218,7 @@ class AuroraAdapter(ReplicatedGroupAdapter[_Resource]):
     phase_summaries = {
         Phase.INSTANTIATE: "ensure the target cluster has minDrInstances available instances (CreateDBInstance)",
         Phase.ACTIVATE: "make the target cluster the global writer (SwitchoverGlobalCluster, or "
-        "FailoverGlobalCluster with AllowDataLoss in mode failover)",
+        "FailoverGlobalCluster with AllowDataLoss in mode failover and in every unplanned failover)",
         # Nothing to tear down: a switchover keeps the old writer in the global database as a secondary
         # (replicating from the new writer), exactly what failback needs; deleting or detaching it
         # would throw away the way back. So CLEANUP stays the base class's explicit no-op.
@@ -250,12 +256,16 @@ class AuroraAdapter(ReplicatedGroupAdapter[_Resource]):
         notes: list[str] = []
         tags: dict[str, str] | None = None
         clusters = [(r.target_id, ctx.target_region, r.target)]
-        try:
-            source = r.cluster(ctx.client("rds", ctx.source_region, r.account_id), r.source_id)
-            clusters.insert(0, (r.source_id, ctx.source_region, source))
-        except BotoCoreError as err:
-            # The region we leave may be down: that is what mode "failover" is for.
-            (notes if r.cfg.mode == "failover" else problems).append(f"{ctx.source_region} unreachable: {err}")
+        if ctx.unplanned:
+            notes.append(f"{r.source_id} in {ctx.source_region} not read (unplanned failover)")
+        else:
+            try:
+                source = r.cluster(ctx.client("rds", ctx.source_region, r.account_id), r.source_id)
+                clusters.insert(0, (r.source_id, ctx.source_region, source))
+            except BotoCoreError as err:
+                # The region we leave may be down: that is what mode "failover" (or an unplanned run) is for.
+                (notes if r.cfg.mode == "failover" else problems).append(
+                    f"{ctx.source_region} unreachable: {err} -- re-trigger with failover_mode=unplanned")
         for cluster_id, region, cluster in clusters:
             if cluster is None:
                 problems.append(f"DB cluster {cluster_id} not found in {region}")
@@ -271,8 +281,14 @@ class AuroraAdapter(ReplicatedGroupAdapter[_Resource]):
         if problems:
             return Finding(r.rid, False, "; ".join(problems), tags=tags)
 
+        exposure = None
         if r.target_member["IsWriter"]:
             notes.append(f"already failed over: {r.target_id} is the writer of {gid}")
+        elif ctx.unplanned:  # the writer's side is dark: the last lag the secondary reported is the exposure
+            lag = r.replication_lag_ms()
+            exposure = (f"{r.target_id}: last replication lag {lag:.0f} ms" if lag is not None
+                        else f"{r.target_id}: no {LAG_METRIC} data, data loss unknown")
+            notes.append(f"unplanned: FailoverGlobalCluster with data loss allowed; {exposure}")
         elif not (r.source_member or {}).get("IsWriter"):
             problems.append(f"neither {r.source_id} nor {r.target_id} is the writer (global status "
                             f"{r.global_cluster['Status']})")
@@ -284,7 +300,7 @@ class AuroraAdapter(ReplicatedGroupAdapter[_Resource]):
                 problems.append(f"replication lag {lag:.0f} ms exceeds RPO of {ctx.rpo_minutes} min")
             else:
                 notes.append(f"writer {r.source_id}, replication lag {lag:.0f} ms")
-        return Finding(r.rid, not problems, "; ".join(problems or notes), tags=tags)
+        return Finding(r.rid, not problems, "; ".join(problems or notes), tags=tags, exposure=exposure)
 
     def validate(self, ctx: RunContext, unit: WorkUnit) -> list[HealthCheck]:
         return [self._validate(ctx, r) for r in self._members(ctx, unit)]

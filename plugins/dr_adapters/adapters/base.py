@@ -47,6 +47,15 @@ class ActionConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", populate_by_name=True, frozen=True)
 
 
+class SourceRegionAvoided(RuntimeError):
+    """An unplanned run asked for a client of the region it is leaving: a bug in the adapter's
+    unplanned path (the conformance suite proves none reaches this)."""
+
+    def __init__(self, region: str):
+        self.region = region
+        super().__init__(f"unplanned failover makes no call to {region}, the region being left")
+
+
 class AdapterError(Exception):
     """A resource cannot be brought to the wanted state; the message says what to do about it."""
 
@@ -131,9 +140,13 @@ class Finding:
     ok: bool
     message: str
     tags: dict[str, str] | None = None  # the resource's tags when read (for the scope guard)
+    exposure: str | None = None  # what an unplanned failover may lose (last replication lag / recovery point)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"resource_id": self.resource_id, "ok": self.ok, "message": self.message}
+        out = {"resource_id": self.resource_id, "ok": self.ok, "message": self.message}
+        if self.exposure:
+            out["exposure"] = self.exposure
+        return out
 
 
 @dataclass(frozen=True)
@@ -159,6 +172,9 @@ class RunContext:
     run_id: str = "manual"
     log: logging.Logger = log
     changes: list[dict[str, Any]] = field(default_factory=list)
+    unplanned: bool = False
+    """Unplanned failover: the region being left is dark. No call may go to it (``client`` refuses),
+    and its CLEANUP and REPLICATE are deferred to ``operation=reprotect`` (``Adapter.run_phase``)."""
 
     @property
     def source_region(self) -> str:
@@ -181,7 +197,16 @@ class RunContext:
         return (dr, primary) if self.is_failback else (primary, dr)
 
     def client(self, service: str, region: str, account_id: str | None = None) -> Any:
-        return self.aws.client(service, region, account_id)
+        if self.unplanned and region == self.source_region:
+            raise SourceRegionAvoided(region)
+        # The region being left may go dark mid-run: its calls fail in seconds, not minutes of retries.
+        fast = region == self.source_region and not self.is_drill
+        return self.aws.client(service, region, account_id, fail_fast=fast)
+
+    @property
+    def deferred_note(self) -> str:
+        return (f"deferred until {self.source_region} returns: unplanned failover, no call to the region "
+                "being left; run operation=reprotect once it answers")
 
     def mutate(self, client: Any, operation_name: str, **kwargs: Any) -> dict[str, Any] | None:
         """Make a mutating AWS call, or in a dry run only log and record it (returns None then)."""
@@ -202,6 +227,8 @@ def source_finding(
     """Preflight of the region being left. In a real outage it may be down: that must not block a
     failover to a healthy target, so an unreadable or missing source is a warning when the target is ok.
     ``read_tags`` returns the resource's tags, or None when it does not exist."""
+    if ctx.unplanned:
+        return Finding(resource_id, target_ok, f"{label}: not read (unplanned failover: no call to {ctx.source_region})")
     try:
         tags = read_tags()
     except (ClientError, BotoCoreError) as exc:
@@ -227,6 +254,10 @@ class Adapter(ABC):
 
     drill_behaviour: ClassVar[str] = ""
     """One line for the plan printout and docs: what this adapter does in a drill."""
+
+    unplanned_behaviour: ClassVar[str] = ""
+    """One line for the docs: what it does in an unplanned failover (the source region dark: no call to
+    it; CLEANUP and REPLICATE deferred to reprotect). Required: registration refuses an adapter without."""
 
     phase_summaries: ClassVar[dict[Phase, str]] = {}
     """One line per phase for the plan printout and docs: what the phase does on a failover."""
@@ -267,6 +298,9 @@ class Adapter(ABC):
         return PhaseOutcome(notes=[f"{type(self).__name__}: nothing to do in REPLICATE"])
 
     def run_phase(self, phase: Phase, ctx: RunContext, unit: WorkUnit) -> PhaseOutcome:
+        if ctx.unplanned and phase in (Phase.CLEANUP, Phase.REPLICATE):
+            # Both act on the region being left (retire the old copy, replicate back into it).
+            return PhaseOutcome(notes=[f"{phase.value} {ctx.deferred_note}"])
         return getattr(self, phase.method)(ctx, unit)
 
     def explain_failure(self, ctx: RunContext, unit: WorkUnit) -> str | None:

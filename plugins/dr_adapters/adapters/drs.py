@@ -175,6 +175,11 @@ class Target:
 
 class DrsAdapter(Adapter):
     actions = ("DRS",)
+    unplanned_behaviour = (
+        "recovers each server's latest recovery point held in the target region (StartRecovery without a "
+        "point in time), reading nothing in the source region; the lag of that point is the data-loss "
+        "exposure; CLEANUP (stop the source instances) and REPLICATE (ReverseReplication) wait for reprotect"
+    )
     config_model = DrsConfig
     max_batch = MAX_PER_CALL  # StartRecovery takes at most 200 source servers
     phases = (Phase.INSTANTIATE, Phase.ACTIVATE, Phase.CLEANUP, Phase.REPLICATE)
@@ -325,7 +330,15 @@ class DrsAdapter(Adapter):
             if ctx.rpo_minutes is not None and lag is not None and lag > ctx.rpo_minutes * 60:
                 problems.append(f"lag {lag:.0f}s exceeds RPO {ctx.rpo_minutes} min")
             status = "; ".join(problems) or f"{state}, lag {'?' if lag is None else f'{lag:.0f}s'}"
-            findings.append(Finding(t.rid, not problems, f"{t.server_id} in {t.region}: {status}", t.tags))
+            exposure = None
+            if ctx.unplanned:
+                # The source is dark: DRS recovers the latest recovery point it holds, whatever the
+                # replication says now; how far behind that point is, is what the failover may lose.
+                point = (t.server.get("dataReplicationInfo") or {}).get("lagDuration") or "unknown"
+                exposure = f"{t.server_id}: last recovery point lag {point} ({state})"
+                problems, status = [], f"{state}; unplanned: recovers the latest recovery point ({exposure})"
+            findings.append(Finding(t.rid, not problems, f"{t.server_id} in {t.region}: {status}", t.tags,
+                                    exposure=exposure))
         for region in sorted(regions):
             findings.extend(self._capacity(ctx, unit, region))
         return findings

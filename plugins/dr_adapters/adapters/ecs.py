@@ -62,6 +62,10 @@ def _stable(svc: dict[str, Any]) -> bool:
 
 class EcsServiceAdapter(RegionalCopyAdapter[_Side]):
     actions = ("EcsService",)
+    unplanned_behaviour = (
+        "creates (if configured) and scales the target service to desiredCount without reading the source; "
+        "CLEANUP (scale the source to 0) and REPLICATE wait for reprotect"
+    )
     config_model = EcsServiceConfig
     phases = (Phase.INSTANTIATE, Phase.ACTIVATE, Phase.CLEANUP, Phase.REPLICATE)
     drill_behaviour = (

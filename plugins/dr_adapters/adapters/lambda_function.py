@@ -53,6 +53,10 @@ class _Side(NamedTuple):
 
 class LambdaFunctionAdapter(RegionalCopyAdapter[_Side]):
     actions = ("LambdaFunction",)
+    unplanned_behaviour = (
+        "publishes (if needed), points the alias and unparks the target function without reading the "
+        "source; CLEANUP (park the source) and REPLICATE wait for reprotect"
+    )
     config_model = LambdaFunctionConfig
     phases = (Phase.INSTANTIATE, Phase.ACTIVATE, Phase.CLEANUP, Phase.REPLICATE)
     drill_behaviour = "Read-only: checks the DR function, its alias and the version to serve exist; changes nothing."

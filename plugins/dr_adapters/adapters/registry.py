@@ -8,6 +8,7 @@ mid-run (the pluggy idea: check plugins when they register, not when they are ca
 * two adapters claiming one action;
 * an action both implemented and listed as planned (``PLANNED_ACTIONS``);
 * declared ``phases`` that differ from the phase methods the adapter overrides;
+* no ``unplanned_behaviour`` (every adapter has an unplanned path, and says what it is);
 * a config model that is not an ``ActionConfig``;
 * an IAM action name that is not ``service:Operation``.
 """
@@ -67,6 +68,9 @@ def check_adapter(cls: type[Adapter], claimed: dict[str, type[Adapter]]) -> None
         if action in PLANNED_ACTIONS:
             problems.append(f"action {action!r} is implemented here and still listed in PLANNED_ACTIONS -- "
                             "remove it from PLANNED_ACTIONS in adapters/registry.py")
+    if not str(getattr(cls, "unplanned_behaviour", "")).strip():
+        problems.append("no unplanned_behaviour -- say what it does when the region it leaves is dark "
+                        "(no call to it; CLEANUP and REPLICATE wait for reprotect)")
     model = getattr(cls, "config_model", None)
     if not (inspect.isclass(model) and issubclass(model, ActionConfig)):
         problems.append(f"config_model {model!r} is not an ActionConfig subclass -- derive the config schema "

@@ -6,9 +6,11 @@ ACTIVATE makes no call; the wait is botocore's ``resource_record_sets_changed`` 
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any, Literal
 
-from botocore.exceptions import ClientError
+from botocore.exceptions import ClientError, ConnectionClosedError, ConnectTimeoutError, EndpointConnectionError
 from pydantic import Field
 
 from dr_adapters.adapters.base import (
@@ -25,6 +27,12 @@ from dr_adapters.plan.model import ResourceSpec, WorkUnit
 from dr_adapters.plan.types import Health, Phase
 
 ROUTE53_REGION = "us-east-1"  # Route 53 is global; its control plane answers in us-east-1
+CONTROL_PLANE_FIX = (
+    "a record change needs Route 53's control plane in us-east-1: to move traffic while us-east-1 is "
+    "down, rely on what Route 53's data plane does by itself -- failover or weighted records with health "
+    "checks, or Application Recovery Controller routing controls -- rather than changing a record"
+)
+DEAD_ENDPOINT = (EndpointConnectionError, ConnectionClosedError, ConnectTimeoutError)
 
 
 class R53RecordConfig(ActionConfig):
@@ -45,6 +53,15 @@ def _answers(values: list[str]) -> set[str]:
     return {_name(v) for v in values}
 
 
+@contextmanager
+def control_plane(rid: str) -> Iterator[None]:
+    """A dead us-east-1 endpoint is Route 53's control plane down: say so, and what to use instead."""
+    try:
+        yield
+    except DEAD_ENDPOINT as err:
+        raise AdapterError(rid, f"Route 53's control plane (us-east-1) does not answer: {err}", CONTROL_PLANE_FIX) from None
+
+
 class _Record:
     """One manifest record resolved for this run: its zone, its current answers, the wanted ones."""
 
@@ -52,10 +69,18 @@ class _Record:
         cfg: R53RecordConfig = adapter.config(resource)
         self.rid, self.cfg = resource.resource_id, cfg
         self.zone_id = cfg.hosted_zone_id.split("/")[-1]  # accept "/hostedzone/Z..." too
-        self.r53 = ctx.client("route53", ROUTE53_REGION, unit.account_id)
+        if ctx.unplanned and ctx.source_region == ROUTE53_REGION:
+            raise AdapterError(self.rid, "Route 53's control plane is in us-east-1, the region this unplanned "
+                               "failover leaves: no record change can be relied on", CONTROL_PLANE_FIX)
+        # Fail fast: wherever the run goes, a dark us-east-1 must be named in seconds, not retried for minutes.
+        self.r53 = ctx.aws.client("route53", ROUTE53_REGION, unit.account_id, fail_fast=True)
         self.source, self.target = ctx.source_and_target(cfg.primary_values, cfg.dr_values)
         self.zone_tags: dict[str, str] | None = None
         self.current: list[str] | None = None  # None: no such record
+        with control_plane(self.rid):
+            self._read(cfg)
+
+    def _read(self, cfg: R53RecordConfig) -> None:
         try:
             self.r53.get_hosted_zone(Id=self.zone_id)
         except ClientError as err:
@@ -120,6 +145,11 @@ class _Record:
 
 class Route53RecordAdapter(Adapter):
     actions = ("R53Record",)
+    unplanned_behaviour = (
+        "as planned, through Route 53's control plane in us-east-1; when us-east-1 is the region being left "
+        "no record change can be relied on, and preflight says so at once (use failover/weighted records "
+        "with health checks, or ARC routing controls, for such a DNS cut-over)"
+    )
     config_model = R53RecordConfig
     phases = (Phase.ACTIVATE,)
     drill_behaviour = "read-only: checks the record exists and reports the change a failover would make"
@@ -142,7 +172,13 @@ class Route53RecordAdapter(Adapter):
 
     def preflight(self, ctx: RunContext, unit: WorkUnit) -> list[Finding]:
         findings = []
-        for rec in self._records(ctx, unit):
+        records = []
+        for resource in unit.resources:
+            try:
+                records.append(_Record(self, ctx, unit, resource))
+            except AdapterError as err:  # the control plane is down: a finding, named, in seconds
+                findings.append(Finding(resource.resource_id, False, str(err)))
+        for rec in records:
             if rec.zone_tags is None:
                 findings.append(Finding(rec.rid, False, f"hosted zone {rec.zone_id} not found"))
                 continue
@@ -170,7 +206,8 @@ class Route53RecordAdapter(Adapter):
                 outcome.notes.append(f"{rec.rid}: drill, read-only; would change {rec.label} "
                                      f"from {rec.current} to {rec.target}")
             else:
-                reply = ctx.mutate(rec.r53, "change_resource_record_sets", **rec.upsert())
+                with control_plane(rec.rid):
+                    reply = ctx.mutate(rec.r53, "change_resource_record_sets", **rec.upsert())
                 outcome.notes.append(f"{rec.rid}: {rec.label} -> {rec.target}")
                 if reply is not None:  # None in a dry run
                     outcome.waits.append(Wait(

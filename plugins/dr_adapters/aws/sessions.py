@@ -24,6 +24,9 @@ REFRESH_MARGIN_SECONDS = 120
 # Throttling and transient errors are retried by botocore itself (adaptive mode backs off on
 # throttles); Airflow task retries sit on top for anything longer.
 CLIENT_CONFIG = Config(retries={"mode": "adaptive", "max_attempts": 10}, connect_timeout=10, read_timeout=60)
+# For a region that may be dark (the one being left, a region being probed): a dead endpoint is known
+# in seconds, not after minutes of retries; a throttle or a lost reply is still retried.
+FAIL_FAST_CONFIG = Config(retries={"mode": "adaptive", "max_attempts": 3}, connect_timeout=3, read_timeout=20)
 
 
 def role_session_name(run_id: str, prefix: str = "dr") -> str:
@@ -45,6 +48,7 @@ class AccountSessions:
         hub_account_id: str | None = None,
         clock: Callable[[], float] = time.time,
         client_config: Config = CLIENT_CONFIG,
+        sts_region: str | None = None,
     ):
         self.hub_session = hub_session
         self.accounts = {a.account_id: a for a in accounts}
@@ -53,6 +57,9 @@ class AccountSessions:
         self.hub_account_id = hub_account_id
         self.clock = clock
         self.client_config = client_config
+        # STS is regional: spokes are reached through the STS endpoint of a region that is up (the
+        # one the orchestrator runs in), never through the region being escaped.
+        self.sts_region = sts_region
         self._sessions: dict[str, tuple[boto3.Session, float]] = {}
         self._clients: dict[tuple[str, str, str | None], tuple[Any, float]] = {}
         self._lock = threading.RLock()
@@ -82,7 +89,7 @@ class AccountSessions:
                 return cached
             access = self.accounts[account_id]
             sts = self.hub_session.client(
-                "sts", endpoint_url=self.endpoint_url, config=self.client_config
+                "sts", region_name=self.sts_region, endpoint_url=self.endpoint_url, config=self.client_config
             )
             creds = sts.assume_role(
                 RoleArn=access.role_arn,
@@ -101,15 +108,15 @@ class AccountSessions:
             self._sessions[account_id] = (session, expires)
             return session, expires
 
-    def client(self, service: str, region: str, account_id: str | None = None) -> Any:
-        key = (service, region, None if self._is_hub(account_id) else account_id)
+    def client(self, service: str, region: str, account_id: str | None = None, *, fail_fast: bool = False) -> Any:
+        """A cached client; ``fail_fast`` (a region that may be dark) gives up in seconds on a dead endpoint."""
+        key = (service, region, None if self._is_hub(account_id) else account_id, fail_fast)
         with self._lock:
             session, expires = self.session(account_id)
             cached = self._clients.get(key)
             if cached and cached[1] == expires:
                 return cached[0]
-            client = session.client(
-                service, region_name=region, endpoint_url=self.endpoint_url, config=self.client_config
-            )
+            config = FAIL_FAST_CONFIG if fail_fast else self.client_config
+            client = session.client(service, region_name=region, endpoint_url=self.endpoint_url, config=config)
             self._clients[key] = (client, expires)
             return client

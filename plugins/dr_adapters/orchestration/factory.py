@@ -30,7 +30,7 @@ from dr_adapters.adapters.registry import adapter_for
 from dr_adapters.plan.model import Plan, WorkUnit, plan_to_dict
 from dr_adapters.sources.planner import build_plan
 from dr_adapters.plan.run_request import confirm_token
-from dr_adapters.plan.types import Operation, Phase
+from dr_adapters.plan.types import FailoverMode, Operation, Phase
 
 log = logging.getLogger(__name__)
 
@@ -88,6 +88,12 @@ def run_params(plan: Plan) -> dict[str, Param]:
             type="array", items={"type": "string", "enum": [p.value for p in plan.phases]},
         ),
         "dry_run": _param(False, "Plan and log every call; change nothing.", type="boolean"),
+        "failover_mode": _param(
+            FailoverMode.PLANNED.value,
+            "planned: both regions answer, no data loss. unplanned: the region being left is dark -- no call "
+            "goes to it, data loss up to the last replicated point, its cleanup/replicate wait until it returns.",
+            type="string", enum=[m.value for m in FailoverMode],
+        ),
     }
 
 

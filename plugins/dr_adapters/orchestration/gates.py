@@ -22,7 +22,7 @@ from typing import Any
 from airflow.providers.standard.operators.hitl import ApprovalOperator
 from airflow.sdk.exceptions import TaskAwaitingInput
 
-from dr_adapters.orchestration.aws_access import DEFAULT_CONN_ID, sessions_for
+from dr_adapters.orchestration.aws_access import DEFAULT_CONN_ID, orchestrator_region, sessions_for
 from dr_adapters.orchestration.notify import notify
 from dr_adapters.orchestration.operators import now, request_from_context
 from dr_adapters.plan.model import plan_from_dict
@@ -69,6 +69,10 @@ class WaveApprovalOperator(ApprovalOperator):
             reason += ", dry run)" if request.dry_run else ")"
         elif self.next_wave is not None and not request.wave_selected(self.next_wave):
             reason = f"wave {self.next_wave} is not selected"
+        elif self.next_wave is None and request.unplanned:
+            # Nothing to approve: the cleanup it would open is deferred (the old region is dark).
+            reason = (f"unplanned {request.operation.value}: cleanup and replicate of "
+                      f"{plan.regions.source(request.operation)} are deferred to operation=reprotect")
         if reason:
             record.decision, record.responded_at, record.note = "automatic", record.requested_at, reason
             context["ti"].xcom_push(key="record", value=record.to_dict())
@@ -77,7 +81,9 @@ class WaveApprovalOperator(ApprovalOperator):
         record.decision = "waiting"
         context["ti"].xcom_push(key="record", value=record.to_dict())
         how = HOW_TO_APPROVE.format(dag_id=plan.dag_id, run_id=context["run_id"], task_id=self.task_id)
-        notify(plan, sessions_for(plan, context["run_id"], self.aws_conn_id), "approval_required",
+        sessions = sessions_for(plan, context["run_id"], self.aws_conn_id,
+                                home_region=orchestrator_region(plan, request.operation))
+        notify(plan, sessions, "approval_required",
                f"DR {plan.dag_id}: approval required before {self.next_step}",
                {"run_id": context["run_id"], "gate": self.task_id, "how_to_approve": how})
         self.log.info("waiting for approval. %s", how)
@@ -107,7 +113,10 @@ class WaveApprovalOperator(ApprovalOperator):
         how = HOW_TO_APPROVE.format(dag_id=plan.dag_id, run_id=context["run_id"], task_id=self.task_id)
         since = record.requested_at
         waited = str(datetime.fromisoformat(alerts[-1]) - datetime.fromisoformat(since)).split(".")[0] if since else "?"
-        notify(plan, sessions_for(plan, context["run_id"], self.aws_conn_id), "approval_overdue",
+        request = request_from_context(plan, context)
+        sessions = sessions_for(plan, context["run_id"], self.aws_conn_id,
+                                home_region=orchestrator_region(plan, request.operation))
+        notify(plan, sessions, "approval_overdue",
                f"DR {plan.dag_id}: approval before {self.next_step} still waiting after {waited}",
                {"run_id": context["run_id"], "gate": self.task_id, "requested_at": since, "waiting_for": waited,
                 "alert": len(alerts), "how_to_approve": how})

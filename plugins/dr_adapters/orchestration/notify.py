@@ -1,4 +1,9 @@
-"""Run notifications (FR-6.2) to the manifest's SNS topic. Never fatal: a lost message is logged."""
+"""Run notifications (FR-6.2) to the manifest's SNS topics. Never fatal: a lost message is logged.
+
+Topics are tried in order (``snsTopicArn``, then ``fallbackTopicArns``) with a fail-fast client, and
+the first that takes the message is enough: keep a topic in each region and a dark region never
+silences the run.
+"""
 
 from __future__ import annotations
 
@@ -11,18 +16,22 @@ from dr_adapters.plan.model import Plan
 log = logging.getLogger(__name__)
 
 
-def notify(plan: Plan, sessions: Any, event: str, subject: str, details: dict[str, Any]) -> None:
+def notify(plan: Plan, sessions: Any, event: str, subject: str, details: dict[str, Any]) -> str | None:
+    """Publish to the first topic that answers; returns its ARN (None: no topic, or none answered)."""
     message = {"event": event, "dag_id": plan.dag_id, **details}
     log.info("notification %s: %s", event, subject)
-    if not plan.sns_topic_arn:
-        return
-    region = plan.sns_topic_arn.split(":")[3]
-    try:
-        sessions.client("sns", region).publish(
-            TopicArn=plan.sns_topic_arn,
-            Subject=subject[:99],
-            Message=json.dumps(message, indent=2, default=str),
-            MessageAttributes={"event": {"DataType": "String", "StringValue": event}},
-        )
-    except Exception:  # noqa: BLE001 - a notification must never fail the DR run
-        log.exception("could not publish %s notification to %s", event, plan.sns_topic_arn)
+    for arn in plan.topic_arns:
+        region = arn.split(":")[3]
+        try:
+            sessions.client("sns", region, fail_fast=True).publish(
+                TopicArn=arn,
+                Subject=subject[:99],
+                Message=json.dumps(message, indent=2, default=str),
+                MessageAttributes={"event": {"DataType": "String", "StringValue": event}},
+            )
+            return arn
+        except Exception:  # noqa: BLE001 - a notification must never fail the DR run: try the next topic
+            log.warning("could not publish %s notification to %s; trying the next topic", event, arn, exc_info=True)
+    if plan.topic_arns:
+        log.error("no notification topic took %s: %s", event, ", ".join(plan.topic_arns))
+    return None

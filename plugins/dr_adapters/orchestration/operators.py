@@ -19,7 +19,7 @@ from airflow.sdk import BaseOperator
 from dr_adapters.adapters.base import AdapterError, RunContext
 from dr_adapters.adapters.registry import adapter_for
 from dr_adapters.health import check_url
-from dr_adapters.orchestration.aws_access import DEFAULT_CONN_ID, sessions_for
+from dr_adapters.orchestration.aws_access import DEFAULT_CONN_ID, orchestrator_region, sessions_for
 from dr_adapters.orchestration.notify import notify
 from dr_adapters.orchestration.triggers import AwsWaitTrigger
 from dr_adapters.preflight import run_preflight
@@ -69,11 +69,13 @@ class DrOperator(BaseOperator):
             operation=request.operation,
             regions=plan.regions,
             scope=plan.scope,
-            aws=sessions_for(plan, context["run_id"], self.aws_conn_id),
+            aws=sessions_for(plan, context["run_id"], self.aws_conn_id,
+                             home_region=orchestrator_region(plan, request.operation)),
             dry_run=request.dry_run,
             rpo_minutes=plan.rpo_minutes,
             run_id=context["run_id"],
             log=self.log,
+            unplanned=request.unplanned,
         )
 
 
@@ -137,6 +139,10 @@ class PhaseOperator(DrOperator):
             return f"wave {wave} is not selected (waves={list(request.waves)})"
         if not request.phase_selected(Phase(self.phase)):
             return f"phase {self.phase} is not selected (phases={[p.value for p in request.phases]})"
+        if request.unplanned and Phase(self.phase) in (Phase.CLEANUP, Phase.REPLICATE):
+            source = load_source_region(self.plan, request)
+            return (f"{self.phase} deferred until {source} returns: an unplanned {request.operation.value} makes "
+                    "no call to the region it leaves; trigger operation=reprotect once it answers")
         return None
 
     def execute(self, context: Any) -> dict[str, Any]:
@@ -244,6 +250,12 @@ class ValidateOperator(PhaseOperator):
         return record.to_dict()
 
 
+def load_source_region(plan: dict[str, Any], request: RunRequest) -> str:
+    """The region a run leaves, from the JSON plan header a task carries."""
+    regions = plan["regions"]
+    return regions["dr"] if request.operation is Operation.FAILBACK else regions["primary"]
+
+
 def _changes(ctx: RunContext) -> list[dict[str, Any]]:
     """What the adapter changed (or would change, in a dry run), without call arguments' bulk."""
     changes = [
@@ -292,11 +304,13 @@ class ReportOperator(DrOperator):
             failed_tasks=sorted(t for t, state in states.items()
                                 if state in ("failed", "upstream_failed") and t != self.task_id),
             ended_at=now(),
+            unplanned_from=plan.regions.source(request.operation) if request and request.unplanned else None,
         )
         text = render_text(report)
-        sessions = sessions_for(plan, context["run_id"], self.aws_conn_id)
-        s3 = sessions.client("s3", plan.regions.primary) if plan.report_bucket else None
-        report["location"] = write_report(report, text, bucket=plan.report_bucket, prefix=plan.report_prefix, s3_client=s3)
+        sessions = sessions_for(plan, context["run_id"], self.aws_conn_id,
+                                home_region=orchestrator_region(plan, request.operation if request else None))
+        buckets = [(bucket, sessions.client("s3", region, fail_fast=True)) for bucket, region in plan.report_buckets]
+        report["location"] = write_report(report, text, buckets=buckets, prefix=plan.report_prefix)
         self.log.info("DR report (%s):\n%s", report["location"], text)
         event = {"succeeded": "run_succeeded", "rejected": "run_rejected"}.get(report["outcome"], "run_failed")
         details: dict[str, Any] = {"run_id": context["run_id"], "report": report["location"], "rto": report["rto"]}

@@ -51,7 +51,10 @@ class AwsWaitTrigger(BaseTrigger):
         )
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
-        sessions = await asyncio.to_thread(sessions_for, plan_from_dict(self.plan), self.run_id, self.aws_conn_id)
+        # STS through the region being waited on: it answers, or the wait could not go on anyway.
+        home = os.environ.get("DR_ORCHESTRATOR_REGION") or self.waits[0]["region"]
+        sessions = await asyncio.to_thread(sessions_for, plan_from_dict(self.plan), self.run_id, self.aws_conn_id,
+                                           home_region=home)
         for data in self.waits:
             wait = Wait.from_dict(data)
             try:

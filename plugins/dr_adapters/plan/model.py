@@ -104,8 +104,11 @@ class Plan:
     rpo_minutes: int | None = None
     drill_schedule: str | None = None
     sns_topic_arn: str | None = None
+    fallback_topic_arns: tuple[str, ...] = ()
     report_bucket: str | None = None
+    report_bucket_region: str | None = None  # None: the primary region
     report_prefix: str = "dr-reports"
+    fallback_buckets: tuple[tuple[str, str], ...] = ()  # (bucket, region), tried in order
     hub_account_id: str | None = None
     source: str = ""
     description: str = ""
@@ -119,6 +122,17 @@ class Plan:
     @property
     def units(self) -> list[WorkUnit]:
         return [u for w in self.waves for u in w.units]
+
+    @property
+    def topic_arns(self) -> tuple[str, ...]:
+        """Notification topics in the order to try them: one in a live region is enough."""
+        return ((self.sns_topic_arn,) if self.sns_topic_arn else ()) + self.fallback_topic_arns
+
+    @property
+    def report_buckets(self) -> tuple[tuple[str, str], ...]:
+        """(bucket, region) in the order to try them."""
+        first = ((self.report_bucket, self.report_bucket_region or self.regions.primary),) if self.report_bucket else ()
+        return first + self.fallback_buckets
 
     @property
     def resources(self) -> dict[str, ResourceSpec]:
@@ -161,8 +175,11 @@ def plan_to_dict(plan: Plan, *, with_waves: bool = True) -> dict[str, Any]:
         "rpo_minutes": plan.rpo_minutes,
         "drill_schedule": plan.drill_schedule,
         "sns_topic_arn": plan.sns_topic_arn,
+        "fallback_topic_arns": list(plan.fallback_topic_arns),
         "report_bucket": plan.report_bucket,
+        "report_bucket_region": plan.report_bucket_region,
         "report_prefix": plan.report_prefix,
+        "fallback_buckets": [list(b) for b in plan.fallback_buckets],
         "hub_account_id": plan.hub_account_id,
         "source": plan.source,
         "description": plan.description,
@@ -191,8 +208,11 @@ def plan_from_dict(data: dict[str, Any]) -> Plan:
         rpo_minutes=data.get("rpo_minutes"),
         drill_schedule=data.get("drill_schedule"),
         sns_topic_arn=data.get("sns_topic_arn"),
+        fallback_topic_arns=tuple(data.get("fallback_topic_arns") or ()),
         report_bucket=data.get("report_bucket"),
+        report_bucket_region=data.get("report_bucket_region"),
         report_prefix=data.get("report_prefix") or "dr-reports",
+        fallback_buckets=tuple((b[0], b[1]) for b in data.get("fallback_buckets") or ()),
         hub_account_id=data.get("hub_account_id"),
         source=data.get("source", ""),
         description=data.get("description", ""),

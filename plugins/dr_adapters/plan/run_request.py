@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from dr_adapters.plan.model import Plan
-from dr_adapters.plan.types import Operation, Phase
+from dr_adapters.plan.types import FailoverMode, Operation, Phase
 
 ALIASES = {
     "Operation": "operation",
@@ -22,6 +22,7 @@ ALIASES = {
     "Environment": "environment",
     "PrimaryRegion": "primary_region",
     "DRRegion": "dr_region",
+    "FailoverMode": "failover_mode",
 }
 KNOWN_KEYS = set(ALIASES.values())
 
@@ -37,6 +38,11 @@ class RunRequest:
     waves: tuple[int, ...]
     phases: tuple[Phase, ...]
     dry_run: bool
+    failover_mode: FailoverMode = FailoverMode.PLANNED
+
+    @property
+    def unplanned(self) -> bool:
+        return self.failover_mode is FailoverMode.UNPLANNED
 
     def wave_selected(self, number: int) -> bool:
         return number in self.waves
@@ -86,7 +92,22 @@ def parse_run_request(plan: Plan, params: dict[str, Any]) -> RunRequest:
         waves=_waves(plan, raw.get("waves", "all")),
         phases=_phases(plan, raw.get("phases")),
         dry_run=_bool("dry_run", raw.get("dry_run", False)),
+        failover_mode=_failover_mode(operation, raw.get("failover_mode")),
     )
+
+
+def _failover_mode(operation: Operation, value: Any) -> FailoverMode:
+    if value in (None, ""):
+        return FailoverMode.PLANNED
+    try:
+        mode = FailoverMode(str(value).lower())
+    except ValueError:
+        raise RunRequestError(f"failover_mode={value!r}: use 'planned' (both regions answer) or 'unplanned' "
+                              "(the region being left is dark)") from None
+    if mode is FailoverMode.UNPLANNED and not operation.is_disruptive:
+        raise RunRequestError(f"failover_mode=unplanned applies to failover and failback, not {operation.value}: "
+                              "a drill or readiness check never acts without the region it rehearses leaving")
+    return mode
 
 
 def _canonical_keys(params: dict[str, Any]) -> dict[str, Any]:

@@ -36,6 +36,15 @@ class Operation(str, Enum):
         return self in (Operation.FAILOVER, Operation.FAILBACK)
 
 
+class FailoverMode(str, Enum):
+    """How a failover treats the region it leaves (AWS Region switch: graceful / ungraceful; SRM:
+    planned migration / disaster recovery; Site Recovery: planned / unplanned failover)."""
+
+    PLANNED = "planned"  # both regions answer: no data loss, the old side is cleaned up and re-protected
+    UNPLANNED = "unplanned"  # the source is dark or impaired: no call to it, data loss up to the RPO allowed,
+    # its CLEANUP and REPLICATE deferred to operation=reprotect once it is back
+
+
 class Health(str, Enum):
     HEALTHY = "HEALTHY"
     DEGRADED = "DEGRADED"

@@ -65,7 +65,10 @@ def build_report(
     gates: list[GateRecord],
     failed_tasks: list[str],
     ended_at: str,
+    unplanned_from: str | None = None,
 ) -> dict[str, Any]:
+    """``unplanned_from``: the dark region an unplanned failover left; its CLEANUP and REPLICATE
+    are reported as deferred until it returns, with each resource's data-loss exposure."""
     waves = []
     for wave in plan.waves:
         mine = [r for r in records if r.wave == wave.number and r.phase in ("INSTANTIATE", "ACTIVATE", "VALIDATE")]
@@ -109,7 +112,7 @@ def build_report(
                             "error": "; ".join(f"{p['resource_id']}: {p['message']}" for p in preflight.problems)})
     outcome = "rejected" if rejected else ("failed" if failures or failed_tasks else "succeeded")
     target = plan.rto_minutes
-    return {
+    report = {
         "dag_id": plan.dag_id,
         "run_id": run_id,
         "manifest_id": plan.manifest_id,
@@ -136,4 +139,19 @@ def build_report(
         "failures": failures,
         "failed_tasks": failed_tasks,
         "aws_changes": sum(len(r.changes or []) for r in records),
+    }
+    if unplanned_from:
+        report.update(_unplanned(plan, unplanned_from, preflight))
+    return report
+
+
+def _unplanned(plan: Plan, source: str, preflight: PreflightRecord | None) -> dict[str, Any]:
+    findings = (preflight.findings if preflight else None) or []
+    return {
+        "failover_mode": "unplanned",
+        "deferred": [{"phase": phase, "region": source, "until": f"{source} answers again",
+                      "how": "trigger operation=reprotect"}
+                     for phase in ("CLEANUP", "REPLICATE") if phase in {p.value for p in plan.phases}],
+        "data_loss_exposure": [{"resource_id": f["resource_id"], "exposure": f["exposure"]}
+                               for f in findings if f.get("exposure")],
     }

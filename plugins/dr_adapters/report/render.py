@@ -3,13 +3,28 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 from pathlib import Path
 from typing import Any
 
+log = logging.getLogger(__name__)
+
 
 def _secs(value: float | None) -> str:
     return "-" if value is None else f"{value:8.1f}s"
+
+
+def _unplanned_lines(report: dict[str, Any]) -> list[str]:
+    if report.get("failover_mode") != "unplanned":
+        return []
+    lines = ["failover mode: UNPLANNED (the region being left was dark: no call went to it)"]
+    for d in report["deferred"]:
+        lines.append(f"  deferred: {d['phase']} in {d['region']}, until {d['until']} -- {d['how']}")
+    if report["data_loss_exposure"]:
+        lines.append("  data-loss exposure (last known replication point):")
+        lines += [f"    {e['resource_id']}: {e['exposure']}" for e in report["data_loss_exposure"]]
+    return lines
 
 
 def render_text(report: dict[str, Any]) -> str:
@@ -20,6 +35,7 @@ def render_text(report: dict[str, Any]) -> str:
         f"regions: {report['regions']['primary']} (primary) -> {report['regions']['dr']} (dr)",
         f"started {report['started_at']}  ended {report['ended_at']}",
         f"preflight: {report['preflight']['outcome']} ({report['preflight']['checks']} checks)",
+        *_unplanned_lines(report),
         "",
         f"{'wave / phase':<34}{'outcome':<11}{'duration':>10}  units",
     ]
@@ -65,17 +81,25 @@ def report_dir() -> Path:
     return Path(os.environ.get("DR_REPORT_DIR", default))
 
 
-def write_report(report: dict[str, Any], text: str, *, bucket: str | None, prefix: str, s3_client: Any = None) -> str:
-    """Write JSON + text; returns where (an s3:// URL or a local folder)."""
+def write_report(report: dict[str, Any], text: str, *, buckets: list[tuple[str, Any]] = (), prefix: str = "dr-reports") -> str:
+    """Write JSON + text to the local folder always, then to the first bucket that takes it
+    (``buckets``: (bucket, S3 client in its region), in order). Returns where: the s3:// URL, else the
+    local folder. Never raises for a bucket: the run's notification must go out whatever S3 says."""
     name = f"{report['dag_id']}/{report['run_id']}".replace(":", "_").replace("+", "_")
     body = json.dumps(report, indent=2, default=str)
-    if bucket and s3_client is not None:
-        key = f"{prefix.rstrip('/')}/{name}"
-        s3_client.put_object(Bucket=bucket, Key=f"{key}.json", Body=body.encode(), ContentType="application/json")
-        s3_client.put_object(Bucket=bucket, Key=f"{key}.txt", Body=text.encode(), ContentType="text/plain")
-        return f"s3://{bucket}/{key}"
     folder = report_dir() / name
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "report.json").write_text(body)
     (folder / "report.txt").write_text(text)
+    for bucket, s3_client in buckets:
+        key = f"{prefix.rstrip('/')}/{name}"
+        try:
+            s3_client.put_object(Bucket=bucket, Key=f"{key}.json", Body=body.encode(), ContentType="application/json")
+            s3_client.put_object(Bucket=bucket, Key=f"{key}.txt", Body=text.encode(), ContentType="text/plain")
+        except Exception:  # noqa: BLE001 - its region may be dark: the next bucket, and the local copy stands
+            log.warning("could not write the report to s3://%s/%s; trying the next bucket", bucket, key, exc_info=True)
+            continue
+        return f"s3://{bucket}/{key}"
+    if buckets:
+        log.error("no report bucket took the report (%s); it is kept in %s", ", ".join(b for b, _ in buckets), folder)
     return str(folder)

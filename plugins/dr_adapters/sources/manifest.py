@@ -72,11 +72,39 @@ class Drill(Strict):
 
 class Notifications(Strict):
     sns_topic_arn: str = Field(alias="snsTopicArn", pattern=SNS_ARN)
+    fallback_topic_arns: list[str] = Field(
+        default_factory=list, alias="fallbackTopicArns",
+        description="Topics tried in order when the first cannot be reached (e.g. its region is dark): "
+        "keep one in each region, so notifications never depend on the region being escaped.",
+    )
+
+    @field_validator("fallback_topic_arns")
+    @classmethod
+    def _arns(cls, value: list[str]) -> list[str]:
+        bad = [a for a in value if not re.match(SNS_ARN, a)]
+        if bad:
+            raise ValueError(f"not SNS topic ARNs: {bad} -- write arn:aws:sns:<region>:<account>:<topic>")
+        return value
+
+
+BUCKET = r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$"
+
+
+class ReportBucket(Strict):
+    s3_bucket: str = Field(alias="s3Bucket", pattern=BUCKET)
+    region: str = Field(pattern=REGION, description="The bucket's region.")
 
 
 class Report(Strict):
-    s3_bucket: str | None = Field(None, alias="s3Bucket", pattern=r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
+    s3_bucket: str | None = Field(None, alias="s3Bucket", pattern=BUCKET)
+    s3_bucket_region: str | None = Field(
+        None, alias="s3BucketRegion", pattern=REGION, description="The s3Bucket's region (default: the primary region).")
     s3_prefix: str = Field("dr-reports", alias="s3Prefix")
+    fallback_buckets: list[ReportBucket] = Field(
+        default_factory=list, alias="fallbackBuckets",
+        description="Buckets tried in order when s3Bucket cannot be written (its region dark); a local copy is "
+        "always kept as well.",
+    )
 
 
 class ResourceBase(Strict):

@@ -128,6 +128,11 @@ class Kit:
         """``primary`` or ``dr`` for a ``serving_role``; None when it is neither (half-way)."""
         raise NotImplementedError
 
+    def serves_in(self, estate: Estate, resource: Any, side: str) -> bool:
+        """Whether ``side`` serves the resource now, whether or not the other side still does (after an
+        unplanned failover the old side is left as it was, dark, until reprotect)."""
+        return self.serves_from(resource, self.serving_role(estate, resource)) == side
+
     def state(self, session: boto3.Session, region: str) -> Any:
         """Everything of ``services`` in one account and region: what a second run must not change."""
         return None

@@ -109,6 +109,14 @@ class DrsKit(Kit):
         into = {side for side, _ in role["replicating_into"]}
         return {frozenset({DR}): PRIMARY, frozenset({PRIMARY}): DR}.get(frozenset(into))
 
+    def serves_in(self, estate: Estate, resource: Any, side: str) -> bool:
+        if side == PRIMARY:
+            return super().serves_in(estate, resource, side)
+        # DR serves once a (non-drill) recovery instance of the server runs there
+        instances = recovery_instances(estate.session(resource.account_id), estate.dr)
+        return any(ri["sourceServerID"] == resource.config["sourceServerId"] and not ri["isDrill"]
+                   and ri["ec2InstanceState"] == "RUNNING" for ri in instances)
+
     def state(self, session: boto3.Session, region: str) -> Any:
         reservations = session.client("ec2", region_name=region).describe_instances()["Reservations"]
         instances = sorted((i["InstanceId"], i["State"]["Name"]) for r in reservations for i in r["Instances"])

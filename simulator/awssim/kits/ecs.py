@@ -78,6 +78,9 @@ class EcsServiceKit(Kit):
         serving = {side for side, count in role.items() if count}
         return next(iter(serving)) if len(serving) == 1 else None
 
+    def serves_in(self, estate: Estate, resource: Any, side: str) -> bool:
+        return bool(self.serving_role(estate, resource).get(side))
+
     def state(self, session: boto3.Session, region: str) -> Any:
         ecs = session.client("ecs", region_name=region)
         state = {}

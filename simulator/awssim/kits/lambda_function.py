@@ -108,6 +108,10 @@ class LambdaFunctionKit(Kit):
         serving = {side for side, s in role.items() if not s["parked"] and s["alias_has_version"]}
         return next(iter(serving)) if len(serving) == 1 else None
 
+    def serves_in(self, estate: Estate, resource: Any, side: str) -> bool:
+        role = self.serving_role(estate, resource)[side]
+        return role["alias_has_version"] and not role["parked"]
+
     def state(self, session: boto3.Session, region: str) -> Any:
         lam = session.client("lambda", region_name=region)
         return {
