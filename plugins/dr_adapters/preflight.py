@@ -18,6 +18,7 @@ from dr_adapters.adapters.base import RunContext
 from dr_adapters.adapters.registry import adapter_for
 from dr_adapters.plan.model import Plan, WorkUnit
 from dr_adapters.plan.run_request import RunRequest
+from dr_adapters.plan.types import Operation
 
 MAX_ACCOUNTS_IN_PARALLEL = 8
 
@@ -91,6 +92,12 @@ def run_preflight(plan: Plan, request: RunRequest, ctx: RunContext) -> list[dict
         found, proceed = region_findings(request, ctx, account_id)
         if not proceed:  # its resources would only repeat the region's error, slowly
             return found + [{"resource_id": r, "ok": False, "message": "not checked: a region it needs does not answer"}
+                            for u in units for r in u.resource_ids]
+        if request.operation is Operation.REPROTECT:
+            # The failover-readiness checks (replication healthy, within RPO) describe the way the run
+            # already went; what a reprotect needs is both regions answering, and each of its phases
+            # checks (and scope-guards) what it touches.
+            return found + [{"resource_id": r, "ok": True, "message": "reprotect: checked by CLEANUP and REPLICATE"}
                             for u in units for r in u.resource_ids]
         for unit in units:
             try:

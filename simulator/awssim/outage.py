@@ -20,26 +20,34 @@ import json
 import re
 import socket
 import threading
+import time
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
 CONTROL_PATH = "/_awssim/outage"
-_SCOPE = re.compile(r"Credential=[^/]+/\d{8}/([a-z0-9-]+)/")
+_SCOPE = re.compile(r"Credential=[^/]+/\d{8}/([a-z0-9-]+)/([a-z0-9-]+)/")
+REFUSED_LOG_SIZE = 1000
 
 _lock = threading.Lock()
 _dark: set[str] = set()
 _served: Counter[str] = Counter()
 _refused: Counter[str] = Counter()
+_refused_log: list[tuple[float, str, str]] = []  # (epoch seconds, region, service) of the latest refusals
+
+
+def scope_of(authorization: str | bytes | None, query: str = "") -> tuple[str | None, str | None]:
+    """(region, service) a request is signed for (Authorization header, or a presigned URL's query)."""
+    if isinstance(authorization, bytes):
+        authorization = authorization.decode(errors="replace")
+    found = _SCOPE.search(authorization or "") or re.search(
+        r"X-Amz-Credential=[^%/]+(?:%2F|/)\d{8}(?:%2F|/)([a-z0-9-]+)(?:%2F|/)([a-z0-9-]+)", query)
+    return (found.group(1), found.group(2)) if found else (None, None)
 
 
 def region_of(authorization: str | bytes | None, query: str = "") -> str | None:
-    """The region a request is signed for (Authorization header, or a presigned URL's query)."""
-    if isinstance(authorization, bytes):
-        authorization = authorization.decode(errors="replace")
-    found = _SCOPE.search(authorization or "") or re.search(r"X-Amz-Credential=[^%/]+(?:%2F|/)\d{8}(?:%2F|/)([a-z0-9-]+)", query)
-    return found.group(1) if found else None
+    return scope_of(authorization, query)[0]
 
 
 def set_dark(regions: Iterable[str]) -> list[str]:
@@ -60,17 +68,21 @@ def dark() -> list[str]:
 
 
 def state() -> dict[str, Any]:
-    """What ``GET /_awssim/outage`` answers: the dark regions and requests served/refused per region."""
+    """What ``GET /_awssim/outage`` answers: the dark regions, requests served/refused per region, and
+    the latest refusals as [epoch seconds, region, service] (to tell a probe from a later call)."""
     with _lock:
-        return {"regions": sorted(_dark), "served": dict(_served), "refused": dict(_refused)}
+        return {"regions": sorted(_dark), "served": dict(_served), "refused": dict(_refused),
+                "refused_log": [list(entry) for entry in _refused_log]}
 
 
-def admit(region: str | None) -> bool:
+def admit(region: str | None, service: str | None = None) -> bool:
     """Count one request for ``region``; False when that region is dark (refuse it)."""
     key = region or "unsigned"
     with _lock:
         if region in _dark:
             _refused[key] += 1
+            _refused_log.append((time.time(), key, service or "?"))
+            del _refused_log[:-REFUSED_LOG_SIZE]
             return False
         _served[key] += 1
         return True
@@ -80,6 +92,7 @@ def reset_counts() -> None:
     with _lock:
         _served.clear()
         _refused.clear()
+        _refused_log.clear()
 
 
 @contextmanager
@@ -97,7 +110,7 @@ def outage(*regions: str) -> Iterator[None]:
 def _before_send(request: Any, **_: Any) -> None:
     from botocore.exceptions import ConnectionClosedError
 
-    if not admit(region_of(request.headers.get("Authorization"), request.url.partition("?")[2])):
+    if not admit(*scope_of(request.headers.get("Authorization"), request.url.partition("?")[2])):
         raise ConnectionClosedError(endpoint_url=request.url)
 
 
@@ -118,8 +131,7 @@ class OutageMiddleware:
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
         if environ.get("PATH_INFO") == CONTROL_PATH:
             return self._control(environ, start_response)
-        region = region_of(environ.get("HTTP_AUTHORIZATION"), environ.get("QUERY_STRING", ""))
-        if admit(region):
+        if admit(*scope_of(environ.get("HTTP_AUTHORIZATION"), environ.get("QUERY_STRING", ""))):
             return self.app(environ, start_response)
         # A dead endpoint: the connection goes away without an answer. Shutting the socket down
         # makes werkzeug's own write fail as a dropped connection, which it handles quietly.

@@ -56,7 +56,10 @@ def test_phase_tasks_are_mapped_over_work_units(demo_dag):
 def test_params_render_the_trigger_form(demo_dag):
     params = demo_dag.params
     assert params["operation"] == "drill"  # a scheduled run can never fail anything over
-    assert params.get_param("operation").schema["enum"] == ["failover", "failback", "drill", "readiness"]
+    assert params.get_param("operation").schema["enum"] == ["failover", "failback", "drill", "readiness", "reprotect"]
+    assert params["failover_mode"] == "planned"  # unplanned only when a person says the source is dark
+    assert params.get_param("failover_mode").schema["enum"] == ["planned", "unplanned"]
+    assert params["direction"] == "failover"
     assert params["approval_mode"] == "required"
     assert params["waves"] == "all" and params["dry_run"] is False
     assert "acme/production" in params.get_param("confirm").description

@@ -62,3 +62,28 @@ def test_bad_run_parameters_are_named(plan, conf, words):
     with pytest.raises(RunRequestError) as caught:
         parse_run_request(plan, conf)
     assert words in str(caught.value)
+
+
+def test_failover_mode_and_its_alias(plan):
+    assert parse_run_request(plan, {"operation": "failover", "confirm": "acme/production"}).unplanned is False
+    request = parse_run_request(plan, {"Operation": "failover", "Confirm": "acme/production", "FailoverMode": "unplanned"})
+    assert request.unplanned and request.acting_as is Operation.FAILOVER
+    with pytest.raises(RunRequestError, match="failover_mode='sideways': use 'planned'"):
+        parse_run_request(plan, {"operation": "failover", "confirm": "acme/production", "failover_mode": "sideways"})
+    with pytest.raises(RunRequestError, match="failover_mode=unplanned applies to failover and failback, not drill"):
+        parse_run_request(plan, {"operation": "drill", "failover_mode": "unplanned"})
+
+
+def test_reprotect_runs_only_the_deferred_phases_in_the_direction_it_completes(plan):
+    request = parse_run_request(plan, {"operation": "reprotect", "confirm": "acme/production"})
+    assert request.phases == (Phase.CLEANUP, Phase.REPLICATE) and request.acting_as is Operation.FAILOVER
+    back = parse_run_request(plan, {"operation": "reprotect", "confirm": "acme/production", "Direction": "failback"})
+    assert back.acting_as is Operation.FAILBACK
+    with pytest.raises(RunRequestError, match="changes production: pass confirm"):
+        parse_run_request(plan, {"operation": "reprotect"})
+    with pytest.raises(RunRequestError, match="cannot be unplanned"):
+        parse_run_request(plan, {"operation": "reprotect", "confirm": "acme/production", "failover_mode": "unplanned"})
+    with pytest.raises(RunRequestError, match="direction applies to operation=reprotect only"):
+        parse_run_request(plan, {"operation": "failover", "confirm": "acme/production", "direction": "failback"})
+    with pytest.raises(RunRequestError, match="include at least one"):
+        parse_run_request(plan, {"operation": "reprotect", "confirm": "acme/production", "phases": ["ACTIVATE"]})

@@ -44,3 +44,18 @@ def test_failback_swaps_regions():
     assert (regions.source(Operation.FAILOVER), regions.target(Operation.FAILOVER)) == ("us-east-1", "us-west-2")
     assert (regions.source(Operation.FAILBACK), regions.target(Operation.FAILBACK)) == ("us-west-2", "us-east-1")
     assert regions.target(Operation.DRILL) == "us-west-2"
+
+
+def test_unit_ids_are_unique_across_waves_and_steps():
+    """A DRS batch in several waves (and steps) must not share its task's unit id: the DAG's mapped
+    tasks would otherwise run one wave's servers in another's place."""
+    from awssim.synthetic import synthetic_manifest
+
+    from dr_adapters.sources.loader import validate_data
+
+    plan = build_plan(validate_data(synthetic_manifest("umbrella", 12, 3), "synthetic"), "synthetic")
+    ids = [u.unit_id for u in plan.units]
+    assert len(ids) == len(set(ids)), ids
+    drs = [u.unit_id for w in plan.waves for u in w.units if u.action == "DRS"]
+    assert "drs-hub-batch1" in drs and "drs-hub-w2-s1-batch1" in drs
+    assert sorted(r for u in plan.units for r in u.resource_ids) == sorted(plan.resources)

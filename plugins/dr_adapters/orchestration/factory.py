@@ -70,7 +70,8 @@ def _param(default: Any, description: str, **schema: Any) -> Param:
 def run_params(plan: Plan) -> dict[str, Param]:
     return {
         "operation": _param(
-            Operation.DRILL.value, "drill (default, non-disruptive), readiness (checks only), failover, failback.",
+            Operation.DRILL.value, "drill (default, non-disruptive), readiness (checks only), failover, failback, "
+            "reprotect (after an unplanned failover, once the old region is back: its deferred cleanup/replicate).",
             type="string", enum=[o.value for o in Operation],
         ),
         "confirm": _param("", f"Required for failover/failback: type {confirm_token(plan)} to confirm.", type="string"),
@@ -94,6 +95,10 @@ def run_params(plan: Plan) -> dict[str, Param]:
             "goes to it, data loss up to the last replicated point, its cleanup/replicate wait until it returns.",
             type="string", enum=[m.value for m in FailoverMode],
         ),
+        "direction": _param(
+            Operation.FAILOVER.value, "reprotect only: the unplanned run it completes (failover or failback).",
+            type="string", enum=[Operation.FAILOVER.value, Operation.FAILBACK.value],
+        ),
     }
 
 
@@ -105,6 +110,8 @@ def build_dag(plan: Plan) -> DAG:
     mapped = {**common, "max_active_tis_per_dagrun": settings["parallel_units"],
               "map_index_template": "{{ task.unit_id }}"}
     unit_dicts = {u.unit_id: u.to_dict() for w in plan.waves for u in w.units}
+    if len(unit_dicts) != len(plan.units):  # mapped tasks key on unit ids: one must never hide another
+        raise ValueError(f"{plan.dag_id}: work unit ids repeat across waves; the planner must make them unique")
     record_tasks: list[str] = []
     gate_tasks: list[str] = []
 

@@ -23,9 +23,10 @@ from airflow.providers.standard.operators.hitl import ApprovalOperator
 from airflow.sdk.exceptions import TaskAwaitingInput
 
 from dr_adapters.orchestration.aws_access import DEFAULT_CONN_ID, orchestrator_region, sessions_for
-from dr_adapters.orchestration.notify import notify
+from dr_adapters.orchestration.notify import dark_region, notify
 from dr_adapters.orchestration.operators import now, request_from_context
 from dr_adapters.plan.model import plan_from_dict
+from dr_adapters.plan.types import Operation
 from dr_adapters.report.records import GateRecord
 
 HOW_TO_APPROVE = (
@@ -72,7 +73,9 @@ class WaveApprovalOperator(ApprovalOperator):
         elif self.next_wave is None and request.unplanned:
             # Nothing to approve: the cleanup it would open is deferred (the old region is dark).
             reason = (f"unplanned {request.operation.value}: cleanup and replicate of "
-                      f"{plan.regions.source(request.operation)} are deferred to operation=reprotect")
+                      f"{plan.regions.source(request.acting_as)} are deferred to operation=reprotect")
+        elif self.next_wave is not None and request.operation is Operation.REPROTECT:
+            reason = "reprotect: the waves do not run (only the deferred cleanup and replicate)"
         if reason:
             record.decision, record.responded_at, record.note = "automatic", record.requested_at, reason
             context["ti"].xcom_push(key="record", value=record.to_dict())
@@ -82,10 +85,11 @@ class WaveApprovalOperator(ApprovalOperator):
         context["ti"].xcom_push(key="record", value=record.to_dict())
         how = HOW_TO_APPROVE.format(dag_id=plan.dag_id, run_id=context["run_id"], task_id=self.task_id)
         sessions = sessions_for(plan, context["run_id"], self.aws_conn_id,
-                                home_region=orchestrator_region(plan, request.operation))
+                                home_region=orchestrator_region(plan, request.acting_as))
         notify(plan, sessions, "approval_required",
                f"DR {plan.dag_id}: approval required before {self.next_step}",
-               {"run_id": context["run_id"], "gate": self.task_id, "how_to_approve": how})
+               {"run_id": context["run_id"], "gate": self.task_id, "how_to_approve": how},
+               avoid=dark_region(plan, request))
         self.log.info("waiting for approval. %s", how)
         self.response_timeout = alert_interval()  # when the scheduler resumes us to raise the alert
         return super().execute(context)
@@ -115,11 +119,11 @@ class WaveApprovalOperator(ApprovalOperator):
         waited = str(datetime.fromisoformat(alerts[-1]) - datetime.fromisoformat(since)).split(".")[0] if since else "?"
         request = request_from_context(plan, context)
         sessions = sessions_for(plan, context["run_id"], self.aws_conn_id,
-                                home_region=orchestrator_region(plan, request.operation))
+                                home_region=orchestrator_region(plan, request.acting_as))
         notify(plan, sessions, "approval_overdue",
                f"DR {plan.dag_id}: approval before {self.next_step} still waiting after {waited}",
                {"run_id": context["run_id"], "gate": self.task_id, "requested_at": since, "waiting_for": waited,
-                "alert": len(alerts), "how_to_approve": how})
+                "alert": len(alerts), "how_to_approve": how}, avoid=dark_region(plan, request))
         self.log.warning("approval overdue: still waiting after %s. %s", waited, how)
         raise TaskAwaitingInput(method_name="execute_complete", timeout=alert_interval())
 

@@ -16,11 +16,20 @@ from dr_adapters.plan.model import Plan
 log = logging.getLogger(__name__)
 
 
-def notify(plan: Plan, sessions: Any, event: str, subject: str, details: dict[str, Any]) -> str | None:
-    """Publish to the first topic that answers; returns its ARN (None: no topic, or none answered)."""
+def dark_region(plan: Plan, request: Any) -> str | None:
+    """The region an unplanned run leaves (known dark: nothing of the run's own goes there), else None."""
+    return plan.regions.source(request.acting_as) if request is not None and request.unplanned else None
+
+
+def notify(plan: Plan, sessions: Any, event: str, subject: str, details: dict[str, Any], *,
+           avoid: str | None = None) -> str | None:
+    """Publish to the first topic that answers, skipping those in ``avoid`` (a region known dark);
+    returns its ARN (None: no topic, or none answered)."""
     message = {"event": event, "dag_id": plan.dag_id, **details}
     log.info("notification %s: %s", event, subject)
     for arn in plan.topic_arns:
+        if arn.split(":")[3] == avoid:
+            continue
         region = arn.split(":")[3]
         try:
             sessions.client("sns", region, fail_fast=True).publish(

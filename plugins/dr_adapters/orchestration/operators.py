@@ -20,7 +20,7 @@ from dr_adapters.adapters.base import AdapterError, RunContext
 from dr_adapters.adapters.registry import adapter_for
 from dr_adapters.health import check_url
 from dr_adapters.orchestration.aws_access import DEFAULT_CONN_ID, orchestrator_region, sessions_for
-from dr_adapters.orchestration.notify import notify
+from dr_adapters.orchestration.notify import dark_region, notify
 from dr_adapters.orchestration.triggers import AwsWaitTrigger
 from dr_adapters.preflight import run_preflight
 from dr_adapters.plan.model import Plan, WorkUnit, plan_from_dict
@@ -66,11 +66,11 @@ class DrOperator(BaseOperator):
 
     def run_context(self, plan: Plan, request: RunRequest, context: Any) -> RunContext:
         return RunContext(
-            operation=request.operation,
+            operation=request.acting_as,
             regions=plan.regions,
             scope=plan.scope,
             aws=sessions_for(plan, context["run_id"], self.aws_conn_id,
-                             home_region=orchestrator_region(plan, request.operation)),
+                             home_region=orchestrator_region(plan, request.acting_as)),
             dry_run=request.dry_run,
             rpo_minutes=plan.rpo_minutes,
             run_id=context["run_id"],
@@ -96,7 +96,8 @@ class PreflightOperator(DrOperator):
         record = PreflightRecord(task=self.task_id, started_at=started, operation=request.operation.value,
                                  dry_run=request.dry_run, waves=list(request.waves))
         notify(plan, ctx.aws, "run_started", f"DR {request.operation.value} started: {plan.dag_id}",
-               {"run_id": context["run_id"], "waves": list(request.waves), "dry_run": request.dry_run})
+               {"run_id": context["run_id"], "waves": list(request.waves), "dry_run": request.dry_run},
+               avoid=dark_region(plan, request))
         findings = run_preflight(plan, request, ctx)
         problems = [f for f in findings if not f["ok"]]
         record.ended_at, record.findings, record.problems = now(), findings, problems
@@ -253,7 +254,7 @@ class ValidateOperator(PhaseOperator):
 def load_source_region(plan: dict[str, Any], request: RunRequest) -> str:
     """The region a run leaves, from the JSON plan header a task carries."""
     regions = plan["regions"]
-    return regions["dr"] if request.operation is Operation.FAILBACK else regions["primary"]
+    return regions["dr"] if request.acting_as is Operation.FAILBACK else regions["primary"]
 
 
 def _changes(ctx: RunContext) -> list[dict[str, Any]]:
@@ -304,12 +305,14 @@ class ReportOperator(DrOperator):
             failed_tasks=sorted(t for t, state in states.items()
                                 if state in ("failed", "upstream_failed") and t != self.task_id),
             ended_at=now(),
-            unplanned_from=plan.regions.source(request.operation) if request and request.unplanned else None,
+            unplanned_from=plan.regions.source(request.acting_as) if request and request.unplanned else None,
         )
         text = render_text(report)
         sessions = sessions_for(plan, context["run_id"], self.aws_conn_id,
-                                home_region=orchestrator_region(plan, request.operation if request else None))
-        buckets = [(bucket, sessions.client("s3", region, fail_fast=True)) for bucket, region in plan.report_buckets]
+                                home_region=orchestrator_region(plan, request.acting_as if request else None))
+        dark = dark_region(plan, request)
+        buckets = [(bucket, sessions.client("s3", region, fail_fast=True))
+                   for bucket, region in plan.report_buckets if region != dark]
         report["location"] = write_report(report, text, buckets=buckets, prefix=plan.report_prefix)
         self.log.info("DR report (%s):\n%s", report["location"], text)
         event = {"succeeded": "run_succeeded", "rejected": "run_rejected"}.get(report["outcome"], "run_failed")
@@ -319,7 +322,7 @@ class ReportOperator(DrOperator):
             details.update(failing_task=first["task"], error=first["error"],
                            remediation="Fix the cause, then clear just the failed task instance in the Grid view; "
                            "finished work is not repeated.")
-        notify(plan, sessions, event, f"DR {report['operation']} {report['outcome']}: {plan.dag_id}", details)
+        notify(plan, sessions, event, f"DR {report['operation']} {report['outcome']}: {plan.dag_id}", details, avoid=dark)
         if report["outcome"] != "succeeded":
             raise AirflowFailException(f"the run {report['outcome']}; report: {report['location']}")
         return {"outcome": report["outcome"], "location": report["location"], "rto": report["rto"]}

@@ -23,6 +23,7 @@ ALIASES = {
     "PrimaryRegion": "primary_region",
     "DRRegion": "dr_region",
     "FailoverMode": "failover_mode",
+    "Direction": "direction",
 }
 KNOWN_KEYS = set(ALIASES.values())
 
@@ -39,6 +40,14 @@ class RunRequest:
     phases: tuple[Phase, ...]
     dry_run: bool
     failover_mode: FailoverMode = FailoverMode.PLANNED
+    direction: Operation = Operation.FAILOVER
+    """For a reprotect: which unplanned run it completes (failover or failback)."""
+
+    @property
+    def acting_as(self) -> Operation:
+        """The operation adapters act out: a reprotect completes the CLEANUP and REPLICATE of a failover
+        (or failback), so it moves the same way; anything else is itself."""
+        return self.direction if self.operation is Operation.REPROTECT else self.operation
 
     @property
     def unplanned(self) -> bool:
@@ -86,14 +95,39 @@ def parse_run_request(plan: Plan, params: dict[str, Any]) -> RunRequest:
     else:
         raise RunRequestError(f"approval_mode={mode!r}: use 'required' or 'automatic'")
 
+    phases = _phases(plan, raw.get("phases"))
+    direction = _direction(operation, raw.get("direction"))
+    if operation is Operation.REPROTECT:
+        # what an unplanned run deferred: nothing else runs, so the estate keeps serving where it is
+        phases = tuple(p for p in phases if p in (Phase.CLEANUP, Phase.REPLICATE))
+        if not phases:
+            raise RunRequestError("operation=reprotect runs CLEANUP and REPLICATE: include at least one in phases")
+    failover_mode = _failover_mode(operation, raw.get("failover_mode"))
+    if operation is Operation.REPROTECT and failover_mode is FailoverMode.UNPLANNED:
+        raise RunRequestError("operation=reprotect needs the old region back: it cannot be unplanned "
+                              "(run it once the region answers; preflight checks that it does)")
     return RunRequest(
         operation=operation,
         approval_required=approval_required,
         waves=_waves(plan, raw.get("waves", "all")),
-        phases=_phases(plan, raw.get("phases")),
+        phases=phases,
         dry_run=_bool("dry_run", raw.get("dry_run", False)),
-        failover_mode=_failover_mode(operation, raw.get("failover_mode")),
+        failover_mode=failover_mode,
+        direction=direction,
     )
+
+
+def _direction(operation: Operation, value: Any) -> Operation:
+    if value in (None, ""):
+        return Operation.FAILOVER
+    if str(value).lower() not in (Operation.FAILOVER.value, Operation.FAILBACK.value):
+        raise RunRequestError(f"direction={value!r}: use 'failover' (the default) or 'failback' -- the operation "
+                              "of the unplanned run that reprotect completes")
+    direction = Operation(str(value).lower())
+    # The trigger form always sends the param's default (failover): only another value is a mistake.
+    if operation is not Operation.REPROTECT and direction is not Operation.FAILOVER:
+        raise RunRequestError(f"direction applies to operation=reprotect only, not {operation.value}")
+    return direction
 
 
 def _failover_mode(operation: Operation, value: Any) -> FailoverMode:

@@ -30,10 +30,13 @@ class Operation(str, Enum):
     FAILBACK = "failback"
     DRILL = "drill"
     READINESS = "readiness"
+    REPROTECT = "reprotect"
+    """After an unplanned failover (or failback), once the old region is back: its deferred CLEANUP and
+    REPLICATE, so that replication runs the new way and the way back is open (SRM's reprotect)."""
 
     @property
     def is_disruptive(self) -> bool:
-        return self in (Operation.FAILOVER, Operation.FAILBACK)
+        return self in (Operation.FAILOVER, Operation.FAILBACK, Operation.REPROTECT)
 
 
 class FailoverMode(str, Enum):

@@ -15,10 +15,10 @@ from dr_adapters.plan.types import AccountAccess, Regions, Scope
 
 
 def build_plan(manifest: Manifest, source: str = "") -> Plan:
-    waves = tuple(
+    waves = _unique_unit_ids(tuple(
         Wave(number=layer.priority, layer_id=layer.layer_id, steps=_steps([_spec(r) for r in layer.resources]))
         for layer in sorted(manifest.layers, key=lambda layer: layer.priority)
-    )
+    ))
     return Plan(
         dag_id=dag_id_for(manifest.customer, manifest.environment),
         manifest_id=manifest.manifest_id,
@@ -41,6 +41,29 @@ def build_plan(manifest: Manifest, source: str = "") -> Plan:
         source=source,
         description=manifest.description,
     )
+
+
+def _unique_unit_ids(waves: tuple[Wave, ...]) -> tuple[Wave, ...]:
+    """A unit id names one unit in the whole plan: tasks, records and the report key on it. A batch id
+    (``drs-hub-batch1``) recurs when a technology appears in several waves or dependency steps: the
+    first keeps it, the later ones carry their wave and step (``drs-hub-w2-s1-batch1``)."""
+    seen: set[str] = set()
+    out = []
+    for wave in waves:
+        steps = []
+        for s, step in enumerate(wave.steps, start=1):
+            units = []
+            for unit in step:
+                unit_id = unit.unit_id
+                if unit_id in seen:
+                    head, _, batch = unit_id.rpartition("-batch")
+                    unit_id = f"{head}-w{wave.number}-s{s}-batch{batch}" if head else f"{unit_id}-w{wave.number}-s{s}"
+                seen.add(unit_id)
+                units.append(unit if unit_id == unit.unit_id else WorkUnit(unit_id, unit.action, unit.account_id,
+                                                                             unit.resources))
+            steps.append(tuple(units))
+        out.append(Wave(wave.number, wave.layer_id, tuple(steps)))
+    return tuple(out)
 
 
 def _spec(resource) -> ResourceSpec:
