@@ -23,12 +23,12 @@ from dr_adapters.plan.types import Operation
 MAX_ACCOUNTS_IN_PARALLEL = 8
 
 
-def probe_region(ctx: RunContext, region: str, account_id: str | None) -> str | None:
+def probe_region(aws: Any, region: str, account_id: str | None) -> str | None:
     """Does ``region`` answer for this account? One call (STS GetCallerIdentity, on the region's own
     endpoint; it needs no permission) with a fail-fast client: None when it answers, else why not.
     A dark region is found here once per account and run, not by every resource's reads."""
     try:
-        ctx.aws.client("sts", region, account_id, fail_fast=True).get_caller_identity()
+        aws.client("sts", region, account_id, fail_fast=True).get_caller_identity()
     except (BotoCoreError, ClientError) as exc:
         return f"{type(exc).__name__}: {exc}"
     return None
@@ -47,7 +47,7 @@ def region_findings(request: RunRequest, ctx: RunContext, account_id: str | None
     where = _where(account_id)
     for role, region in (("target", ctx.target_region), ("source", ctx.source_region)):
         started = time.monotonic()
-        error = probe_region(ctx, region, account_id)
+        error = probe_region(ctx.aws, region, account_id)
         took = f"{time.monotonic() - started:.1f} s"
         key = {"resource_id": f"{region} ({where})", "kind": "region", "region": region, "role": role}
         if error is None:

@@ -87,7 +87,7 @@ def test_failover_approved_over_rest_and_marked_success(chromium, stack, estate)
     assert not [k for k, v in states.items() if k[0].startswith(AFTER_FIRST_GATE) and v in STARTED], summary(states)
     pending = [d for d in api.open_approvals() if d["task_instance"]["dag_run_id"] == run_id]
     assert [d["task_instance"]["task_id"] for d in pending] == ["approve_wave_2"]
-    assert pending[0]["options"] == ["Approve", "Reject"] and not pending[0]["response_received"]
+    assert pending[0]["options"] == ["Approve", "Reject", "Continue unplanned"] and not pending[0]["response_received"]
 
     if chromium is None:
         check_ui_while_gate_waits(stack, run_id)

@@ -135,3 +135,64 @@ def test_a_planned_failover_with_the_primary_dark_stops_in_preflight(outage_esta
     assert "failover_mode=unplanned" in failure["error"]
     assert report["aws_changes"] == 0 and time.monotonic() - started < 120
     assert serving_roles(plan, estate) == before  # nothing changed
+
+
+@pytest.fixture
+def dark_after_wave_1(outage_estate, sim, monkeypatch):
+    """The primary goes dark once wave 1 of the run is activated and validated (tasks run in this
+    process under dag.test, so the last wave-1 validate task can pull the switch)."""
+    from dr_adapters.orchestration.operators import ValidateOperator
+
+    plan = outage_estate[0]
+    original = ValidateOperator.execute
+
+    def execute(self, context):
+        result = original(self, context)
+        if self.wave == plan.wave_numbers[0]:
+            sim.outage(plan.regions.primary)
+        return result
+
+    monkeypatch.setattr(ValidateOperator, "execute", execute)
+    return outage_estate
+
+
+def test_the_primary_goes_dark_after_wave_1_and_a_person_continues_unplanned(dark_after_wave_1, sim):
+    plan, estate, dag = dark_after_wave_1
+    decide = lambda task_id: "Continue unplanned" if task_id == "approve_wave_2" else "Approve"  # noqa: E731
+
+    started = time.time()
+    dag_run, states = run(dag(), {"operation": "failover", "confirm": CONFIRM}, decide=decide, user="dana")
+    refused = sim.outage_state()["refused_log"]
+    sim.outage()
+    assert str(dag_run.state) == "success", states
+    report = report_of(dag_run)
+    assert report["failover_mode"] == "unplanned"
+    assert report["switched_to_unplanned"]["gate"] == "approve_wave_2" and report["switched_to_unplanned"]["by"] == "dana"
+    gate = next(a for a in report["approvals"] if a["gate"] == "approve_wave_2")
+    assert gate["decision"] == "continued unplanned" and gate["by"] == "dana"
+    # after the switch, the dark region was only probed (the gate's STS probe), never called
+    mine = [service for t, region, service in refused if t >= started and region == plan.regions.primary]
+    assert mine and set(mine) == {"sts"}, mine
+    assert all(kit_for(spec.action).serves_in(estate, spec, DR) for spec in plan.resources.values())
+    assert {r["state"] for r in report["resources"]} <= {"VALIDATE succeeded", "ACTIVATE succeeded"}
+    assert {(d["phase"], d["region"]) for d in report["deferred"]} == {("CLEANUP", plan.regions.primary),
+                                                                       ("REPLICATE", plan.regions.primary)}
+
+
+def test_the_primary_goes_dark_after_wave_1_and_a_person_stops(dark_after_wave_1, sim):
+    plan, estate, dag = dark_after_wave_1
+    decide = lambda task_id: "Reject" if task_id == "approve_wave_2" else "Approve"  # noqa: E731
+    dag_run, states = run(dag(), {"operation": "failover", "confirm": CONFIRM}, decide=decide, user="erin")
+    sim.outage()
+    assert str(dag_run.state) == "failed"
+    report = report_of(dag_run)
+    assert report["outcome"] == "rejected"
+    # the report names every resource and where the run left it: wave 1 failed over, the rest untouched
+    states_by_wave = {}
+    for r in report["resources"]:
+        states_by_wave.setdefault(r["wave"], set()).add(r["state"])
+    assert {r["resource_id"] for r in report["resources"]} == set(plan.resources)
+    assert states_by_wave[1] <= {"VALIDATE succeeded"} and all(
+        states == {"not started"} for wave, states in states_by_wave.items() if wave > 1)
+    wave_1 = {r for r, spec in plan.resources.items() if any(r in u.resource_ids for u in plan.wave(1).units)}
+    assert all(kit_for(plan.resources[r].action).serves_in(estate, plan.resources[r], DR) for r in wave_1)

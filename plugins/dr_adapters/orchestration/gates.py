@@ -19,20 +19,22 @@ import os
 from datetime import datetime, timedelta
 from typing import Any
 
-from airflow.providers.standard.operators.hitl import ApprovalOperator
+from airflow.providers.standard.exceptions import HITLRejectException
+from airflow.providers.standard.operators.hitl import HITLOperator
 from airflow.sdk.exceptions import TaskAwaitingInput
 
 from dr_adapters.orchestration.aws_access import DEFAULT_CONN_ID, orchestrator_region, sessions_for
 from dr_adapters.orchestration.notify import dark_region, notify
 from dr_adapters.orchestration.operators import now, request_from_context
 from dr_adapters.plan.model import plan_from_dict
+from dr_adapters.preflight import probe_region
 from dr_adapters.plan.types import Operation
 from dr_adapters.report.records import GateRecord
 
 HOW_TO_APPROVE = (
     "Approve or reject in the Airflow UI (Required Actions, or this task's page), or mark this task "
     "success, or call the REST API: PATCH /api/v2/dags/{dag_id}/dagRuns/{run_id}/taskInstances/"
-    "{task_id}/-1/hitlDetails with {{\"chosen_options\": [\"Approve\"], \"params_input\": {{}}}}."
+    "{task_id}/-1/hitlDetails with {{\"chosen_options\": [\"Approve\"], \"params_input\": {{}}}} (or \"Reject\", or \"Continue unplanned\")."
 )
 
 
@@ -42,7 +44,16 @@ def alert_interval() -> timedelta | None:
     return timedelta(minutes=minutes) if minutes > 0 else None
 
 
-class WaveApprovalOperator(ApprovalOperator):
+APPROVE, REJECT, CONTINUE_UNPLANNED = "Approve", "Reject", "Continue unplanned"
+DECISIONS = {APPROVE: "approved", REJECT: "rejected", CONTINUE_UNPLANNED: "continued unplanned"}
+
+
+class WaveApprovalOperator(HITLOperator):
+    """Approve / Reject, plus AWS Region switch's "switch to ungraceful": Continue unplanned, for when
+    the region being left goes dark (or is too impaired to trust) mid-run. The rest of the run then
+    makes no call to it and defers its cleanup, without being triggered again. When the gate opens it
+    probes that region once, and says so if it does not answer."""
+
     ui_color = "#fff3cd"
 
     def __init__(self, *, plan: dict[str, Any], next_step: str, next_wave: int | None = None,
@@ -50,8 +61,11 @@ class WaveApprovalOperator(ApprovalOperator):
         super().__init__(
             subject=f"DR {plan['dag_id']}: approve {next_step}?",
             body=f"The previous wave is activated and validated. Approve to start {next_step}; "
-            "Reject to stop the run here (nothing after this gate runs).",
-            fail_on_reject=True,
+            "Reject to stop the run here (nothing after this gate runs); Continue unplanned if the region "
+            "being left is dark or impaired: from here on no call goes to it, data loss up to its last "
+            "replicated point is accepted, and its cleanup waits for operation=reprotect.",
+            options=[APPROVE, REJECT, CONTINUE_UNPLANNED],
+            multiple=False,
             **kwargs,
         )
         self.plan = plan
@@ -82,14 +96,22 @@ class WaveApprovalOperator(ApprovalOperator):
             self.log.info("gate passes: %s", reason)
             return record.to_dict()
         record.decision = "waiting"
-        context["ti"].xcom_push(key="record", value=record.to_dict())
         how = HOW_TO_APPROVE.format(dag_id=plan.dag_id, run_id=context["run_id"], task_id=self.task_id)
         sessions = sessions_for(plan, context["run_id"], self.aws_conn_id,
                                 home_region=orchestrator_region(plan, request.acting_as))
+        if not request.unplanned:  # is the region being left still there? one quick probe
+            source = plan.regions.source(request.acting_as)
+            if probe_region(sessions, source, None) is not None:
+                record.source_dark = source
+                self.subject = f"DR {plan.dag_id}: {source} DOES NOT ANSWER -- continue unplanned, or reject?"
+                how = (f"{source}, the region being left, did not answer when this gate opened: choose "
+                       f"'{CONTINUE_UNPLANNED}' to go on without it, or Reject to stop. " + how)
+        context["ti"].xcom_push(key="record", value=record.to_dict())
         notify(plan, sessions, "approval_required",
                f"DR {plan.dag_id}: approval required before {self.next_step}",
-               {"run_id": context["run_id"], "gate": self.task_id, "how_to_approve": how},
-               avoid=dark_region(plan, request))
+               {"run_id": context["run_id"], "gate": self.task_id, "how_to_approve": how,
+                **({"source_dark": record.source_dark} if record.source_dark else {})},
+               avoid=dark_region(plan, request) or record.source_dark)
         self.log.info("waiting for approval. %s", how)
         self.response_timeout = alert_interval()  # when the scheduler resumes us to raise the alert
         return super().execute(context)
@@ -101,13 +123,19 @@ class WaveApprovalOperator(ApprovalOperator):
             return self._overdue(context, record)
         user = event.get("responded_by_user") or {}
         chosen = (event.get("chosen_options") or ["?"])[0]
-        record.decision = {"Approve": "approved", "Reject": "rejected"}.get(chosen, chosen)
+        record.decision = DECISIONS.get(chosen, chosen)
         record.responded_at = _iso(event.get("responded_at")) or now()
         record.responded_by = user.get("name") or user.get("id") if isinstance(user, dict) else str(user)
         if "error" in event:
             record.decision, record.error = "timed out", str(event.get("error"))
         context["ti"].xcom_push(key="record", value=record.to_dict())
-        return super().execute_complete(context, event)
+        answer = super().execute_complete(context, event)  # validates the answer against the options
+        if chosen == REJECT:  # stop the run cleanly: nothing after the gate runs
+            raise HITLRejectException('Receive "Reject"')
+        if chosen == CONTINUE_UNPLANNED:
+            self.log.warning("%s chose to continue unplanned: no further call to the region being left",
+                             record.responded_by)
+        return answer
 
     def _overdue(self, context: Any, record: GateRecord) -> Any:
         """Still no answer after the alert interval: alert, then wait again (the request stays open)."""

@@ -25,7 +25,7 @@ from dr_adapters.orchestration.triggers import AwsWaitTrigger
 from dr_adapters.preflight import run_preflight
 from dr_adapters.plan.model import Plan, WorkUnit, plan_from_dict
 from dr_adapters.plan.run_request import ALIASES, RunRequest, RunRequestError, parse_run_request
-from dr_adapters.plan.types import Health, Operation, Phase
+from dr_adapters.plan.types import FailoverMode, Health, Operation, Phase
 from dr_adapters.report.records import GateRecord, PreflightRecord, TaskRecord
 
 log = logging.getLogger(__name__)
@@ -37,14 +37,33 @@ def now() -> str:
 
 
 def request_from_context(plan: Plan, context: Any) -> RunRequest:
-    """The trigger conf wins; DAG param defaults fill in what it leaves out (under either key name)."""
+    """The trigger conf wins; DAG param defaults fill in what it leaves out (under either key name).
+    A planned run a person switched to unplanned at a gate is unplanned from then on."""
     conf = dict(getattr(context["dag_run"], "conf", None) or {})
     raw = dict(conf)
     given = {ALIASES.get(k, k) for k in conf}
     for key, value in dict(context["params"]).items():
         if ALIASES.get(key, key) not in given:
             raw[key] = value
-    return parse_run_request(plan, raw)
+    request = parse_run_request(plan, raw)
+    if request.operation in (Operation.FAILOVER, Operation.FAILBACK) and not request.unplanned \
+            and switched_to_unplanned(plan, context):
+        request = replace(request, failover_mode=FailoverMode.UNPLANNED)
+    return request
+
+
+def gate_task_ids(plan: Plan) -> list[str]:
+    """The approval gates of a plan's DAG (the factory names them so)."""
+    return [f"approve_wave_{n}" for n in plan.wave_numbers[1:]] + ["approve_cleanup"]
+
+
+def switched_to_unplanned(plan: Plan, context: Any) -> bool:
+    """Did a person answer a gate of this run with Continue unplanned?"""
+    try:
+        records = context["ti"].xcom_pull(task_ids=gate_task_ids(plan), key="record") or []
+    except Exception:  # noqa: BLE001 - no gate has run yet (or no XCom backend): planned as triggered
+        return False
+    return any(r and r.get("decision") == "continued unplanned" for r in records)
 
 
 class DrOperator(BaseOperator):

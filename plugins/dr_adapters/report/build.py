@@ -142,7 +142,29 @@ def build_report(
     }
     if unplanned_from:
         report.update(_unplanned(plan, unplanned_from, preflight))
+        switch = next((a for a in approvals if a["decision"] == "continued unplanned"), None)
+        if switch:  # a planned run a person switched at a gate (Region switch's "switch to ungraceful")
+            report["switched_to_unplanned"] = {"gate": switch["gate"], "by": switch["by"], "at": switch["responded_at"]}
+    report["resources"] = _resource_states(plan, records)
     return report
+
+
+def _resource_states(plan: Plan, records: list[TaskRecord]) -> list[dict[str, Any]]:
+    """Every resource of the plan and where the run left it: the last phase that acted on it."""
+    order = {p: i for i, p in enumerate(PHASE_ORDER)}
+    states = []
+    for wave in plan.waves:
+        for unit in wave.units:
+            mine = sorted((r for r in records if r.unit_id == unit.unit_id and r.phase in order and r.outcome),
+                          key=lambda r: (order[r.phase], r.ended_at or r.started_at or ""))
+            last = mine[-1] if mine else None
+            state = f"{last.phase} {last.outcome}" if last else "not started"
+            if last and last.outcome == "failed" and last.error:
+                state += f": {last.error}"
+            for rid in unit.resource_ids:
+                states.append({"resource_id": rid, "wave": wave.number, "action": unit.action,
+                               "account_id": unit.account_id, "state": state})
+    return states
 
 
 def _unplanned(plan: Plan, source: str, preflight: PreflightRecord | None) -> dict[str, Any]:

@@ -99,10 +99,12 @@ class GateRecord(_Record):
     task: str
     next_step: str | None = None
     requested_at: str | None = None
-    # "automatic" | "waiting" | "approved" | "rejected" | "timed out" | "marked success (manual override)"
+    # "automatic" | "waiting" | "approved" | "rejected" | "continued unplanned" | "timed out"
+    # | "marked success (manual override)"
     decision: str | None = None
     responded_at: str | None = None
     responded_by: str | None = None
     note: str | None = None  # why an automatic decision needed no one
     overdue_alerts: list[str] | None = None  # when each approval_overdue alert went out
     error: str | None = None
+    source_dark: str | None = None  # the region being left, found not answering when the gate opened

@@ -73,6 +73,12 @@ def render_text(report: dict[str, Any]) -> str:
         lines.append("failures:")
         for f in report["failures"]:
             lines.append(f"  {f['task']} [{f['unit_id'] or '-'}]: {f['error']}")
+    if report.get("switched_to_unplanned"):
+        s = report["switched_to_unplanned"]
+        lines += ["", f"switched to unplanned at {s['gate']} by {s['by'] or '?'} ({s['at']})"]
+    if report.get("resources"):
+        lines += ["", "resources (where the run left each):"]
+        lines += [f"  wave {r['wave']}  {r['resource_id']:<28} {r['state']}" for r in report["resources"]]
     return "\n".join(lines) + "\n"
 
 
