@@ -22,12 +22,14 @@ from standalone import DAG_ID, KEPT_LOGS, AirflowAPI, Simulator, Standalone, kee
 class Stack:
     """The running Airflow + simulator, and what the tests need to know about them."""
 
-    def __init__(self, work: Path, name: str, env: dict[str, str] | None = None):
+    def __init__(self, work: Path, name: str, env: dict[str, str] | None = None, seed: str = "demo",
+                 dag_id: str = DAG_ID):
         self.work = work
         self.name = name
+        self.dag_id = dag_id
         self.logs = work / "logs"
         self.logs.mkdir(parents=True)
-        self.sim = Simulator(self.logs)
+        self.sim = Simulator(self.logs, seed=seed)
         self.airflow = Standalone(work, self.sim.url, self.logs, env)
         self.api: AirflowAPI | None = None
         self.estate_used = False
@@ -41,12 +43,12 @@ class Stack:
         self.note(f"airflow standalone healthy at {self.airflow.url} ({time.monotonic() - t0:.1f}s)")
 
         def dag_parsed() -> bool:
-            response = self.api.http.get(f"{self.api.url}/api/v2/dags/{DAG_ID}", timeout=10)
+            response = self.api.http.get(f"{self.api.url}/api/v2/dags/{self.dag_id}", timeout=10)
             return response.status_code == 200
 
-        wait_for(f"the DAG processor to parse {DAG_ID}", dag_parsed, timeout=120, interval=1,
+        wait_for(f"the DAG processor to parse {self.dag_id}", dag_parsed, timeout=120, interval=1,
                  describe=lambda: f"import errors: {self.api.call('GET', '/importErrors')}")
-        self.note(f"{DAG_ID} parsed ({time.monotonic() - t0:.1f}s)")
+        self.note(f"{self.dag_id} parsed ({time.monotonic() - t0:.1f}s)")
 
     def note(self, message: str) -> None:
         log_note(self.logs, message)
@@ -56,9 +58,9 @@ class Stack:
         if not self.estate_used:
             self.estate_used = True
             return
-        runs = self.api.call("GET", f"/dags/{DAG_ID}/dagRuns", params={"state": ["queued", "running"]})
+        runs = self.api.call("GET", f"/dags/{self.dag_id}/dagRuns", params={"state": ["queued", "running"]})
         for run in runs["dag_runs"]:  # left over by a failed test
-            self.api.call("PATCH", f"/dags/{DAG_ID}/dagRuns/{run['dag_run_id']}", json={"state": "failed"})
+            self.api.call("PATCH", f"/dags/{self.dag_id}/dagRuns/{run['dag_run_id']}", json={"state": "failed"})
         self.sim.reseed()
 
     def keep_logs(self) -> Path:
@@ -89,10 +91,13 @@ def _kept_logs_folder() -> Path:
 @pytest.fixture(scope="module")
 def stack(request, _kept_logs_folder) -> Any:
     """Started once for the module and stopped right after it: an idle scheduler should not slow
-    down the rest of the suite. A module's ``STANDALONE_ENV`` adds to Airflow's environment."""
+    down the rest of the suite. A module's ``STANDALONE_ENV`` adds to Airflow's environment; its
+    ``SIMULATOR_SEED`` (a manifest folder) and ``E2E_DAG_ID`` replace the demo estate and DAG."""
     global _stack
     work = Path(tempfile.mkdtemp(prefix="dr-e2e-"))
-    _stack = Stack(work, request.module.__name__.rsplit(".", 1)[-1], getattr(request.module, "STANDALONE_ENV", None))
+    module = request.module
+    _stack = Stack(work, module.__name__.rsplit(".", 1)[-1], getattr(module, "STANDALONE_ENV", None),
+                   seed=getattr(module, "SIMULATOR_SEED", "demo"), dag_id=getattr(module, "E2E_DAG_ID", DAG_ID))
     try:
         _stack.start()
     except BaseException:

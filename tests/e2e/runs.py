@@ -7,7 +7,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from standalone import DAG_ID, wait_for
+from standalone import wait_for
 
 
 def summary(states: dict[tuple[str, int], str | None]) -> str:
@@ -19,29 +19,30 @@ def wait_for_gate(stack, run_id: str, gate: str, timeout: float = 240, pauses: i
     api = stack.api
 
     def waiting() -> bool:
-        states = api.task_states(run_id)
+        states = api.task_states(run_id, stack.dag_id)
         failed = {k: v for k, v in states.items() if v in ("failed", "upstream_failed")}
         assert not failed, f"the run failed before {gate} opened: {summary(states)}"
         return states.get((gate, -1)) == "awaiting_input"
 
     wait_for(f"{gate} of {run_id} to await input", waiting, timeout=timeout, interval=2,
-             describe=lambda: summary(api.task_states(run_id)))
+             describe=lambda: summary(api.task_states(run_id, stack.dag_id)))
     stack.note(f"{run_id}: {gate} awaiting input")
     # Answer like a person, not within seconds: see Standalone.wait_until_pause_recorded.
-    recorded = stack.airflow.wait_until_pause_recorded(run_id, gate, pauses=pauses)
+    recorded = stack.airflow.wait_until_pause_recorded(run_id, gate, pauses=pauses, dag_id=stack.dag_id)
     stack.note(f"{run_id}: {gate}: the scheduler " + ("handled the pause" if recorded else "did not log the pause in 60s"))
 
 
 def wait_until_finished(stack, run_id: str, timeout: float = 300) -> dict[str, Any]:
     api = stack.api
-    run = wait_for(f"{run_id} to finish", lambda: (run := api.run(run_id))["state"] in ("success", "failed") and run,
-                   timeout=timeout, interval=3, describe=lambda: summary(api.task_states(run_id)))
+    run = wait_for(f"{run_id} to finish",
+                   lambda: (run := api.run(run_id, stack.dag_id))["state"] in ("success", "failed") and run,
+                   timeout=timeout, interval=3, describe=lambda: summary(api.task_states(run_id, stack.dag_id)))
     stack.note(f"{run_id}: finished {run['state']}")
     return run
 
 
 def report_of(stack, run_id: str) -> dict[str, Any]:
-    return json.loads((stack.airflow.report_dir / DAG_ID / run_id / "report.json").read_text())
+    return json.loads((stack.airflow.report_dir / stack.dag_id / run_id / "report.json").read_text())
 
 
 # AWS access key ids (long-term and STS-issued) and moto's session tokens, whoever's they are.

@@ -250,7 +250,7 @@ class Standalone:
         return AirflowAPI(self.url, "admin", self.password)
 
     def wait_until_pause_recorded(self, run_id: str, task_id: str, try_number: int = 1, timeout: float = 60,
-                                  pauses: int = 1) -> bool:
+                                  pauses: int = 1, dag_id: str = DAG_ID) -> bool:
         """Wait until the scheduler has handled the executor's report that the attempt which paused
         ``task_id`` (deferred / awaiting input) has exited; False if it did not say so in time.
 
@@ -261,7 +261,7 @@ class Standalone:
         pause of that attempt (a gate parks again after each overdue alert).
         """
         key = (f"Received executor event with state success for task instance TaskInstanceKey("
-               f"dag_id='{DAG_ID}', task_id='{task_id}', run_id='{run_id}', try_number={try_number}, ")
+               f"dag_id='{dag_id}', task_id='{task_id}', run_id='{run_id}', try_number={try_number}, ")
         try:
             wait_for(f"the scheduler to handle the end of {task_id}'s paused attempt",
                      lambda: self.process.check_alive() or self.log_path.read_text(errors="replace").count(key) >= pauses,

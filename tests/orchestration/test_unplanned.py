@@ -12,20 +12,15 @@ import json
 import time
 
 import pytest
-import yaml
 from awssim.kits import DR, PRIMARY, kit_for
 from awssim.seed import seed_estate
 from awssim.snapshot import serving_roles, serving_sides
-from awssim.synthetic import synthetic_manifest
 
 from dag_run_helpers import report_of, run
 from notifications import events, subscribe_queue
+from outage_estate import CONFIRM, CUSTOMER, write_manifest
 
 pytestmark = pytest.mark.airflow
-
-REGIONS = {"primary": "eu-west-1", "dr": "ap-southeast-2"}
-CUSTOMER = "umbrella"
-CONFIRM = f"{CUSTOMER}/production"
 
 
 @pytest.fixture
@@ -37,14 +32,7 @@ def outage_estate(sim, monkeypatch, tmp_path):
     monkeypatch.setenv("AWS_ENDPOINT_URL", sim.url)
     sim.reset()
     sim.outage()
-    data = synthetic_manifest(CUSTOMER, resources=12, waves=3, regions=REGIONS)
-    hub = data["hubAccountId"]
-    data["notifications"] = {"snsTopicArn": f"arn:aws:sns:{REGIONS['primary']}:{hub}:dr-events-{CUSTOMER}-eu",
-                             "fallbackTopicArns": [f"arn:aws:sns:{REGIONS['dr']}:{hub}:dr-events-{CUSTOMER}-ap"]}
-    data["report"] = {"s3Bucket": f"{CUSTOMER}-dr-reports-eu", "s3BucketRegion": REGIONS["primary"],
-                      "fallbackBuckets": [{"s3Bucket": f"{CUSTOMER}-dr-reports-ap", "region": REGIONS["dr"]}]}
-    path = tmp_path / f"{CUSTOMER}-production.yaml"
-    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    path = write_manifest(tmp_path)
     monkeypatch.setenv("DR_MANIFEST_DIR", str(tmp_path))  # dag.test finds its DAG by parsing the dags folder
     plan = build_plan(load_manifest(path), str(path))
     estate = seed_estate(plan)
