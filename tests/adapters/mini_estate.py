@@ -62,7 +62,8 @@ class MiniEstate:
     def units(self) -> list[WorkUnit]:
         return self.plan.units
 
-    def ctx(self, operation: str, *, dry_run: bool = False, customer: str = CUSTOMER, unplanned: bool = False) -> RunContext:
+    def ctx(self, operation: str, *, dry_run: bool = False, customer: str = CUSTOMER, unplanned: bool = False,
+            reverse_drill: bool = False) -> RunContext:
         """A run context of its own hub session (recorders hooked on it hear only this run)."""
         # STS from the region moved to, as the orchestrator does: never through the region being left
         sessions = AccountSessions(boto3.Session(region_name=PRIMARY),
@@ -71,7 +72,7 @@ class MiniEstate:
                                    sts_region=self.plan.regions.target(Operation(operation)))
         return RunContext(operation=Operation(operation), regions=self.plan.regions, scope=self.plan.scope.__class__(
             customer, ENVIRONMENT), aws=sessions, dry_run=dry_run, rpo_minutes=30, run_id=f"contract-{operation}",
-            log=logging.getLogger("dr.test.contract"), unplanned=unplanned)
+            log=logging.getLogger("dr.test.contract"), unplanned=unplanned, reverse_drill=reverse_drill)
 
     def run(self, ctx: RunContext, phases=tuple(Phase), units: list[WorkUnit] | None = None) -> RunContext:
         for phase in phases:

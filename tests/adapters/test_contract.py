@@ -268,3 +268,19 @@ def test_unplanned_failover_serves_from_dr_without_a_call_to_the_dark_source(aws
     assert {h.status for u in mini.units for h in mini.adapter.validate(ctx, u)} == {Health.HEALTHY}
     # once the region is back (to read it), the DR side serves every resource
     assert all(mini.kit.serves_in(mini.estate, r, DR_SIDE) for r in mini.plan.resources.values()), mini.roles()
+
+
+@pytest.mark.parametrize("action", ACTIONS)
+def test_a_drill_of_the_way_back_after_a_failover_changes_nothing(aws, action):
+    """Failed over and reprotected (REPLICATE reversed replication): a drill in the new direction
+    (DR -> primary) passes, changes no serving role and leaves nothing behind."""
+    mini = mini_estate(action)
+    mini.drive(mini.ctx("failover"))
+    before = mini.roles()
+    ctx, calls = recorded(mini.ctx("drill", reverse_drill=True))
+    assert (ctx.source_region, ctx.target_region) == (mini.plan.regions.dr, mini.plan.regions.primary)
+    mini.drive(ctx)
+    assert mini.roles() == before
+    assert mini.kit.leftovers(mini.estate) == []
+    if not mini.kit.acts.get("drill"):
+        assert calls.mutating == []

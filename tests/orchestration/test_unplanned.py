@@ -94,6 +94,12 @@ def test_unplanned_failover_with_the_primary_dark_from_the_start(outage_estate, 
     assert set(serving_sides(plan, estate).values()) == {DR}  # DR alone serves, replicating back
     dag_run, states = run(dag(), {"operation": "reprotect", "confirm": CONFIRM})  # idempotent
     assert str(dag_run.state) == "success" and report_of(dag_run)["aws_changes"] == 0, states
+    # a drill in the new direction (DR -> primary) passes and changes nothing
+    reprotected = serving_roles(plan, estate)
+    dag_run, states = run(dag(), {"operation": "drill", "direction": "failback"})
+    assert str(dag_run.state) == "success", states
+    assert serving_roles(plan, estate) == reprotected
+    assert all(kit_for(a).leftovers(estate) == [] for a in {s.action for s in plan.resources.values()})
     dag_run, states = run(dag(), {"operation": "failback", "confirm": CONFIRM})
     assert str(dag_run.state) == "success", states
     assert serving_roles(plan, estate) == before

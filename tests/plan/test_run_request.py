@@ -83,7 +83,8 @@ def test_reprotect_runs_only_the_deferred_phases_in_the_direction_it_completes(p
         parse_run_request(plan, {"operation": "reprotect"})
     with pytest.raises(RunRequestError, match="cannot be unplanned"):
         parse_run_request(plan, {"operation": "reprotect", "confirm": "acme/production", "failover_mode": "unplanned"})
-    with pytest.raises(RunRequestError, match="direction applies to operation=reprotect only"):
+    assert parse_run_request(plan, {"operation": "drill", "direction": "failback"}).reverse_drill
+    with pytest.raises(RunRequestError, match="direction applies to operation=reprotect and drill only"):
         parse_run_request(plan, {"operation": "failover", "confirm": "acme/production", "direction": "failback"})
     with pytest.raises(RunRequestError, match="include at least one"):
         parse_run_request(plan, {"operation": "reprotect", "confirm": "acme/production", "phases": ["ACTIVATE"]})

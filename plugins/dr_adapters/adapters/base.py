@@ -175,14 +175,23 @@ class RunContext:
     unplanned: bool = False
     """Unplanned failover: the region being left is dark. No call may go to it (``client`` refuses),
     and its CLEANUP and REPLICATE are deferred to ``operation=reprotect`` (``Adapter.run_phase``)."""
+    reverse_drill: bool = False
+    """A drill of the way back (DR -> primary): after a failover and its reprotect, it proves a failback
+    would work, as a drill proves a failover before one."""
+
+    @property
+    def direction(self) -> Operation:
+        """Which way the run moves: FAILBACK (DR -> primary) for a failback and a reverse drill, else FAILOVER."""
+        back = self.operation is Operation.FAILBACK or (self.is_drill and self.reverse_drill)
+        return Operation.FAILBACK if back else Operation.FAILOVER
 
     @property
     def source_region(self) -> str:
-        return self.regions.source(self.operation)
+        return self.regions.source(self.direction)
 
     @property
     def target_region(self) -> str:
-        return self.regions.target(self.operation)
+        return self.regions.target(self.direction)
 
     @property
     def is_drill(self) -> bool:
@@ -190,7 +199,8 @@ class RunContext:
 
     @property
     def is_failback(self) -> bool:
-        return self.operation is Operation.FAILBACK
+        """Moving DR -> primary (a failback, or a drill of one): the sides swap."""
+        return self.direction is Operation.FAILBACK
 
     def source_and_target(self, primary: Any, dr: Any) -> tuple[Any, Any]:
         """Order anything that has a primary and a DR side as (moved from, moved to)."""

@@ -96,7 +96,8 @@ def run_params(plan: Plan) -> dict[str, Param]:
             type="string", enum=[m.value for m in FailoverMode],
         ),
         "direction": _param(
-            Operation.FAILOVER.value, "reprotect only: the unplanned run it completes (failover or failback).",
+            Operation.FAILOVER.value, "reprotect: the unplanned run it completes; drill: the way it rehearses "
+            "(failback: DR -> primary, after a failover and its reprotect).",
             type="string", enum=[Operation.FAILOVER.value, Operation.FAILBACK.value],
         ),
     }

@@ -95,6 +95,7 @@ class DrOperator(BaseOperator):
             run_id=context["run_id"],
             log=self.log,
             unplanned=request.unplanned,
+            reverse_drill=request.reverse_drill,
         )
 
 

@@ -41,7 +41,12 @@ class RunRequest:
     dry_run: bool
     failover_mode: FailoverMode = FailoverMode.PLANNED
     direction: Operation = Operation.FAILOVER
-    """For a reprotect: which unplanned run it completes (failover or failback)."""
+    """For a reprotect: which unplanned run it completes (failover or failback). For a drill: which
+    way it rehearses (failback: DR -> primary, once an estate is failed over and reprotected)."""
+
+    @property
+    def reverse_drill(self) -> bool:
+        return self.operation is Operation.DRILL and self.direction is Operation.FAILBACK
 
     @property
     def acting_as(self) -> Operation:
@@ -121,12 +126,12 @@ def _direction(operation: Operation, value: Any) -> Operation:
     if value in (None, ""):
         return Operation.FAILOVER
     if str(value).lower() not in (Operation.FAILOVER.value, Operation.FAILBACK.value):
-        raise RunRequestError(f"direction={value!r}: use 'failover' (the default) or 'failback' -- the operation "
-                              "of the unplanned run that reprotect completes")
+        raise RunRequestError(f"direction={value!r}: use 'failover' (the default) or 'failback' -- for a reprotect, "
+                              "the unplanned run it completes; for a drill, the way it rehearses")
     direction = Operation(str(value).lower())
     # The trigger form always sends the param's default (failover): only another value is a mistake.
-    if operation is not Operation.REPROTECT and direction is not Operation.FAILOVER:
-        raise RunRequestError(f"direction applies to operation=reprotect only, not {operation.value}")
+    if operation not in (Operation.REPROTECT, Operation.DRILL) and direction is not Operation.FAILOVER:
+        raise RunRequestError(f"direction applies to operation=reprotect and drill only, not {operation.value}")
     return direction
 
 
