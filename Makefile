@@ -50,11 +50,12 @@ iam: $(STAMP)
 mwaa-bundle: $(STAMP)
 	$(PY) deploy/mwaa_bundle.py --out build/mwaa
 
-# Performance and scale figures: ~15 minutes; results in build/bench/*.json, tables into BENCHMARKS.md.
+# Performance and scale figures: ~25 minutes; results in build/bench/*.json, tables into BENCHMARKS.md.
 bench: $(STAMP)
 	$(PY) benchmarks/parse_cost.py --customers 500 --resources 50 --waves 5 --repeat 5
 	$(PY) benchmarks/api_efficiency.py --resources 1000 --waves 5 --repeat 3
 	$(PY) benchmarks/standalone_slots.py --runs 8 --parallelism 4 --aws-seconds 120
+	$(PY) benchmarks/outage.py --resources 24 --waves 3 --repeat 3
 	$(PY) benchmarks/report.py --write BENCHMARKS.md
 
 lock: $(STAMP)

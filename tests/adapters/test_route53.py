@@ -112,3 +112,32 @@ def test_alias_records_are_left_alone(aws, zone, make_ctx):
     with pytest.raises(AdapterError, match="alias or routing-policy"):
         converge(adapter, Phase.ACTIVATE, ctx, unit)
     assert ctx.changes == []
+
+
+def test_a_dark_us_east_1_fails_a_record_change_fast_naming_the_control_plane(aws, zone):
+    """Route 53's control plane lives in us-east-1: with it dark, even a failover between two other
+    regions cannot change a simple record. The change fails in seconds, saying what to use instead."""
+    import logging
+    import time
+
+    from awssim import outage
+
+    from dr_adapters.adapters.base import RunContext
+    from dr_adapters.aws.sessions import AccountSessions
+    from dr_adapters.plan.types import Operation, Regions, Scope
+
+    ctx = RunContext(Operation.FAILOVER, Regions("eu-west-1", "ap-southeast-2"), Scope("acme", "production"),
+                     AccountSessions(aws, session_name="dr-test", sts_region="ap-southeast-2"),
+                     log=logging.getLogger("dr.test"))
+    with outage.outage("us-east-1"):
+        started = time.monotonic()
+        with pytest.raises(AdapterError) as refused:
+            adapter.activate(ctx, unit_for(zone))
+        findings = adapter.preflight(ctx, unit_for(zone))
+        took = time.monotonic() - started
+    assert took < 30
+    message = f"{refused.value} {refused.value.remediation}"
+    assert "control plane (us-east-1) does not answer" in str(refused.value)
+    assert "health checks" in refused.value.remediation and "routing controls" in refused.value.remediation
+    assert [f.ok for f in findings] == [False] and "control plane" in findings[0].message, message
+    assert answers(aws, zone) == PRIMARY_VALUES  # nothing changed

@@ -31,3 +31,10 @@ def test_api_efficiency_runs(tmp_path):
     assert result["resources_serving_from_dr"] == result["resources"] == 20
     assert result["start_recovery"]["made"] == result["start_recovery"]["expected"]
     assert set(result["targets"].values()) == {"met"}
+
+
+def test_outage_runs(tmp_path):
+    result = bench("outage.py", "--resources", "6", "--waves", "2", "--repeat", "1", out=tmp_path)
+    assert result["resources"] == 6 and result["regions"]["primary"] == "eu-west-1"
+    assert set(result["targets"].values()) == {"met"}
+    assert result["samples"]["dark_detected_s"][0] < 60
