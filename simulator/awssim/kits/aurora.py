@@ -57,26 +57,19 @@ def seed_aurora_global(
         MasterUserPassword="not-a-real-password",
         Tags=tag_list,
     )["DBCluster"]["DBClusterArn"]
-    primary.create_db_instance(
-        DBInstanceIdentifier=f"{primary_cluster}-1",
-        DBClusterIdentifier=primary_cluster,
-        Engine=engine,
-        DBInstanceClass=instance_class,
-        Tags=tag_list,
-    )
+
+    def add_instance(client: Any, cluster_id: str, n: int) -> None:
+        client.create_db_instance(DBInstanceIdentifier=f"{cluster_id}-{n}", DBClusterIdentifier=cluster_id,
+                                  Engine=engine, DBInstanceClass=instance_class, Tags=tag_list)
+
+    add_instance(primary, primary_cluster, 1)
     primary.create_global_cluster(GlobalClusterIdentifier=global_id, SourceDBClusterIdentifier=primary_arn)
 
     dr_arn = dr.create_db_cluster(
         DBClusterIdentifier=dr_cluster, Engine=engine, GlobalClusterIdentifier=global_id, Tags=tag_list
     )["DBCluster"]["DBClusterArn"]
     for n in range(1, dr_instances + 1):
-        dr.create_db_instance(
-            DBInstanceIdentifier=f"{dr_cluster}-{n}",
-            DBClusterIdentifier=dr_cluster,
-            Engine=engine,
-            DBInstanceClass=instance_class,
-            Tags=tag_list,
-        )
+        add_instance(dr, dr_cluster, n)
 
     # Clusters start "creating"; wait like a user would before relying on them.
     for client, cluster_id in ((primary, primary_cluster), (dr, dr_cluster)):
