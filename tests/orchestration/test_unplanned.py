@@ -131,22 +131,25 @@ def test_a_planned_failover_with_the_primary_dark_stops_in_preflight(outage_esta
     assert serving_roles(plan, estate) == before  # nothing changed
 
 
-@pytest.fixture
-def dark_after_wave_1(outage_estate, sim, monkeypatch):
-    """The primary goes dark once wave 1 of the run is activated and validated (tasks run in this
-    process under dag.test, so the last wave-1 validate task can pull the switch)."""
+def go_dark_after_wave(plan, sim, monkeypatch, wave: int) -> None:
+    """The primary goes dark once ``wave`` of the run is activated and validated (tasks run in this
+    process under dag.test, so a validate task of that wave can pull the switch)."""
     from dr_adapters.orchestration.operators import ValidateOperator
 
-    plan = outage_estate[0]
     original = ValidateOperator.execute
 
     def execute(self, context):
         result = original(self, context)
-        if self.wave == plan.wave_numbers[0]:
+        if self.wave == wave:
             sim.outage(plan.regions.primary)
         return result
 
     monkeypatch.setattr(ValidateOperator, "execute", execute)
+
+
+@pytest.fixture
+def dark_after_wave_1(outage_estate, sim, monkeypatch):
+    go_dark_after_wave(outage_estate[0], sim, monkeypatch, outage_estate[0].wave_numbers[0])
     return outage_estate
 
 
@@ -190,3 +193,20 @@ def test_the_primary_goes_dark_after_wave_1_and_a_person_stops(dark_after_wave_1
         states == {"not started"} for wave, states in states_by_wave.items() if wave > 1)
     wave_1 = {r for r, spec in plan.resources.items() if any(r in u.resource_ids for u in plan.wave(1).units)}
     assert all(kit_for(plan.resources[r].action).serves_in(estate, plan.resources[r], DR) for r in wave_1)
+
+
+def test_a_cleanup_that_meets_a_dark_source_fails_fast_naming_it(outage_estate, sim, monkeypatch):
+    """Dark after the last wave, and the cleanup approved all the same: its tasks fail at once (no
+    retry), naming the region and how to go on."""
+    plan, estate, dag = outage_estate
+    go_dark_after_wave(plan, sim, monkeypatch, plan.wave_numbers[-1])
+    started = time.monotonic()
+    dag_run, states = run(dag(), {"operation": "failover", "confirm": CONFIRM})
+    sim.outage()
+    assert str(dag_run.state) == "failed" and time.monotonic() - started < 600
+    report = report_of(dag_run)
+    failed = [f for f in report["failures"] if f["task"].startswith("cleanup")]
+    assert failed, report["failures"]
+    assert all(plan.regions.primary in f["error"] and "Continue unplanned" in f["error"] for f in failed)
+    gate = next(a for a in report["approvals"] if a["gate"] == "approve_cleanup")
+    assert gate["decision"] == "approved"

@@ -15,6 +15,7 @@ from typing import Any
 
 from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
 from airflow.sdk import BaseOperator
+from botocore.exceptions import ConnectionClosedError, ConnectTimeoutError, EndpointConnectionError
 
 from dr_adapters.adapters.base import AdapterError, RunContext
 from dr_adapters.adapters.registry import adapter_for
@@ -22,7 +23,7 @@ from dr_adapters.health import check_url
 from dr_adapters.orchestration.aws_access import DEFAULT_CONN_ID, orchestrator_region, sessions_for
 from dr_adapters.orchestration.notify import dark_region, notify
 from dr_adapters.orchestration.triggers import AwsWaitTrigger
-from dr_adapters.preflight import run_preflight
+from dr_adapters.preflight import probe_region, run_preflight
 from dr_adapters.plan.model import Plan, WorkUnit, plan_from_dict
 from dr_adapters.plan.run_request import ALIASES, RunRequest, RunRequestError, parse_run_request
 from dr_adapters.plan.types import FailoverMode, Health, Operation, Phase
@@ -30,6 +31,7 @@ from dr_adapters.report.records import GateRecord, PreflightRecord, TaskRecord
 
 log = logging.getLogger(__name__)
 MAX_ROUNDS = 10
+DEAD_ENDPOINT = (EndpointConnectionError, ConnectionClosedError, ConnectTimeoutError)
 
 
 def now() -> str:
@@ -205,6 +207,9 @@ class PhaseOperator(DrOperator):
         record.changes, record.notes = record.changes or [], record.notes or []
         try:
             outcome = adapter_for(unit.action).run_phase(Phase(self.phase), ctx, unit)
+        except DEAD_ENDPOINT as exc:
+            record.changes += _changes(ctx)
+            return self._fail(context, record, self._dark_source(ctx, request, unit, exc))
         except Exception as exc:  # noqa: BLE001 - recorded for the report, then re-raised for Airflow
             record.changes += _changes(ctx)
             return self._fail(context, record, exc)
@@ -224,6 +229,18 @@ class PhaseOperator(DrOperator):
         record.ended_at, record.outcome = now(), "succeeded"
         context["ti"].xcom_push(key="record", value=record.to_dict())
         return record.to_dict()
+
+    @staticmethod
+    def _dark_source(ctx: RunContext, request: RunRequest, unit: WorkUnit, exc: Exception) -> Exception:
+        """A call's endpoint went away: if the region being left no longer answers, say so, and how to
+        go on (no retry would help: it fails the task at once)."""
+        source = ctx.source_region
+        if request.unplanned or probe_region(ctx.aws, source, None) is None:
+            return exc
+        return AdapterError(
+            ", ".join(unit.resource_ids), f"{source}, the region being left, does not answer ({type(exc).__name__}: {exc})",
+            "at the next approval gate choose 'Continue unplanned' (no further call goes to it), or re-trigger with "
+            "failover_mode=unplanned; finished work is not repeated")
 
     def _fail(self, context: Any, record: TaskRecord, error: Exception | str) -> dict[str, Any]:
         record.ended_at, record.outcome, record.error = now(), "failed", str(error)
@@ -337,6 +354,9 @@ class ReportOperator(DrOperator):
         self.log.info("DR report (%s):\n%s", report["location"], text)
         event = {"succeeded": "run_succeeded", "rejected": "run_rejected"}.get(report["outcome"], "run_failed")
         details: dict[str, Any] = {"run_id": context["run_id"], "report": report["location"], "rto": report["rto"]}
+        if report.get("failover_mode") == "unplanned":  # what waits for the old region, and what may be lost
+            details.update(failover_mode="unplanned", deferred=report["deferred"],
+                           data_loss_exposure=report["data_loss_exposure"])
         if report["failures"]:
             first = report["failures"][0]
             details.update(failing_task=first["task"], error=first["error"],
