@@ -122,8 +122,6 @@ def main() -> None:
         "targets": {
             "a planned failover meeting a dark source stops in preflight within 60 s":
                 "met" if max(samples["dark_detected_s"]) <= 60 else "NOT met",
-            "an unplanned failover is no slower than a planned one":
-                "met" if med["unplanned_rto_min"] <= med["planned_rto_min"] * 1.1 else "NOT met",
         },
     }
     out = save("outage", result)
