@@ -1,9 +1,9 @@
-"""Approval gates between waves: Airflow's human-in-the-loop ``ApprovalOperator``.
+"""Approval gates between waves: Airflow's human-in-the-loop ``HITLOperator`` with three answers.
 
 While waiting, the task sits in ``awaiting_input`` and holds no worker slot. It completes by
-Approve / Reject in the UI (Required Actions), the HITL REST endpoint, or by marking the task
-success (the operator's override). Reject fails the gate, so nothing after it runs and the run
-does not succeed. Drills, readiness checks, dry runs and ``approval_mode=automatic`` pass at once.
+Approve / Reject / Continue unplanned in the UI (Required Actions), the HITL REST endpoint, or by
+marking the task success (the operator's override). Reject fails the gate, so nothing after it runs
+and the run does not succeed. Drills, readiness checks, dry runs and ``approval_mode=automatic`` pass at once.
 
 A gate left waiting raises an ``approval_overdue`` alert after ``DR_APPROVAL_ALERT_MINUTES``
 (default 30; read when the gate runs; 0 turns it off), and again after each further interval. It
