@@ -137,3 +137,13 @@ def test_a_dark_target_stops_any_run(demo, aws):
     with outage.outage(plan.regions.dr):
         problems = [f for f in run_preflight(plan, request, ctx) if not f["ok"]]
     assert any(f.get("kind") == "region" and "the region to move to" in f["message"] for f in problems)
+
+
+def test_a_reprotect_or_drill_with_the_old_region_still_dark_says_to_wait(demo, aws):
+    plan, _ = demo
+    for conf in ({"operation": "reprotect"}, {"operation": "drill"}):
+        request, ctx = context(plan, aws, **conf)
+        with outage.outage(plan.regions.primary):
+            problems = [f for f in run_preflight(plan, request, ctx) if f.get("kind") == "region" and not f["ok"]]
+        assert problems and all(f"run it once {plan.regions.primary} answers again" in f["message"] for f in problems)
+        assert not any("failover_mode=unplanned" in f["message"] for f in problems)

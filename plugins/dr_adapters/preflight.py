@@ -65,11 +65,15 @@ def region_findings(request: RunRequest, ctx: RunContext, account_id: str | None
                 f"{region} is dark ({error}, found in {took}): expected in an unplanned "
                 f"{request.operation.value}; no further call goes to it")})
         else:
+            if request.operation in (Operation.FAILOVER, Operation.FAILBACK):
+                remedy = ("a planned run needs both regions: re-trigger with failover_mode=unplanned to fail over "
+                          "without it (data loss up to the last replicated point; its CLEANUP and REPLICATE wait "
+                          "for operation=reprotect)")
+            else:  # a drill, readiness check or reprotect only makes sense with both regions up
+                remedy = f"a {request.operation.value} needs both regions: run it once {region} answers again"
             findings.append({**key, "ok": False, "dark": True, "message": (
                 f"{region}, the region being left, does not answer from {where} ({error}, found in {took}) "
-                f"-- a planned {request.operation.value} needs both regions: re-trigger with "
-                "failover_mode=unplanned to fail over without it (data loss up to the last replicated point; "
-                "its CLEANUP and REPLICATE wait for operation=reprotect)")})
+                f"-- {remedy}")})
             proceed = False
     return findings, proceed
 
