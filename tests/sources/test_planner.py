@@ -59,3 +59,24 @@ def test_unit_ids_are_unique_across_waves_and_steps():
     drs = [u.unit_id for w in plan.waves for u in w.units if u.action == "DRS"]
     assert "drs-hub-batch1" in drs and "drs-hub-w2-s1-batch1" in drs
     assert sorted(r for u in plan.units for r in u.resource_ids) == sorted(plan.resources)
+
+
+def test_priority_orders_the_work_inside_a_wave():
+    """FR-1.3: critical first; one priority's resources in parallel (one step); unprioritised ones
+    run with the first; dependencies still come first."""
+    from dr_adapters.sources.loader import validate_data
+
+    def fn(rid, priority=None, deps=()):
+        r = {"resourceId": rid, "action": "LambdaFunction", "config": {"functionName": rid}, "dependencies": list(deps)}
+        return {**r, "priority": priority} if priority else r
+
+    data = {"manifestId": "p", "customer": "p", "environment": "staging",
+            "regions": {"primary": "eu-west-1", "dr": "eu-central-1"},
+            "layers": [{"layerId": "only", "priority": 1, "resources": [
+                fn("low-1", "low"), fn("crit-1", "critical"), fn("crit-2", "critical"), fn("plain"),
+                fn("high-1", "high"), fn("after", "critical", deps=["low-1"])]}]}
+    steps = build_plan(validate_data(data, "p"), "p").waves[0].steps
+    assert [sorted(rid for u in step for rid in u.resource_ids) for step in steps] == [
+        ["crit-1", "crit-2", "plain"], ["high-1"], ["low-1"], ["after"]]
+    unordered = {**data, "layers": [{**data["layers"][0], "resources": [fn("a"), fn("b")]}]}
+    assert len(build_plan(validate_data(unordered, "p"), "p").waves[0].steps) == 1  # nothing to order

@@ -18,6 +18,7 @@ class ResourceSpec:
     account_id: str | None = None  # None: the hub account
     dependencies: tuple[str, ...] = ()
     health_check_url: str | None = None
+    priority: str | None = None  # critical | high | medium | low: order inside the wave; None: unordered
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -27,6 +28,7 @@ class ResourceSpec:
             "account_id": self.account_id,
             "dependencies": list(self.dependencies),
             "health_check_url": self.health_check_url,
+            "priority": self.priority,
         }
 
     @classmethod
@@ -38,6 +40,7 @@ class ResourceSpec:
             account_id=data.get("account_id"),
             dependencies=tuple(data.get("dependencies") or ()),
             health_check_url=data.get("health_check_url"),
+            priority=data.get("priority"),
         )
 
 

@@ -113,6 +113,9 @@ class ResourceBase(Strict):
     account_id: str | None = Field(None, alias="accountId", pattern=ACCOUNT_ID)
     dependencies: list[str] = Field(default_factory=list, description="resourceIds that must finish first.")
     health_check_url: str | None = Field(None, alias="healthCheckUrl", pattern=r"^https?://.+")
+    priority: Literal["critical", "high", "medium", "low"] | None = Field(
+        None, description="Order inside its wave (FR-1.3): critical first; resources of one priority run in parallel. "
+        "Unset: no ordering (as dr:priority, a discovered resource without the tag is low).")
 
 
 def _resource_union() -> Any:

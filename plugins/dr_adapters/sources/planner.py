@@ -74,11 +74,18 @@ def _spec(resource) -> ResourceSpec:
         account_id=resource.account_id,
         dependencies=tuple(resource.dependencies),
         health_check_url=resource.health_check_url,
+        priority=resource.priority,
     )
 
 
+PRIORITY_RANK = {"critical": 0, "high": 1, "medium": 2, "low": 3}
+
+
 def _steps(resources: list[ResourceSpec]) -> tuple[tuple[WorkUnit, ...], ...]:
-    """Split a wave into dependency levels (a resource runs one step after its same-wave deps)."""
+    """Split a wave into steps that run one after the other: dependency levels (a resource runs one
+    level after its same-wave dependencies) and, inside a level, priorities (FR-1.3: critical first;
+    resources of one priority run in parallel). Resources without a priority are not ordered: they
+    run with the level's first priority."""
     in_wave = {r.resource_id: r for r in resources}
     level: dict[str, int] = {}
 
@@ -88,10 +95,14 @@ def _steps(resources: list[ResourceSpec]) -> tuple[tuple[WorkUnit, ...], ...]:
             level[rid] = 1 + max((level_of(d) for d in deps), default=-1)
         return level[rid]
 
-    by_level: dict[int, list[ResourceSpec]] = {}
-    for r in resources:
-        by_level.setdefault(level_of(r.resource_id), []).append(r)
-    return tuple(_units(by_level[n]) for n in sorted(by_level))
+    by_step: dict[tuple[int, int], list[ResourceSpec]] = {}
+    for n in sorted({level_of(r.resource_id) for r in resources}):
+        members = [r for r in resources if level[r.resource_id] == n]
+        ranks = sorted({PRIORITY_RANK[r.priority] for r in members if r.priority})
+        first = ranks[0] if ranks else 0
+        for r in members:
+            by_step.setdefault((n, PRIORITY_RANK[r.priority] if r.priority else first), []).append(r)
+    return tuple(_units(by_step[key]) for key in sorted(by_step))
 
 
 def _units(resources: list[ResourceSpec]) -> tuple[WorkUnit, ...]:
