@@ -107,8 +107,7 @@ def run_preflight(plan: Plan, request: RunRequest, ctx: RunContext) -> list[dict
             try:
                 findings = adapter_for(unit.action).preflight(ctx, unit)
             except Exception as exc:  # noqa: BLE001 - an unreachable account or resource is a finding
-                where = f"account {unit.account_id}" if unit.account_id else "the hub account"
-                found += [{"resource_id": r, "ok": False, "message": f"cannot check in {where}: {exc}"}
+                found += [{"resource_id": r, "ok": False, "message": f"cannot check in {_where(unit.account_id)}: {exc}"}
                           for r in unit.resource_ids]
                 continue
             for f in findings:

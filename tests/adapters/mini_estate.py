@@ -74,10 +74,12 @@ class MiniEstate:
             customer, ENVIRONMENT), aws=sessions, dry_run=dry_run, rpo_minutes=30, run_id=f"contract-{operation}",
             log=logging.getLogger("dr.test.contract"), unplanned=unplanned, reverse_drill=reverse_drill)
 
-    def run(self, ctx: RunContext, phases=tuple(Phase), units: list[WorkUnit] | None = None) -> RunContext:
+    def run(self, ctx: RunContext, phases=tuple(Phase), units: list[WorkUnit] | None = None,
+            delay: float = 0) -> RunContext:
+        """Each phase converged for every unit (``delay``: the waiters' poll interval)."""
         for phase in phases:
             for unit in units or self.units:
-                converge(self.adapter, phase, ctx, unit, delay=0)
+                converge(self.adapter, phase, ctx, unit, delay=delay)
         return ctx
 
     def drive(self, ctx: RunContext, units: list[WorkUnit] | None = None, steps=STEPS, between=None) -> RunContext:

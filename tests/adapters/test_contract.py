@@ -164,11 +164,7 @@ def _fail_over(action, faults=None):
     mini = mini_estate(action)
     ctx, calls = recorded(mini.ctx("failover"))
     with inject_faults(faults, ctx.aws.hub_session) if faults else nullcontext():  # spokes: made inside
-        for phase in ALL_PHASES:
-            for unit in mini.units:
-                from dr_adapters.adapters.runner import converge
-
-                converge(mini.adapter, phase, ctx, unit, delay=0.05)
+        mini.run(ctx, ALL_PHASES, delay=0.05)
     return list(calls), mini.roles()
 
 

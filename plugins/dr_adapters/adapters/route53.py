@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any, Literal
 
-from botocore.exceptions import ClientError, ConnectionClosedError, ConnectTimeoutError, EndpointConnectionError
+from botocore.exceptions import ClientError
 from pydantic import Field
 
 from dr_adapters.adapters.base import (
@@ -23,6 +23,7 @@ from dr_adapters.adapters.base import (
     RunContext,
     Wait,
 )
+from dr_adapters.aws.sessions import DEAD_ENDPOINT_ERRORS
 from dr_adapters.plan.model import ResourceSpec, WorkUnit
 from dr_adapters.plan.types import Health, Phase
 
@@ -32,7 +33,6 @@ CONTROL_PLANE_FIX = (
     "down, rely on what Route 53's data plane does by itself -- failover or weighted records with health "
     "checks, or Application Recovery Controller routing controls -- rather than changing a record"
 )
-DEAD_ENDPOINT = (EndpointConnectionError, ConnectionClosedError, ConnectTimeoutError)
 
 
 class R53RecordConfig(ActionConfig):
@@ -58,7 +58,7 @@ def control_plane(rid: str) -> Iterator[None]:
     """A dead us-east-1 endpoint is Route 53's control plane down: say so, and what to use instead."""
     try:
         yield
-    except DEAD_ENDPOINT as err:
+    except DEAD_ENDPOINT_ERRORS as err:
         raise AdapterError(rid, f"Route 53's control plane (us-east-1) does not answer: {err}", CONTROL_PLANE_FIX) from None
 
 

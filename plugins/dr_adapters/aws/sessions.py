@@ -15,6 +15,7 @@ from typing import Any
 
 import boto3
 from botocore.config import Config
+from botocore.exceptions import ConnectionClosedError, ConnectTimeoutError, EndpointConnectionError
 
 from dr_adapters.plan.types import AccountAccess
 
@@ -27,6 +28,8 @@ CLIENT_CONFIG = Config(retries={"mode": "adaptive", "max_attempts": 10}, connect
 # For a region that may be dark (the one being left, a region being probed): a dead endpoint is known
 # in seconds, not after minutes of retries; a throttle or a lost reply is still retried.
 FAIL_FAST_CONFIG = Config(retries={"mode": "adaptive", "max_attempts": 3}, connect_timeout=3, read_timeout=20)
+# What botocore raises, once its retries are spent, when a regional endpoint is gone (a dark region).
+DEAD_ENDPOINT_ERRORS = (EndpointConnectionError, ConnectionClosedError, ConnectTimeoutError)
 
 
 def role_session_name(run_id: str, prefix: str = "dr") -> str:

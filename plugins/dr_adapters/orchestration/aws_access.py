@@ -16,9 +16,14 @@ from dr_adapters.plan.types import Operation
 DEFAULT_CONN_ID = "aws_default"
 
 
+def home_region(default: str) -> str:
+    """The region the orchestrator works from (``DR_ORCHESTRATOR_REGION``), else ``default``."""
+    return os.environ.get("DR_ORCHESTRATOR_REGION") or default
+
+
 def orchestrator_region(plan: Plan, operation: Operation | None) -> str:
     """Where the hub's own calls go (STS for the spokes): the configured home, else the run's target."""
-    return os.environ.get("DR_ORCHESTRATOR_REGION") or plan.regions.target(operation or Operation.FAILOVER)
+    return home_region(plan.regions.target(operation or Operation.FAILOVER))
 
 
 def sessions_for(plan: Plan, run_id: str, aws_conn_id: str = DEFAULT_CONN_ID, *, home_region: str) -> AccountSessions:

@@ -28,9 +28,9 @@ def notify(plan: Plan, sessions: Any, event: str, subject: str, details: dict[st
     message = {"event": event, "dag_id": plan.dag_id, **details}
     log.info("notification %s: %s", event, subject)
     for arn in plan.topic_arns:
-        if arn.split(":")[3] == avoid:
-            continue
         region = arn.split(":")[3]
+        if region == avoid:
+            continue
         try:
             sessions.client("sns", region, fail_fast=True).publish(
                 TopicArn=arn,

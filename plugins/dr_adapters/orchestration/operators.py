@@ -15,10 +15,10 @@ from typing import Any
 
 from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
 from airflow.sdk import BaseOperator
-from botocore.exceptions import ConnectionClosedError, ConnectTimeoutError, EndpointConnectionError
 
 from dr_adapters.adapters.base import AdapterError, RunContext
 from dr_adapters.adapters.registry import adapter_for
+from dr_adapters.aws.sessions import DEAD_ENDPOINT_ERRORS
 from dr_adapters.health import check_url
 from dr_adapters.orchestration.aws_access import DEFAULT_CONN_ID, orchestrator_region, sessions_for
 from dr_adapters.orchestration.notify import dark_region, notify
@@ -26,12 +26,11 @@ from dr_adapters.orchestration.triggers import AwsWaitTrigger
 from dr_adapters.preflight import probe_region, run_preflight
 from dr_adapters.plan.model import Plan, WorkUnit, plan_from_dict
 from dr_adapters.plan.run_request import ALIASES, RunRequest, RunRequestError, parse_run_request
-from dr_adapters.plan.types import FailoverMode, Health, Operation, Phase
+from dr_adapters.plan.types import FailoverMode, Health, Operation, Phase, Regions
 from dr_adapters.report.records import GateRecord, PreflightRecord, TaskRecord
 
 log = logging.getLogger(__name__)
 MAX_ROUNDS = 10
-DEAD_ENDPOINT = (EndpointConnectionError, ConnectionClosedError, ConnectTimeoutError)
 
 
 def now() -> str:
@@ -163,7 +162,7 @@ class PhaseOperator(DrOperator):
         if not request.phase_selected(Phase(self.phase)):
             return f"phase {self.phase} is not selected (phases={[p.value for p in request.phases]})"
         if request.unplanned and Phase(self.phase) in (Phase.CLEANUP, Phase.REPLICATE):
-            source = load_source_region(self.plan, request)
+            source = Regions(**self.plan["regions"]).source(request.acting_as)
             return (f"{self.phase} deferred until {source} returns: an unplanned {request.operation.value} makes "
                     "no call to the region it leaves; trigger operation=reprotect once it answers")
         return None
@@ -207,7 +206,7 @@ class PhaseOperator(DrOperator):
         record.changes, record.notes = record.changes or [], record.notes or []
         try:
             outcome = adapter_for(unit.action).run_phase(Phase(self.phase), ctx, unit)
-        except DEAD_ENDPOINT as exc:
+        except DEAD_ENDPOINT_ERRORS as exc:
             record.changes += _changes(ctx)
             return self._fail(context, record, self._dark_source(ctx, request, unit, exc))
         except Exception as exc:  # noqa: BLE001 - recorded for the report, then re-raised for Airflow
@@ -288,12 +287,6 @@ class ValidateOperator(PhaseOperator):
         return record.to_dict()
 
 
-def load_source_region(plan: dict[str, Any], request: RunRequest) -> str:
-    """The region a run leaves, from the JSON plan header a task carries."""
-    regions = plan["regions"]
-    return regions["dr"] if request.acting_as is Operation.FAILBACK else regions["primary"]
-
-
 def _changes(ctx: RunContext) -> list[dict[str, Any]]:
     """What the adapter changed (or would change, in a dry run), without call arguments' bulk."""
     changes = [
@@ -342,7 +335,7 @@ class ReportOperator(DrOperator):
             failed_tasks=sorted(t for t, state in states.items()
                                 if state in ("failed", "upstream_failed") and t != self.task_id),
             ended_at=now(),
-            unplanned_from=plan.regions.source(request.acting_as) if request and request.unplanned else None,
+            unplanned_from=dark_region(plan, request),
         )
         text = render_text(report)
         sessions = sessions_for(plan, context["run_id"], self.aws_conn_id,

@@ -17,7 +17,7 @@ from airflow.triggers.base import BaseTrigger, TriggerEvent
 
 from dr_adapters.adapters.base import Wait
 from dr_adapters.aws.waiters import get_waiter
-from dr_adapters.orchestration.aws_access import sessions_for
+from dr_adapters.orchestration.aws_access import home_region, sessions_for
 from dr_adapters.plan.model import plan_from_dict
 
 
@@ -52,9 +52,8 @@ class AwsWaitTrigger(BaseTrigger):
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
         # STS through the region being waited on: it answers, or the wait could not go on anyway.
-        home = os.environ.get("DR_ORCHESTRATOR_REGION") or self.waits[0]["region"]
         sessions = await asyncio.to_thread(sessions_for, plan_from_dict(self.plan), self.run_id, self.aws_conn_id,
-                                           home_region=home)
+                                           home_region=home_region(self.waits[0]["region"]))
         for data in self.waits:
             wait = Wait.from_dict(data)
             try:
