@@ -21,6 +21,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     validate.add_argument("files", nargs="+")
     plan = sub.add_parser("plan", help="print waves, work units and what each phase will do")
     plan.add_argument("file")
+    discover = sub.add_parser("discover", help="find a scope's DR-tagged resources; write a snapshot manifest to deploy")
+    discover.add_argument("scope", help="a manifest with a discovery block (tag-driven estate)")
+    discover.add_argument("--out", help="snapshot to write (default: include/inventory/<manifestId>.yaml beside the "
+                          "scope's folder); '-' prints it instead")
     sub.add_parser("schema", help="print the manifest JSON Schema (for editors and CI)")
     actions = sub.add_parser("actions", help="print the reference of every action: config keys, phases, drill (Markdown)")
     actions.add_argument("--write", metavar="README", help="replace the block between the actions markers in this file")
@@ -39,6 +43,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(exc, file=sys.stderr)
             return 1
         return 0
+    if args.command == "discover":
+        return _discover(args.scope, args.out)
     if args.command == "iam":
         return _iam(args.write, args.check)
     if args.command == "actions":
@@ -62,6 +68,54 @@ def _validate(files: Sequence[str]) -> int:
         else:
             print(f"{path}: OK ({plan.dag_id}: {len(plan.waves)} waves, {len(plan.resources)} resources)")
     return 1 if failed else 0
+
+
+def _discover(scope_file: str, out: str | None) -> int:
+    """Exit 0: written, no problem; 1: written, with problems (left-out resources, an account not
+    searched); 2: nothing written (the scope is invalid)."""
+    import os
+
+    import boto3
+    import yaml
+
+    from dr_adapters.aws.sessions import AccountSessions
+    from dr_adapters.plan.types import AccountAccess
+    from dr_adapters.sources import inventory
+    from dr_adapters.sources.discovery import discover, scope_of
+    from dr_adapters.sources.loader import parse_text
+
+    try:
+        manifest = load_manifest(scope_file)
+    except ManifestError as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    if manifest.discovery is None:
+        print(f"{scope_file}: no discovery block -- add one (see the README: tag-driven estates) to find "
+              "resources by their DR tags", file=sys.stderr)
+        return 2
+    raw = parse_text(open(scope_file, encoding="utf-8").read(), scope_file)
+    aws = AccountSessions(
+        boto3.Session(), [AccountAccess(a.account_id, a.role_arn, a.external_id) for a in manifest.accounts],
+        session_name="dr-discover", endpoint_url=os.environ.get("AWS_ENDPOINT_URL"),
+        hub_account_id=manifest.hub_account_id,
+        sts_region=os.environ.get("DR_ORCHESTRATOR_REGION") or manifest.regions.dr,
+    )
+    result = discover(scope_of(manifest), aws)
+    path = inventory.default_inventory_path(scope_file, manifest.manifest_id) if out is None else out
+    try:
+        data, notes = inventory.snapshot(manifest, raw, result, scope_file, str(path))
+    except ManifestError as exc:
+        print(inventory.summary(result, result.problems), file=sys.stderr)
+        print(f"the discovered estate does not make a valid manifest:\n{exc}", file=sys.stderr)
+        return 2
+    if path == "-":
+        print(yaml.safe_dump(data, sort_keys=False, width=120))
+        written = None
+    else:
+        written = inventory.write_snapshot(data, path)
+    problems = result.problems + notes
+    print(inventory.summary(result, problems, written), file=sys.stderr if written is None else sys.stdout)
+    return 1 if any(p.error for p in problems) or result.failed_accounts else 0
 
 
 def _iam(write: str | None, check: str | None) -> int:

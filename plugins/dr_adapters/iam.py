@@ -38,6 +38,19 @@ HUB_ACTIONS: dict[str, str] = {
 }
 """What the hub calls for itself, on top of the adapters of the resources in the hub account."""
 
+DISCOVERY_ACTIONS: dict[str, str] = {
+    "resource-explorer-2:Search": "tag discovery (`discover`) and preflight's drift and unprotected-resource "
+    "checks: one Search per account and region (dr_adapters/sources/discovery.py)",
+    "tag:GetResources": "the same, in a region where Resource Explorer has no index or default view",
+}
+"""What discovery calls in every account it searches (hub and spokes); what it then reads of each
+resource is in that resource's adapter policy. Both take no resource ARN narrower than ``*``."""
+
+
+def discovery_statement() -> dict[str, Any]:
+    return {"Sid": "DrTagDiscovery", "Effect": "Allow", "Action": sorted(DISCOVERY_ACTIONS), "Resource": "*"}
+
+
 # Resources of the generic hub policy (include/iam/hub.json): naming conventions, documented there.
 # The MWAA bundle's execution-role policy names the manifests' exact ARNs instead.
 HUB_CONVENTIONS: dict[str, str] = {
@@ -163,6 +176,7 @@ def spoke_role_template() -> dict[str, Any]:
                     "Action": "sts:AssumeRole",
                     "Condition": {"StringEquals": {"sts:ExternalId": {"Ref": "ExternalId"}}},
                 }]),
+                "Policies": [{"PolicyName": "dr-tag-discovery", "PolicyDocument": policy([discovery_statement()])}],
             },
         },
     }
@@ -228,6 +242,7 @@ def _readme() -> str:
         "|---|---|---|",
         "| `adapters/<adapter>.json` | the role of every account holding that adapter's resources (hub or spoke) | the adapter's calls + what AWS needs on its behalf |",
         "| `hub.json` | the hub role (MWAA execution role) | `sts:AssumeRole` on the spoke roles, `sns:Publish`, `s3:PutObject` for reports |",
+        "| `discovery.json` | every account's role (the spoke template includes it) | tag search: Resource Explorer `Search`, `tag:GetResources` |",
         "| `spoke-role.yaml` | CloudFormation, once per spoke account | the spoke role: ExternalId trust + the adapters' policies |",
         "",
         "`hub.json` names its resources by convention: spoke roles named `dr-orchestration*` (the template's",
@@ -241,6 +256,8 @@ def _readme() -> str:
         "",
     ]
     lines += [f"- `{action}`: {why}" for action, why in HUB_ACTIONS.items()]
+    lines += ["", "Tag discovery, in every account (`discovery.json`):", ""]
+    lines += [f"- `{action}`: {why}" for action, why in DISCOVERY_ACTIONS.items()]
     for cls in ADAPTER_CLASSES:
         lines += ["", f"### `adapters/{adapter_name(cls)}.json` ({' / '.join(f'`{a}`' for a in cls.actions)})", "",
                   "Called by the adapter (botocore waiters included): "
@@ -262,6 +279,7 @@ def render_files() -> dict[str, str]:
     """Every file of ``include/iam/``, by path relative to it."""
     files = {f"adapters/{adapter_name(cls)}.json": _json(adapter_policy(cls)) for cls in ADAPTER_CLASSES}
     files["hub.json"] = _json(hub_policy())
+    files["discovery.json"] = _json(policy([discovery_statement()]))
     files["spoke-role.yaml"] = SPOKE_HEADER + yaml.safe_dump(spoke_role_template(), sort_keys=False, width=200)
     files["README.md"] = _readme()
     return files
@@ -323,7 +341,7 @@ def manifest_policies(plans: list[Any], execution_role_arn: str = EXECUTION_ROLE
     def ordered(classes: set[type[Adapter]]) -> list[type[Adapter]]:
         return [cls for cls in ADAPTER_CLASSES if cls in classes]
 
-    hub = merged_statements(ordered(hub_classes), "DrHubResources")
+    hub = merged_statements(ordered(hub_classes), "DrHubResources") + [discovery_statement()]
     if spoke_classes:
         hub.append({"Sid": "DrAssumeSpokeRoles", "Effect": "Allow", "Action": "sts:AssumeRole",
                     "Resource": sorted(spoke_classes)})
@@ -336,8 +354,8 @@ def manifest_policies(plans: list[Any], execution_role_arn: str = EXECUTION_ROLE
     for role_arn, classes in sorted(spoke_classes.items()):
         role_name = role_arn.rsplit("/", 1)[-1]
         stem = f"spoke-{spoke_account[role_arn]}-{role_name}"
-        if classes:
-            policies[f"{stem}-policy.json"] = policy(merged_statements(ordered(classes), "DrSpokeResources"))
+        policies[f"{stem}-policy.json"] = policy(merged_statements(ordered(classes), "DrSpokeResources")
+                                                 + [discovery_statement()])
         ids = sorted(external_ids[role_arn])
         policies[f"{stem}-trust-policy.json"] = policy([{
             "Sid": "DrHubAssumesWithExternalId", "Effect": "Allow",

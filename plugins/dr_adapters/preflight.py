@@ -121,4 +121,46 @@ def run_preflight(plan: Plan, request: RunRequest, ctx: RunContext) -> list[dict
 
     workers = max(1, min(MAX_ACCOUNTS_IN_PARALLEL, len(by_account)))
     with ThreadPoolExecutor(max_workers=workers) as pool:
-        return [f for chunk in pool.map(check_account, by_account.values()) for f in chunk]
+        found = [f for chunk in pool.map(check_account, by_account.values()) for f in chunk]
+    return found + estate_findings(plan, request, ctx)
+
+
+def estate_findings(plan: Plan, request: RunRequest, ctx: RunContext) -> list[dict[str, Any]]:
+    """The tagged estate against the plan. A tag-driven plan: discover again; a resource tagged, untagged
+    or moved to another wave since the snapshot stops a failover or failback (and makes readiness
+    fail); a drill reports it. A manifest: resources tagged for its scope that it does not list are
+    unprotected (a warning, or an error when the manifest sets ``unprotectedResources: error``)."""
+    from dr_adapters.sources import inventory
+    from dr_adapters.sources.discovery import discover, scope_of
+
+    key = {"resource_id": "tagged estate", "kind": "discovery"}
+    tag_driven = plan.discovery is not None
+    if not tag_driven and plan.unprotected == "ignore":
+        return []
+    if request.unplanned or request.operation is Operation.REPROTECT:
+        why = "the region being left is dark" if request.unplanned else "a reprotect changes no plan"
+        return [{**key, "ok": True, "message": f"not compared with the tags: {why}"}]
+    scope = scope_of(plan)
+    try:
+        result = discover(scope, ctx.aws, hub_account=plan.hub_account_id, home=ctx.target_region)
+    except Exception as exc:  # noqa: BLE001 - the check itself failing is a finding, not a crash
+        return [{**key, "ok": not tag_driven, "message": f"could not discover the tagged estate: {exc}"}]
+    searched = f"{len(result.cells)} account-region(s) searched in {result.seconds:.1f} s"
+    failed = [f"account {a} not searched: {e}" for a, e in result.failed_accounts.items()]
+    if tag_driven:
+        changes = inventory.drift(plan, result) + failed
+        if not changes:
+            return [{**key, "ok": True, "message": f"matches the snapshot of {plan.discovered_at} ({searched})"}]
+        blocking = request.operation is not Operation.DRILL
+        remedy = ("run `python -m dr_adapters discover <scope>`, review and deploy the new snapshot, then "
+                  "trigger again" if blocking else "run discover and deploy the snapshot before a failover")
+        return [{**key, "resource_id": "drift", "ok": not blocking, "message": (
+            f"the tagged estate changed since the snapshot of {plan.discovered_at}: {c} -- {remedy}")}
+            for c in changes]
+    loose = inventory.unprotected(plan, result) + failed
+    error = plan.unprotected == "error"
+    if not loose:
+        return [{**key, "ok": True, "message": f"every resource tagged for this scope is in the manifest ({searched})"}]
+    return [{**key, "resource_id": "unprotected", "ok": not error, "message": (
+        f"{'' if error else 'warning: '}unprotected: {item} -- add it to the manifest (or remove its dr:enabled tag)")}
+        for item in loose]

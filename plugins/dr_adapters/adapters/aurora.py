@@ -24,6 +24,7 @@ from dr_adapters.adapters.base import (
     ServiceSide,
     Wait,
 )
+from dr_adapters.adapters.discovery import Derived, DiscoveryRead, NotDerived, Tagged, arn_region
 from dr_adapters.adapters.replicated import GroupMember, ReplicatedGroupAdapter
 from dr_adapters.plan.model import ResourceSpec, WorkUnit
 from dr_adapters.plan.types import Health, Phase
@@ -382,3 +383,76 @@ class AuroraAdapter(ReplicatedGroupAdapter[_Resource]):
         # holds data, it must be re-created as a secondary.
         return (f"rename or delete the detached cluster, re-create {r.source_id} in {ctx.source_region} "
                 f"with --global-cluster-identifier {r.group_id}, then re-run REPLICATE")
+
+    # -- tag discovery ---------------------------------------------------------------------------
+    # A global database is tagged on its global cluster, its member clusters or their instances: each
+    # part names the one global database. Its members' regions say which is primary and which DR.
+    discovery_types = ("rds:global-cluster", "rds:cluster", "rds:db")
+    recovery_strategies = {"switchover": {"mode": "switchover"}, "failover": {"mode": "failover"}}
+
+    def identity(self, config: dict[str, Any], account_id: str) -> str:
+        return f"aurora/{account_id}/{config['globalClusterIdentifier']}"
+
+    def derive(self, found: list[Tagged], read: DiscoveryRead) -> list[Derived | NotDerived]:
+        globals_ = self._global_clusters(read)
+        by_member = {m["DBClusterArn"]: g for g in globals_ for m in g.get("GlobalClusterMembers", [])}
+        by_id = {g["GlobalClusterIdentifier"]: g for g in globals_}
+        cluster_of = self._instance_clusters([f for f in found if f.resource_type == "rds:db"], read)
+        out: list[Derived | NotDerived] = []
+        for f in found:
+            if f.resource_type == "rds:global-cluster":
+                gc = by_id.get(f.name)
+            else:
+                cluster_arn = f.arn if f.resource_type == "rds:cluster" else cluster_of.get(f.arn)
+                if cluster_arn is None:
+                    out.append(NotDerived(f.arn, "a DB instance outside an Aurora cluster: no adapter protects "
+                                                 "it yet -- remove its dr:enabled tag"))
+                    continue
+                gc = by_member.get(cluster_arn)
+            if gc is None:
+                out.append(NotDerived(f.arn, "not part of an Aurora global database -- add a secondary cluster "
+                                             f"in {read.dr} (CreateGlobalCluster) or remove its dr:enabled tag"))
+                continue
+            out.append(self._derived(f, gc, read))
+        return out
+
+    def _derived(self, f: Tagged, gc: dict[str, Any], read: DiscoveryRead) -> Derived | NotDerived:
+        gid = gc["GlobalClusterIdentifier"]
+        members = {arn_region(m["DBClusterArn"]): m["DBClusterArn"].split(":")[-1]
+                   for m in gc.get("GlobalClusterMembers", [])}
+        missing = [r for r in (read.primary, read.dr) if r not in members]
+        action = {"aurora-mysql": "AuroraMySQL", "aurora-postgresql": "AuroraPostgreSQL"}.get(gc.get("Engine", ""))
+        if missing or action is None:
+            why = (f"has no member cluster in {', '.join(missing)}" if missing
+                   else f"engine {gc.get('Engine')!r} is not Aurora MySQL or PostgreSQL")
+            return NotDerived(f.arn, f"global database {gid} {why} -- fix the global database or remove dr:enabled")
+        config = {"globalClusterIdentifier": gid, "primaryClusterIdentifier": members[read.primary],
+                  "drClusterIdentifier": members[read.dr]}
+        secondary = f.resource_type == "rds:db" or f.region == read.dr
+        return Derived(self.identity(config, read.account_id), action, gid, config, f.arn, f.tags, secondary)
+
+    @staticmethod
+    def _global_clusters(read: DiscoveryRead) -> list[dict[str, Any]]:
+        """Every global database of the account (DescribeGlobalClusters answers in any region: the
+        primary's, else DR's when the primary is dark)."""
+        for region in (read.primary, read.dr):
+            try:
+                pages = read.client("rds", region).get_paginator("describe_global_clusters").paginate()
+                return [g for page in pages for g in page["GlobalClusters"]]
+            except (BotoCoreError, ClientError):
+                if region == read.dr:
+                    raise
+        return []
+
+    @staticmethod
+    def _instance_clusters(instances: list[Tagged], read: DiscoveryRead) -> dict[str, str]:
+        """DB instance ARN -> its cluster's ARN, one listing per region."""
+        out: dict[str, str] = {}
+        for region in sorted({f.region for f in instances}):
+            pages = read.client("rds", region).get_paginator("describe_db_instances").paginate()
+            for page in pages:
+                for i in page["DBInstances"]:
+                    if i.get("DBClusterIdentifier"):
+                        head = i["DBInstanceArn"].rsplit(":db:", 1)[0]
+                        out[i["DBInstanceArn"]] = f"{head}:cluster:{i['DBClusterIdentifier']}"
+        return out

@@ -23,6 +23,7 @@ Technologies of their own shape (DRS recovery, Route 53 records) derive from ``A
 
 from __future__ import annotations
 
+import json
 import logging
 from abc import ABC
 from dataclasses import dataclass, field
@@ -32,6 +33,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from botocore.exceptions import BotoCoreError, ClientError
 from pydantic import BaseModel, ConfigDict
 
+from dr_adapters.adapters.discovery import Derived, DiscoveryRead, NotDerived, Tagged
 from dr_adapters.plan.types import Health, Operation, Phase, Regions, Scope
 
 if TYPE_CHECKING:
@@ -280,6 +282,26 @@ class Adapter(ABC):
     service_side_actions: ClassVar[tuple[ServiceSide, ...]] = ()
     """IAM actions AWS needs on our behalf for those calls, never called by us (see ``ServiceSide``).
     The shipped policy (``include/iam/adapters/<module>.json``) grants ``iam_actions`` and these."""
+
+    # -- tag discovery (``adapters.discovery``) -------------------------------------------------
+    discovery_types: ClassVar[tuple[str, ...]] = ()
+    """Resource types (``service:type``, as Resource Explorer and the Tagging API name them) whose
+    DR-tagged resources ``derive`` turns into manifest entries, the most telling first (its tags win
+    when several parts of one resource are tagged). None: hand-listed only (Route 53 records)."""
+
+    recovery_strategies: ClassVar[dict[str, dict[str, Any]]] = {}
+    """``dr:recovery-strategy`` values and the config each sets (Aurora: switchover or failover)."""
+
+    def identity(self, config: dict[str, Any], account_id: str) -> str:
+        """Names the DR resource a config protects, as ``derive`` names what it finds: how a manifest's
+        entries are matched with the tagged estate. Unique per account and technology."""
+        return f"{self.actions[0].lower()}/{account_id}/{json.dumps(config, sort_keys=True)}"
+
+    def derive(self, found: list[Tagged], read: DiscoveryRead) -> list[Derived | NotDerived]:
+        """The manifest entries of DR-tagged resources of ``discovery_types`` in one account, read from
+        AWS with ``read.client`` (batch the reads: discovery runs over thousands of resources)."""
+        return [NotDerived(f.arn, f"{type(self).__name__} does not discover resources -- list it under layers")
+                for f in found]
 
     def config(self, resource: ResourceSpec) -> Any:
         """The resource's config parsed with this adapter's schema."""

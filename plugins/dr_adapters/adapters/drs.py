@@ -36,6 +36,7 @@ from dr_adapters.adapters.base import (
     ServiceSide,
     Wait,
 )
+from dr_adapters.adapters.discovery import Derived, DiscoveryRead, NotDerived, Tagged
 from dr_adapters.plan.model import ResourceSpec, WorkUnit
 from dr_adapters.plan.types import Health, Phase
 
@@ -592,3 +593,41 @@ class DrsAdapter(Adapter):
                 outcome.waits.append(Wait("drs", region, unit.account_id, "ReplicationContinuous", args, description,
                                           delay=60, max_attempts=360))
         return outcome
+
+    # -- tag discovery ---------------------------------------------------------------------------
+    # The resource is the source server in the DR region. Its origin EC2 instance (often the part people
+    # tag) and the reversed (failback) server in the primary region name the same one.
+    discovery_types = ("drs:source-server", "ec2:instance")
+
+    def identity(self, config: dict[str, Any], account_id: str) -> str:
+        return f"drs/{account_id}/{config['sourceServerId']}"
+
+    def derive(self, found: list[Tagged], read: DiscoveryRead) -> list[Derived | NotDerived]:
+        servers: dict[str, dict[str, Any]] = {}
+        pages = read.client("drs", read.dr).get_paginator("describe_source_servers")
+        if any(f.resource_type == "ec2:instance" for f in found):  # no filter by instance: list them all
+            servers.update((s["arn"], s) for page in pages.paginate(filters={}) for s in page["items"])
+        for region in sorted({f.region for f in found if f.resource_type != "ec2:instance"}):
+            ids = [f.name for f in found if f.region == region and f.resource_type != "ec2:instance"]
+            pages = read.client("drs", region).get_paginator("describe_source_servers")
+            for chunk in _chunks(ids):
+                servers.update((s["arn"], s) for page in pages.paginate(filters={"sourceServerIDs": chunk})
+                               for s in page["items"])
+        by_instance = {_origin(s)[0]: s for s in servers.values() if _arn_region(s["arn"]) == read.dr}
+        out: list[Derived | NotDerived] = []
+        for f in found:
+            server = by_instance.get(f.name) if f.resource_type == "ec2:instance" else servers.get(f.arn)
+            if server and _arn_region(server["arn"]) != read.dr:  # a reversed server: the one it reverses
+                server = servers.get(server.get("reversedDirectionSourceServerArn") or "", server)
+            if server is None or _arn_region(server["arn"]) != read.dr:
+                why = ("no DRS source server in the DR region replicates it" if f.resource_type == "ec2:instance"
+                       else f"source server in {f.region} does not replicate into the DR region {read.dr}")
+                out.append(NotDerived(f.arn, f"{why} -- install the replication agent (or fix the scope's regions), "
+                                             "or remove dr:enabled"))
+                continue
+            hints = (server.get("sourceProperties") or {}).get("identificationHints") or {}
+            config = {"sourceServerId": server["sourceServerID"]}
+            out.append(Derived(self.identity(config, read.account_id), self.actions[0],
+                               hints.get("hostname") or server["sourceServerID"], config, f.arn, f.tags,
+                               secondary=f.arn != server["arn"]))
+        return out

@@ -17,6 +17,7 @@ from dr_adapters.adapters.base import (
     ServiceSide,
     Wait,
 )
+from dr_adapters.adapters.discovery import Derived, DiscoveryRead, NotDerived, Tagged
 from dr_adapters.adapters.regional import RegionalCopyAdapter
 from dr_adapters.plan.model import WorkUnit
 from dr_adapters.plan.types import Health, Phase
@@ -250,4 +251,47 @@ class EcsServiceAdapter(RegionalCopyAdapter[_Side]):
             fix = f"recreate it at desired count 0 in {source.region} so the service can move back"
             svc = self._in_scope(ctx, unit, rid, source, self._read(ctx, unit, source), fix)
             out.notes.append(f"{rid}: {source} is standing by at desired count {svc['desiredCount']}")
+        return out
+
+    # -- tag discovery ---------------------------------------------------------------------------
+    discovery_types = ("ecs:service",)
+
+    def identity(self, config: dict[str, Any], account_id: str) -> str:
+        return f"ecs/{account_id}/{config['cluster']}/{config['service']}"
+
+    def derive(self, found: list[Tagged], read: DiscoveryRead) -> list[Derived | NotDerived]:
+        """cluster and service from the ARN, the production count from whichever copy runs (both read:
+        after a failover the DR copy is the one at production count); a missing DR copy gets the
+        primary's task definition family to be created from."""
+        wanted: dict[tuple[str, str], set[str]] = {}
+        for f in found:
+            cluster, _, service = f.name.partition("/")
+            for region in (read.primary, read.dr):
+                wanted.setdefault((region, cluster), set()).add(service)
+        described: dict[tuple[str, str, str], dict[str, Any]] = {}
+        for (region, cluster), services in wanted.items():
+            names = sorted(services)
+            for i in range(0, len(names), 10):  # DescribeServices takes at most 10 services
+                reply = read.client("ecs", region).describe_services(cluster=cluster, services=names[i:i + 10])
+                for svc in reply["services"]:
+                    if svc.get("status") != "INACTIVE":
+                        described[(region, cluster, svc["serviceName"])] = svc
+        out: list[Derived | NotDerived] = []
+        for f in found:
+            cluster, _, service = f.name.partition("/")
+            if not service:
+                out.append(NotDerived(f.arn, "a service ARN without its cluster (the old ARN format) -- opt in to "
+                                             "the long ARN format (serviceLongArnFormat) and re-create the service"))
+                continue
+            primary, dr = (described.get((r, cluster, service)) for r in (read.primary, read.dr))
+            desired = max((s["desiredCount"] for s in (primary, dr) if s), default=0)
+            if not desired and "dr:desired-count" not in f.tags:
+                out.append(NotDerived(f.arn, "runs no task in either region -- tag it dr:desired-count=<production "
+                                             "task count>"))
+                continue
+            config: dict[str, Any] = {"cluster": cluster, "service": service, "desiredCount": desired}
+            if dr is None and primary is not None:
+                config["taskDefinition"] = primary["taskDefinition"].split("/")[-1].split(":")[0]
+            out.append(Derived(self.identity(config, read.account_id), self.actions[0], service, config, f.arn,
+                               f.tags, secondary=f.region != read.primary))
         return out

@@ -19,6 +19,7 @@ from dr_adapters.adapters.base import (
     RunContext,
     Wait,
 )
+from dr_adapters.adapters.discovery import Derived, DiscoveryRead, NotDerived, Tagged
 from dr_adapters.adapters.regional import RegionalCopyAdapter
 from dr_adapters.plan.model import WorkUnit
 from dr_adapters.plan.types import Health, Phase
@@ -284,3 +285,16 @@ class LambdaFunctionAdapter(RegionalCopyAdapter[_Side]):
             if published:
                 out.waits.append(self._wait_published(unit, source, published["Version"]))
         return out
+
+    # -- tag discovery ---------------------------------------------------------------------------
+    discovery_types = ("lambda:function",)
+
+    def identity(self, config: dict[str, Any], account_id: str) -> str:
+        return f"lambda/{account_id}/{config['functionName']}"
+
+    def derive(self, found: list[Tagged], read: DiscoveryRead) -> list[Derived | NotDerived]:
+        """The function's name is in its ARN; the alias clients invoke is ``live`` unless ``dr:alias`` says
+        otherwise (a function may have several aliases: only its owner knows which one serves)."""
+        return [Derived(self.identity({"functionName": f.name}, read.account_id), self.actions[0], f.name,
+                        {"functionName": f.name}, f.arn, f.tags, secondary=f.region != read.primary)
+                for f in found]

@@ -49,6 +49,13 @@ def default_manifest_dir() -> Path:
     return next((c for c in candidates if c.is_dir()), candidates[0])
 
 
+def default_inventory_dir(manifest_dir: Path) -> Path:
+    """DR_INVENTORY_DIR, else ``inventory`` beside the manifests folder: where ``discover`` writes the
+    snapshots of tag-driven estates (``include/inventory/<manifestId>.yaml``)."""
+    configured = os.environ.get("DR_INVENTORY_DIR")
+    return Path(configured) if configured else manifest_dir.parent / "inventory"
+
+
 def _settings() -> dict[str, Any]:
     return {
         "retries": int(os.environ.get("DR_TASK_RETRIES", "2")),
@@ -239,7 +246,7 @@ def build_dags(manifest_dir: str | Path | None = None) -> dict[str, DAG]:
     folder = Path(manifest_dir or default_manifest_dir())
     if not folder.is_dir():
         log.warning("no DR manifests: %s is not a folder (set DR_MANIFEST_DIR)", folder)
-    paths = discover_manifests(folder)
+    paths = discover_manifests(folder) + discover_manifests(default_inventory_dir(folder))
     with _no_cyclic_gc():
         if wanted:
             maybe = [p for p in paths if declared_dag_id(p) in (wanted, None)]
@@ -266,9 +273,14 @@ def _no_cyclic_gc() -> Iterator[None]:
 def _build(paths: list[Path], wanted: str | None) -> dict[str, DAG]:
     plans: dict[str, Plan] = {}
     broken: list[tuple[Path, str]] = []
+    scopes: list[tuple[Path, str]] = []
     for path in paths:
         try:
-            plan = build_plan(load_manifest(path), str(path))
+            manifest = load_manifest(path)
+            if manifest.is_scope:  # its DAG comes from its snapshot (discover), never from AWS at parse time
+                scopes.append((path, dag_id_for(manifest.customer, manifest.environment)))
+                continue
+            plan = build_plan(manifest, str(path))
         except ManifestError as exc:
             log.error("%s", exc)
             broken.append((path, str(exc)))
@@ -282,6 +294,10 @@ def _build(paths: list[Path], wanted: str | None) -> dict[str, DAG]:
             else:
                 plans[plan.dag_id] = plan
 
+    for path, dag_id in scopes:
+        if dag_id not in plans:
+            broken.append((path, f"{path}: a tag-driven scope without its snapshot -- run `python -m dr_adapters "
+                                 f"discover {path}`, review the snapshot it writes (include/inventory/) and deploy it"))
     dags: dict[str, DAG] = {}
     for dag_id, plan in plans.items():
         if not wanted or wanted == dag_id:

@@ -19,6 +19,7 @@ class ResourceSpec:
     dependencies: tuple[str, ...] = ()
     health_check_url: str | None = None
     priority: str | None = None  # critical | high | medium | low: order inside the wave; None: unordered
+    discovered_from: str | None = None  # the ARN whose DR tags made it (tag discovery); None: hand-listed
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -29,6 +30,7 @@ class ResourceSpec:
             "dependencies": list(self.dependencies),
             "health_check_url": self.health_check_url,
             "priority": self.priority,
+            "discovered_from": self.discovered_from,
         }
 
     @classmethod
@@ -41,6 +43,7 @@ class ResourceSpec:
             dependencies=tuple(data.get("dependencies") or ()),
             health_check_url=data.get("health_check_url"),
             priority=data.get("priority"),
+            discovered_from=data.get("discovered_from"),
         )
 
 
@@ -117,6 +120,9 @@ class Plan:
     description: str = ""
     # A header-only plan (plan_to_dict with_waves=False) keeps its wave numbers without the waves.
     header_wave_numbers: tuple[int, ...] = ()
+    discovery: dict[str, Any] | None = None  # a tag-driven estate: where its resources are found (sources.discovery)
+    discovered_at: str | None = None  # when the snapshot this plan was built from was taken
+    unprotected: str = "warn"  # tagged resources the plan does not hold: warn | error | ignore
 
     @property
     def wave_numbers(self) -> list[int]:
@@ -186,6 +192,9 @@ def plan_to_dict(plan: Plan, *, with_waves: bool = True) -> dict[str, Any]:
         "hub_account_id": plan.hub_account_id,
         "source": plan.source,
         "description": plan.description,
+        "discovery": plan.discovery,
+        "discovered_at": plan.discovered_at,
+        "unprotected": plan.unprotected,
     }
 
 
@@ -220,4 +229,7 @@ def plan_from_dict(data: dict[str, Any]) -> Plan:
         source=data.get("source", ""),
         description=data.get("description", ""),
         header_wave_numbers=tuple(data.get("wave_numbers") or [w.number for w in waves]),
+        discovery=data.get("discovery"),
+        discovered_at=data.get("discovered_at"),
+        unprotected=data.get("unprotected", "warn"),
     )

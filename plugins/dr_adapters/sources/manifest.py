@@ -116,6 +116,10 @@ class ResourceBase(Strict):
     priority: Literal["critical", "high", "medium", "low"] | None = Field(
         None, description="Order inside its wave (FR-1.3): critical first; resources of one priority run in parallel. "
         "Unset: no ordering (as dr:priority, a discovered resource without the tag is low).")
+    discovered_from: str | None = Field(
+        None, alias="discoveredFrom", pattern=r"^arn:aws[a-z-]*:[a-z0-9-]+:",
+        description="Written by `discover`: the ARN whose DR tags made this entry. Entries without it are "
+        "hand-listed, and the drift check leaves them alone.")
 
 
 def _resource_union() -> Any:
@@ -136,6 +140,56 @@ def _resource_union() -> Any:
 
 
 Resource = _resource_union()
+
+
+class DiscoveryFilter(Strict):
+    actions: list[str] = Field(default_factory=list, description="Technologies (manifest actions), e.g. [EcsService].")
+    resource_types: list[str] = Field(
+        default_factory=list, alias="resourceTypes", description="Resource types as AWS names them, e.g. [ecs:service].")
+    tags: dict[str, str] = Field(default_factory=dict, description="Tag key: value pairs.")
+    arns: list[str] = Field(default_factory=list, description="Resource ARNs.")
+
+    @field_validator("actions")
+    @classmethod
+    def _known(cls, value: list[str]) -> list[str]:
+        from dr_adapters.adapters.registry import supported_actions
+
+        unknown = [a for a in value if a not in supported_actions()]
+        if unknown:
+            raise ValueError(f"unknown action(s) {unknown} -- use: {', '.join(supported_actions())}")
+        return value
+
+
+class Discovery(Strict):
+    """Where a tag-driven estate's resources are found (SPEC 4): every resource tagged
+    ``dr:enabled=true`` with this manifest's Customer and Environment, in these accounts and regions."""
+
+    method: Literal["resource-explorer", "tagging-api"] = Field(
+        "resource-explorer", description="resource-explorer: one Search per account and region (falls back to "
+        "the Tagging API where Resource Explorer has no index or view); tagging-api: GetResources only.")
+    accounts: list[str] | None = Field(
+        None, description="Account ids to search (default: hubAccountId and every account listed).")
+    regions: list[str] | None = Field(None, description="Regions to search (default: the primary and the DR region).")
+    include: DiscoveryFilter = Field(
+        default_factory=DiscoveryFilter, description="Only resources matching every non-empty filter here.")
+    exclude: DiscoveryFilter = Field(
+        default_factory=DiscoveryFilter, description="Resources matching any filter here are left out.")
+
+    @field_validator("accounts")
+    @classmethod
+    def _accounts(cls, value: list[str] | None) -> list[str] | None:
+        bad = [a for a in value or [] if not re.match(ACCOUNT_ID, a)]
+        if bad:
+            raise ValueError(f"not 12-digit account ids: {bad} -- quote them: \"222222222222\"")
+        return value
+
+
+class Inventory(Strict):
+    """Written by ``discover``: this manifest is a snapshot of a tag-driven estate."""
+
+    discovered_at: str = Field(alias="discoveredAt", description="When discovery ran (UTC, ISO 8601).")
+    scope: str = Field(description="The scope manifest it was discovered from.")
+    problems: list[str] = Field(default_factory=list, description="Tagged resources left out, and why.")
 
 
 class Layer(Strict):
@@ -159,7 +213,13 @@ class Manifest(Strict):
     drill: Drill | None = None
     notifications: Notifications | None = None
     report: Report = Field(default_factory=Report)
-    layers: list[Layer] = Field(min_length=1)
+    layers: list[Layer] = Field(default_factory=list, description="Waves of hand-listed resources (with discovery: "
+                                "merged with the discovered ones; a hand-written entry wins).")
+    discovery: Discovery | None = Field(None, description="Tag-driven estate: find the resources by their DR tags.")
+    inventory: Inventory | None = None
+    unprotected_resources: Literal["warn", "error", "ignore"] = Field(
+        "warn", alias="unprotectedResources", description="Resources tagged dr:enabled for this customer and "
+        "environment that the manifest does not list: preflight warns, fails (error) or does not look (ignore).")
 
     @field_validator("phases")
     @classmethod
@@ -176,12 +236,36 @@ class Manifest(Strict):
         _check_unique(self, problems)
         _check_accounts(self, problems)
         _check_dependencies(self, problems)
+        _check_discovery(self, problems)
         if problems:
             raise ValueError("; ".join(problems))
         return self
 
     def resources(self) -> list[tuple[Layer, Any]]:
         return [(layer, r) for layer in self.layers for r in layer.resources]
+
+    @property
+    def is_scope(self) -> bool:
+        """A tag-driven estate not yet discovered: ``discover`` turns it into a snapshot to run."""
+        return self.discovery is not None and self.inventory is None
+
+
+def _check_discovery(m: Manifest, problems: list[str]) -> None:
+    if not m.layers and m.discovery is None:
+        problems.append("layers: no resources -- list them under layers, or add a discovery block to find them by tags")
+    if m.inventory is not None and m.discovery is None:
+        problems.append("inventory: a discovered snapshot without its discovery block -- run discover again")
+    if m.discovery is None:
+        return
+    known = {a.account_id for a in m.accounts} | ({m.hub_account_id} if m.hub_account_id else set())
+    for account in m.discovery.accounts or []:
+        if account not in known:
+            problems.append(f"discovery.accounts: {account} is not listed under accounts (nor hubAccountId) -- "
+                            "add it there with its roleArn and externalId")
+    for region in m.discovery.regions or []:
+        if region not in (m.regions.primary, m.regions.dr):
+            problems.append(f"discovery.regions: {region} is neither the primary ({m.regions.primary}) nor the DR "
+                            f"region ({m.regions.dr}) -- search those two")
 
 
 def _check_unique(m: Manifest, problems: list[str]) -> None:
@@ -219,6 +303,8 @@ def _check_dependencies(m: Manifest, problems: list[str]) -> None:
     for rid, deps in graph.items():
         for dep in deps:
             if dep not in wave_of:
+                if m.is_scope:
+                    continue  # may name a resource discovery will find; the snapshot is checked in full
                 problems.append(f"resource {rid!r} depends on {dep!r}, which is not in the manifest -- fix the resourceId or drop the dependency")
             elif dep == rid:
                 problems.append(f"resource {rid!r} depends on itself -- drop that dependency")

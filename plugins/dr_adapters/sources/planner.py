@@ -40,6 +40,9 @@ def build_plan(manifest: Manifest, source: str = "") -> Plan:
         hub_account_id=manifest.hub_account_id,
         source=source,
         description=manifest.description,
+        discovery=manifest.discovery.model_dump(mode="json", exclude_unset=False) if manifest.discovery else None,
+        discovered_at=manifest.inventory.discovered_at if manifest.inventory else None,
+        unprotected=manifest.unprotected_resources,
     )
 
 
@@ -75,6 +78,7 @@ def _spec(resource) -> ResourceSpec:
         dependencies=tuple(resource.dependencies),
         health_check_url=resource.health_check_url,
         priority=resource.priority,
+        discovered_from=resource.discovered_from,
     )
 
 
