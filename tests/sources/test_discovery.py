@@ -12,6 +12,7 @@ from pathlib import Path
 import boto3
 import pytest
 import yaml
+from awssim.kits.lambda_function import seed_function
 from awssim.seed import seed_estate
 from awssim.synthetic import synthetic_manifest
 
@@ -188,11 +189,8 @@ def test_an_unreachable_account_is_reported_and_the_others_are_still_discovered(
 def test_a_resource_tagged_but_not_in_the_manifest_is_unprotected(aws, tmp_path):
     data = synthetic_manifest("wayne", resources=12, waves=3, regions=EU_AP)
     plan, estate = seed(data, tmp_path)
-    lam = estate.sessions[None].client("lambda", region_name=EU_AP["primary"])
-    role = "arn:aws:iam::123456789012:role/lambda"
-    lam.create_function(FunctionName="wayne-forgotten", Runtime="python3.12", Role=role, Handler="x.h",
-                        Code={"ZipFile": b"def h(e, c): pass"},
-                        Tags={"Customer": "wayne", "Environment": "production", "dr:enabled": "true", "dr:wave": "2"})
+    seed_function(estate.sessions[None], EU_AP["primary"], name="wayne-forgotten",
+                  tags={"Customer": "wayne", "Environment": "production", "dr:enabled": "true", "dr:wave": "2"})
     from dr_adapters.sources import inventory
 
     sessions = AccountSessions(boto3.Session(region_name=EU_AP["primary"]), plan.accounts,

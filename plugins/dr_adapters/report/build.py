@@ -125,7 +125,11 @@ def build_report(
         "started_at": run_started_at,
         "ended_at": ended_at,
         "preflight": {"outcome": preflight.outcome if preflight and preflight.outcome is not None else "not run",
-                      "checks": len(preflight.findings) if preflight else 0},
+                      "checks": len(preflight.findings) if preflight else 0,
+                      # the tagged estate against the plan: drift (tag-driven) or unprotected resources
+                      **({"tagged_estate": estate} if (estate := [
+                          {"ok": f["ok"], "message": f["message"]} for f in (preflight.findings if preflight else [])
+                          if f.get("kind") == "discovery"]) else {})},
         "waves": waves,
         "after_waves": after,
         "approvals": approvals,
