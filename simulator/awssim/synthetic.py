@@ -23,6 +23,7 @@ import yaml
 from awssim.kits import Kit, all_kits
 
 HUB, SPOKE = "123456789012", "222222222222"
+SPOKES = tuple(str(d) * 12 for d in range(2, 10))  # 222222222222, 333333333333, ...: up to 8 spoke accounts
 REGIONS = {"primary": "us-east-1", "dr": "us-west-2"}
 
 
@@ -55,13 +56,23 @@ def _waves_of(actions: list[Any], waves: int) -> list[list[int]]:
 
 
 def synthetic_manifest(customer: str, resources: int = 50, waves: int = 5,
-                       regions: dict[str, str] | None = None) -> dict[str, Any]:
-    """One customer's manifest; resource ids and AWS ids are derived from ``customer``."""
+                       regions: dict[str, str] | None = None, spokes: int = 1) -> dict[str, Any]:
+    """One customer's manifest; resource ids and AWS ids are derived from ``customer``. The spoke share
+    of each kind is spread round-robin over ``spokes`` spoke accounts."""
     if not re.fullmatch(r"[a-z][a-z0-9-]*", customer):
         raise ValueError(f"customer={customer!r}: synthetic customers are lower-case letters, digits and '-', "
                          "starting with a letter, e.g. c0042")
+    if not 1 <= spokes <= len(SPOKES):
+        raise ValueError(f"spokes={spokes}: between 1 and {len(SPOKES)}")
     regions = dict(regions or REGIONS)
     counts = _counts(resources)
+
+    def account_of(kit: Kit, n: int) -> str | None:
+        """The n-th resource of a kind lives in a spoke every ``spoke_every``-th time, round-robin."""
+        if n % kit.spoke_every != kit.spoke_every - 1:
+            return None
+        return SPOKES[(n // kit.spoke_every) % spokes]
+
     kits = [kit for kit in counts for _ in range(counts[kit])]
     first_of_kind = {kit.kind: kit for kit in counts}
     items: list[dict[str, Any]] = []
@@ -71,16 +82,17 @@ def synthetic_manifest(customer: str, resources: int = 50, waves: int = 5,
         seen[kit.kind] += 1
         # a share of each kind lives in the spoke account (DRS servers half and half, as DRS allows
         # 300 replicating servers per account and region: 1,500 resources fit)
-        in_spoke = n % kit.spoke_every == kit.spoke_every - 1
+        account = account_of(kit, n)
+        in_spoke = account is not None
         # ids unique across customers: DRS seeds each server's hostname from its resource id
         item: dict[str, Any] = {"resourceId": f"{customer}-{kit.kind}-{n}", "action": kit.actions[0],
                                 "config": kit.synthetic_config(customer, n, spoke=in_spoke)}
         if in_spoke:
-            item["accountId"] = SPOKE
+            item["accountId"] = account
         upstream = first_of_kind.get(kit.depends_on or "")
         if upstream:
             # depend on a resource of the same account, if it has one (a spoke service on a spoke database)
-            same = [d for d in range(counts[upstream]) if (d % upstream.spoke_every == upstream.spoke_every - 1) == in_spoke]
+            same = [d for d in range(counts[upstream]) if account_of(upstream, d) == account]
             if same:
                 item["dependencies"] = [f"{customer}-{upstream.kind}-{same[n % len(same)]}"]
         items.append(item)
@@ -94,8 +106,8 @@ def synthetic_manifest(customer: str, resources: int = 50, waves: int = 5,
         "environment": "production",
         "regions": regions,
         "hubAccountId": HUB,
-        "accounts": [{"accountId": SPOKE, "roleArn": f"arn:aws:iam::{SPOKE}:role/dr-orchestration",
-                      "externalId": f"{customer}-dr-ext"}],
+        "accounts": [{"accountId": spoke, "roleArn": f"arn:aws:iam::{spoke}:role/dr-orchestration",
+                      "externalId": f"{customer}-dr-ext"} for spoke in SPOKES[:spokes]],
         "approvalRequired": True,
         "slaTargets": {"rto": 240, "rpo": 30},
         "drill": {"schedule": "0 6 * * 1"},
