@@ -8,6 +8,7 @@
       dags/dr_dags.py    the DAG file          dags/dr_dags.py             /usr/local/airflow/dags
       dags/.airflowignore                      dags/.airflowignore
       dags/include/manifests/*.yaml|json       dags/include/manifests/     synced like DAGs: no env update
+      dags/include/inventory/*.yaml            dags/include/inventory/     snapshots of tag-driven estates (discover)
       iam/*.json         IAM policies for the execution role and the spoke roles (not uploaded;
                          from dr_adapters.iam, like include/iam/)
 
@@ -37,6 +38,7 @@ REQUIREMENTS = ROOT / "requirements.txt"
 STARTUP = Path(__file__).resolve().parent / "mwaa" / "startup.sh"
 
 MANIFEST_SUBDIR = Path("include") / "manifests"  # under dags/, where startup.sh points DR_MANIFEST_DIR
+INVENTORY_SUBDIR = Path("include") / "inventory"  # beside it: where the factory looks for snapshots
 EXECUTION_ROLE_PLACEHOLDER = "arn:aws:iam::<hub-account-id>:role/<mwaa-execution-role>"
 ZIP_DATE = (1980, 1, 1, 0, 0, 0)  # fixed: an unchanged bundle gives a byte-identical plugins.zip
 SKIP_PARTS = {"__pycache__", ".pytest_cache", ".mypy_cache"}
@@ -109,18 +111,23 @@ def _import_plugins() -> None:
 
 
 def load_plans(manifest_dir: Path) -> list[Any]:
-    """Every manifest's plan; all invalid manifests reported at once."""
+    """Every manifest's plan, and every tag-driven scope's from its snapshot (``inventory/`` beside the
+    manifests); all invalid manifests, and scopes without a snapshot, reported at once."""
     _import_plugins()
     from dr_adapters.sources.loader import ManifestError, discover_manifests, load_manifest
     from dr_adapters.sources.planner import build_plan
 
-    paths = discover_manifests(manifest_dir)
+    paths = discover_manifests(manifest_dir) + discover_manifests(manifest_dir.parent / "inventory")
     if not paths:
         raise BundleError(f"no manifest (*.yaml, *.yml, *.json) in {manifest_dir}")
-    plans, errors, dag_ids = [], [], {}
+    plans, errors, dag_ids, scopes = [], [], {}, []
     for path in paths:
         try:
-            plan = build_plan(load_manifest(path), str(path))
+            manifest = load_manifest(path)
+            if manifest.is_scope:
+                scopes.append((path, manifest))
+                continue
+            plan = build_plan(manifest, str(path))
         except ManifestError as exc:
             errors.append(str(exc))
             continue
@@ -129,6 +136,10 @@ def load_plans(manifest_dir: Path) -> list[Any]:
             continue
         dag_ids[plan.dag_id] = path
         plans.append(plan)
+    for path, scope in scopes:
+        if not any(p.manifest_id == scope.manifest_id for p in plans):
+            errors.append(f"{path}: a tag-driven scope without its snapshot -- run `python -m dr_adapters discover "
+                          f"{path}` and review include/inventory/{scope.manifest_id}.yaml")
     if errors:
         raise BundleError("invalid manifests, nothing written:\n" + "\n".join(errors))
     return plans
@@ -154,6 +165,7 @@ def build_bundle(out: Path, manifest_dir: Path = MANIFESTS,
     if out.exists():
         shutil.rmtree(out)
     (out / "dags" / MANIFEST_SUBDIR).mkdir(parents=True)
+    (out / "dags" / INVENTORY_SUBDIR).mkdir(parents=True)
     (out / "iam").mkdir()
 
     zip_names = write_plugins_zip(out / "plugins.zip")
@@ -165,7 +177,9 @@ def build_bundle(out: Path, manifest_dir: Path = MANIFESTS,
     (out / "dags" / ".airflowignore").write_text(DAGS_AIRFLOWIGNORE)
     for plan in plans:
         source = Path(plan.source)
-        shutil.copyfile(source, out / "dags" / MANIFEST_SUBDIR / source.name)
+        subdir = INVENTORY_SUBDIR if source.parent.resolve() == (manifest_dir.parent / "inventory").resolve() \
+            else MANIFEST_SUBDIR
+        shutil.copyfile(source, out / "dags" / subdir / source.name)
     for name, policy in policies.items():
         (out / "iam" / name).write_text(json.dumps(policy, indent=2) + "\n")
     return {"out": out, "dag_ids": sorted(p.dag_id for p in plans), "plugins": zip_names, "iam": sorted(policies)}
