@@ -106,3 +106,27 @@ def test_manifests_are_found_inside_the_dags_folder_on_mwaa(tmp_path, monkeypatc
 def test_a_missing_manifest_folder_is_a_warning_not_silence(tmp_path, caplog):
     assert build_dags(tmp_path / "nowhere") == {}
     assert "is not a folder (set DR_MANIFEST_DIR)" in caplog.text
+
+
+def test_a_tag_driven_scope_builds_from_its_snapshot_never_from_aws(tmp_path, monkeypatch):
+    import yaml
+
+    from dr_adapters.orchestration.factory import build_dags
+
+    manifests = tmp_path / "include" / "manifests"
+    manifests.mkdir(parents=True)
+    data = yaml.safe_load((ROOT / "include" / "manifests" / "acme-production.yaml").read_text())
+    snapshot = {**data, "discovery": {}, "inventory": {"discoveredAt": "2026-11-29T03:00:00+00:00",
+                                                       "scope": "include/manifests/acme.yaml"}}
+    scope = {k: v for k, v in data.items() if k != "layers"} | {"discovery": {}}
+    (manifests / "acme.yaml").write_text(yaml.safe_dump(scope))
+    monkeypatch.setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:9")  # any AWS call at parse time would fail
+
+    alone = build_dags(manifests)["dr_acme_production"]  # no snapshot yet: visible, saying what to do
+    assert "invalid-manifest" in alone.tags and "run `python -m dr_adapters discover" in alone.doc_md
+
+    (tmp_path / "include" / "inventory").mkdir()
+    (tmp_path / "include" / "inventory" / "acme-production.yaml").write_text(yaml.safe_dump(snapshot))
+    dags = build_dags(manifests)
+    assert set(dags) == {"dr_acme_production"} and "invalid-manifest" not in dags["dr_acme_production"].tags
+    assert "wave_3.validate" in dags["dr_acme_production"].task_ids

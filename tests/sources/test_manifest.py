@@ -123,3 +123,47 @@ def test_schema_export_types_each_action_config():
     assert "DrsConfig" in defs and "sourceServerId" in defs["DrsConfig"]["properties"]
     assert defs["Strict"]["additionalProperties"] is False if "Strict" in defs else True
     assert any(d.get("additionalProperties") is False for d in defs.values())
+
+
+def _scope(**changes):
+    import yaml
+
+    data = yaml.safe_load((ROOT / "include" / "manifests" / "acme-production.yaml").read_text())
+    data.pop("layers")
+    data["discovery"] = {}
+    data.update(changes)
+    return data
+
+
+def test_a_discovery_scope_validates_as_strictly_as_a_manifest():
+    from dr_adapters.sources.loader import validate_data
+
+    scope = validate_data(_scope(), "scope.yaml")
+    assert scope.is_scope and scope.layers == [] and scope.discovery.method == "resource-explorer"
+    # a hand-listed entry may depend on a resource discovery will find
+    edge = {"layerId": "edge", "priority": 3, "resources": [{
+        "resourceId": "www", "action": "R53Record", "dependencies": ["web-frontend"],
+        "config": {"hostedZoneId": "Z1", "recordName": "www.acme.example.", "primaryValues": ["a."], "drValues": ["b."]}}]}
+    assert validate_data(_scope(layers=[edge]), "scope.yaml").layers[0].resources[0].dependencies == ["web-frontend"]
+    cases = {
+        "no-resources": ({"discovery": None}, "", "no resources -- list them under layers, or add a discovery block"),
+        "account": ({"discovery": {"accounts": ["999999999999"]}}, "", "discovery.accounts: 999999999999 is not listed"),
+        "region": ({"discovery": {"regions": ["eu-west-1"]}}, "", "neither the primary (us-east-1) nor the DR region"),
+        "method": ({"discovery": {"method": "guess"}}, "discovery.method", "'resource-explorer' or 'tagging-api'"),
+        "key": ({"discovery": {"filters": {}}}, "discovery.filters", "unknown key"),
+        "action": ({"discovery": {"include": {"actions": ["Mainframe"]}}}, "discovery.include.actions",
+                   "unknown action(s) ['Mainframe']"),
+        "unprotected": ({"unprotectedResources": "panic"}, "unprotectedResources", "'warn', 'error' or 'ignore'"),
+    }
+    for name, (changes, where, words) in cases.items():
+        with pytest.raises(ManifestError) as err:
+            validate_data(_scope(**changes), f"{name}.yaml")
+        problems = err.value.problems
+        assert any(p.location == where and words in p.message for p in problems), (name, [str(p) for p in problems])
+
+
+def test_schema_export_describes_the_discovery_block():
+    defs = json.loads(run_cli("schema").stdout)["$defs"]
+    assert {"method", "accounts", "regions", "include", "exclude"} <= set(defs["Discovery"]["properties"])
+    assert defs["Discovery"]["additionalProperties"] is False
+    assert "discoveredFrom" in json.dumps(defs)
