@@ -38,3 +38,11 @@ def test_outage_runs(tmp_path):
     assert result["resources"] == 6 and result["regions"]["primary"] == "eu-west-1"
     assert set(result["targets"].values()) == {"met"}  # the dark region declared within 60 s
     assert result["median"]["planned_rto_min"] > 0 and result["median"]["unplanned_rto_min"] > 0
+
+
+def test_discovery_runs(tmp_path):
+    result = bench("discovery.py", "--resources", "20", "--spokes", "2", "--repeat", "1", out=tmp_path)
+    assert result["accounts"] == 3 and result["tagged_resources"] > 0
+    assert set(result["median"]) == {"resource-explorer", "tagging-api"}
+    assert all(m["calls"] > 0 for m in result["median"].values())
+    assert set(result["targets"].values()) == {"met"}
