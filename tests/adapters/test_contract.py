@@ -281,3 +281,33 @@ def test_a_drill_of_the_way_back_after_a_failover_changes_nothing(aws, action):
     assert mini.kit.leftovers(mini.estate) == []
     if not mini.kit.acts.get("drill"):
         assert calls.mutating == []
+
+
+@pytest.mark.parametrize("action", ACTIONS)
+def test_tag_discovery_finds_the_estate_the_manifest_lists(aws, action):
+    """Each adapter derives, from its kit's tagged mini-estate alone, the entries the manifest lists (same
+    identity, same config with defaults), reading only what its policy grants; one that discovers nothing
+    (Route 53 records take no tags) finds nothing and leaves nothing out."""
+    from dr_adapters.iam import DISCOVERY_ACTIONS
+    from dr_adapters.sources.discovery import discover, scope_of
+
+    mini = mini_estate(action)
+    ctx, calls = recorded(mini.ctx("drill"))
+    result = discover(scope_of(mini.plan), ctx.aws, hub_account=mini.plan.hub_account_id)
+    adapter = mini.adapter
+    assert result.errors == [] and not result.failed_accounts
+
+    def normal(action_name, config):
+        return action_name, adapter.config_model.model_validate(config).model_dump()
+
+    found = {f.identity: normal(f.action, f.config) for f in result.resources}
+    if not adapter.discovery_types:
+        assert found == {}
+        return
+    listed = {adapter.identity(r.config, r.account_id or mini.plan.hub_account_id): normal(r.action, r.config)
+              for r in mini.plan.resources.values()}
+    assert found == listed
+    assert {f.resource_id for f in result.resources} == set(mini.plan.resources)  # the Name tag
+    iam_names = {"resourceexplorer2": "resource-explorer-2", "resourcegroupstaggingapi": "tag"}  # event ids -> IAM
+    made = {f"{iam_names.get(c.split(':')[0], c.split(':')[0])}:{c.split(':')[1]}" for c in calls}
+    assert made - {"sts:AssumeRole", "sts:GetCallerIdentity"} <= set(adapter.iam_actions) | set(DISCOVERY_ACTIONS)
