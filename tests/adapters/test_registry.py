@@ -95,3 +95,16 @@ def test_every_problem_is_named_at_once():
     with pytest.raises(AdapterRegistrationError) as refused:
         register([adapter(config_model=dict, iam_actions=("nope",), phases=())])
     assert str(refused.value).count(" -- ") == 3
+
+
+def test_half_declared_discovery_is_refused():
+    with pytest.raises(AdapterRegistrationError, match=r"WidgetAdapter.*'Widget Service'.*not service:type"):
+        register([adapter(discovery_types=("Widget Service",))])
+    with pytest.raises(AdapterRegistrationError, match="WidgetAdapter.*not its own derive"):
+        register([adapter(discovery_types=("widget:widget",))])
+    with pytest.raises(AdapterRegistrationError, match=r"WidgetAdapter.*strategy 'fast' sets \['speed'\]"):
+        register([adapter(recovery_strategies={"fast": {"speed": 11}})])
+    derives = {"discovery_types": ("widget:widget",), "derive": lambda self, found, read: [],
+               "identity": lambda self, config, account: f"widget/{account}/{config['name']}",
+               "recovery_strategies": {"quick": {"name": "quick"}}}
+    assert list(register([adapter(**derives)])) == ["Widget"]

@@ -10,7 +10,9 @@ mid-run (the pluggy idea: check plugins when they register, not when they are ca
 * declared ``phases`` that differ from the phase methods the adapter overrides;
 * no ``unplanned_behaviour`` (every adapter has an unplanned path, and says what it is);
 * a config model that is not an ``ActionConfig``;
-* an IAM action name that is not ``service:Operation``.
+* an IAM action name that is not ``service:Operation``;
+* discovery half-declared: ``discovery_types`` not ``service:type``, or without its own ``derive`` and
+  ``identity``; a ``recovery_strategies`` entry setting a key its config does not have.
 """
 
 from __future__ import annotations
@@ -39,6 +41,7 @@ PLANNED_ACTIONS = (
 # Modules of this package that hold no technology: the contract, families, the runner, this file.
 _NOT_ADAPTERS = frozenset({"base", "discovery", "regional", "replicated", "registry", "runner"})
 IAM_ACTION = re.compile(r"^[a-z0-9-]+:[A-Z][A-Za-z0-9]+$")
+RESOURCE_TYPE = re.compile(r"^[a-z0-9-]+:[a-z0-9-]+$")
 
 
 class AdapterRegistrationError(TypeError):
@@ -84,8 +87,27 @@ def check_adapter(cls: type[Adapter], claimed: dict[str, type[Adapter]]) -> None
     bad = [a for a in iam if not (isinstance(a, str) and IAM_ACTION.match(a))]
     if bad:
         problems.append(f"malformed IAM action name(s) {bad} -- write service:Operation, e.g. 'drs:StartRecovery'")
+    problems += _discovery_problems(cls, model)
     if problems:
         raise AdapterRegistrationError(f"adapter {name} cannot be registered: " + "; ".join(problems))
+
+
+def _discovery_problems(cls: type[Adapter], model: object) -> list[str]:
+    problems = []
+    types = list(cls.discovery_types)
+    bad = [t for t in types if not (isinstance(t, str) and RESOURCE_TYPE.match(t))]
+    if bad:
+        problems.append(f"discovery_types {bad} are not service:type as AWS names them, e.g. 'ecs:service'")
+    if types and (cls.derive is Adapter.derive or cls.identity is Adapter.identity):
+        problems.append("declares discovery_types but not its own derive() and identity() -- define both "
+                        "(docs/adding-an-adapter.md), or drop discovery_types")
+    if inspect.isclass(model) and issubclass(model, ActionConfig):
+        keys = {f.alias or n for n, f in model.model_fields.items()} | set(model.model_fields)
+        for strategy, config in cls.recovery_strategies.items():
+            unknown = sorted(set(config) - keys)
+            if unknown:
+                problems.append(f"recovery strategy {strategy!r} sets {unknown}, not keys of {model.__name__}")
+    return problems
 
 
 def discover(package: str = __package__) -> list[type[Adapter]]:
