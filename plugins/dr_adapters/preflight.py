@@ -122,6 +122,8 @@ def run_preflight(plan: Plan, request: RunRequest, ctx: RunContext) -> list[dict
     workers = max(1, min(MAX_ACCOUNTS_IN_PARALLEL, len(by_account)))
     with ThreadPoolExecutor(max_workers=workers) as pool:
         found = [f for chunk in pool.map(check_account, by_account.values()) for f in chunk]
+    if any(f.get("kind") == "region" and not f["ok"] for f in found):
+        return found  # the run stops on the region already; searching it for tags would only wait on it
     return found + estate_findings(plan, request, ctx)
 
 
