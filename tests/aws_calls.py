@@ -28,7 +28,7 @@ from unittest import mock
 
 import boto3
 
-READ_PREFIXES = ("Describe", "List", "Get")
+READ_PREFIXES = ("Describe", "List", "Get", "Search")  # Search: Resource Explorer's read
 
 
 class Call(str):
