@@ -3,8 +3,12 @@
 ``install()`` registers the extension with moto, so it serves both moto modes:
 in-process (``moto.mock_aws``) and server mode (``python -m awssim serve``). It adds
 
-* DRS (``drs``) - a whole service backend (``awssim.drs``), registered as moto registers its own;
-* RDS ``SwitchoverGlobalCluster`` / ``FailoverGlobalCluster`` on moto's RDS backend (``awssim.rds_global``);
+* DRS (``drs``) - a whole service backend (``awssim.drs``), registered as moto registers its own,
+  whose source servers the Resource Groups Tagging API lists (``drs:source-server``);
+* Resource Explorer (``resource-explorer-2``) - a whole service backend (``awssim.resource_explorer``):
+  indexes, views and Search over moto's taggable resources, for tag discovery;
+* RDS ``SwitchoverGlobalCluster`` / ``FailoverGlobalCluster`` on moto's RDS backend, and taggable,
+  discoverable global clusters (``rds:global-cluster``) (``awssim.rds_global``);
 * regional outages: a dark region's requests fail like a dead endpoint's (``awssim.outage``).
 
 State is kept per account and region, like moto's own backends, and replies follow botocore's
@@ -21,9 +25,10 @@ def install() -> None:
     global _installed
     if _installed:
         return
-    from awssim import drs, outage, rds_global
+    from awssim import drs, outage, rds_global, resource_explorer
 
     drs.register()
+    resource_explorer.register()
     rds_global.register()
     outage.install_in_process()
     _installed = True

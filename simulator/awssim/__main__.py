@@ -1,8 +1,10 @@
-"""``python -m awssim serve [--port N] [--seed demo|none|PATH] [--outage REGION[,REGION]]``: run the
-local AWS simulator.
+"""``python -m awssim serve [--port N] [--seed demo|none|PATH] [--no-explorer] [--outage REGION[,REGION]]``:
+run the local AWS simulator.
 
-``--seed PATH`` seeds the estate of every manifest in a folder (or of one manifest file);
-``--outage`` takes regions dark once seeded (``POST /_awssim/outage`` changes it at run time).
+``--seed PATH`` seeds the estate of every manifest in a folder (or of one manifest file), with
+Resource Explorer on in its accounts unless ``--no-explorer`` (then tag discovery must fall back to
+the Tagging API); ``--outage`` takes regions dark once seeded (``POST /_awssim/outage`` changes it at
+run time).
 """
 
 from __future__ import annotations
@@ -24,6 +26,8 @@ def main() -> None:
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--seed", default="demo", metavar="demo|none|PATH",
                        help="the demo estate (default), nothing, or the estates of the manifests at PATH")
+    serve.add_argument("--no-explorer", dest="explorer", action="store_false",
+                       help="seed without Resource Explorer indexes and views (discovery uses the Tagging API)")
     serve.add_argument("--outage", default="", metavar="REGION[,REGION]",
                        help="regions to take dark once seeded: their requests are dropped like a dead endpoint's")
     args = parser.parse_args()
@@ -45,11 +49,11 @@ def main() -> None:
     if args.seed == "demo":
         from awssim.seed import seed_demo_estate
 
-        seed_demo_estate(server.url)
+        seed_demo_estate(server.url, explorer=args.explorer)
     elif args.seed != "none":
         from awssim.seed import seed_manifests
 
-        seeded = seed_manifests(Path(args.seed), server.url)
+        seeded = seed_manifests(Path(args.seed), server.url, explorer=args.explorer)
         print(f"seeded the estates of {len(seeded)} manifests from {args.seed}", flush=True)
     if dark:  # after seeding: the estate is built while every region is up
         print(f"regions dark: {', '.join(outage.set_dark(dark))}", flush=True)

@@ -15,6 +15,11 @@ We also straighten a few moto details an adapter relies on:
 ``CreateGlobalCluster`` from an existing cluster (in any region) makes that cluster the writer,
 ``RemoveFromGlobalCluster`` detaches the cluster wherever it lives, and the instances of a
 secondary cluster all report ``IsClusterWriter: false`` (AWS has no writer instance there).
+
+Global clusters are taggable, as on AWS: ``CreateGlobalCluster(Tags=...)`` keeps its tags, and
+``AddTagsToResource`` / ``ListTagsForResource`` / ``RemoveTagsFromResource`` take the global ARN
+``arn:aws:rds::<account>:global-cluster:<id>`` (no region) from any region's endpoint. Tag discovery
+finds them as ``rds:global-cluster`` (see ``iter_tagged_resources``).
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ import re
 import time
 from typing import Any
 
+from moto.core.resource_tagging import TaggedResource
 from moto.core.responses import ActionResult, BaseResponse
 from moto.rds import models as rds_models
 from moto.rds.exceptions import DBClusterNotFoundError, InvalidParameterCombination, RDSClientError
@@ -32,6 +38,7 @@ from moto.rds.responses import RDSResponse
 
 GLOBAL_REGION = "us-east-1"  # where moto keeps global clusters (RDSResponse.global_backend)
 CLUSTER_ARN = re.compile(r"^arn:aws[\w-]*:rds:(?P<region>[\w-]+):(?P<account>\d{12}):cluster:(?P<id>.+)$")
+GLOBAL_ARN = re.compile(r"^arn:aws[\w-]*:rds::(?P<account>\d{12}):global-cluster:(?P<id>.+)$")
 
 
 class GlobalClusterNotFoundFault(RDSClientError):
@@ -166,9 +173,52 @@ def call_action(self: RDSResponse) -> Any:
     return BaseResponse.call_action(self)
 
 
+_moto_create_global_cluster_response = RDSResponse.create_global_cluster
+
+
+def create_global_cluster_response(self: RDSResponse) -> ActionResult:
+    """moto's CreateGlobalCluster, keeping the request's ``Tags`` (moto drops them)."""
+    result = _moto_create_global_cluster_response(self)
+    tags = self.params.get("Tags")
+    if tags:
+        _global_cluster(self.current_account, self.params["GlobalClusterIdentifier"]).add_tags(tags)
+    return result
+
+
 # -- backend fixes ------------------------------------------------------------------------------
 _moto_create_global_cluster = RDSBackend.create_global_cluster
 _moto_db_cluster_members = DBCluster.db_cluster_members
+_moto_resource_for_tagging = RDSBackend._get_resource_for_tagging
+_moto_iter_tagged_resources = RDSBackend.iter_tagged_resources
+
+
+def _get_resource_for_tagging(self: RDSBackend, arn: str) -> Any:
+    """moto's tag lookup, plus global clusters (moto's ARN check refuses ``global-cluster``)."""
+    match = GLOBAL_ARN.match(arn or "")
+    if match:
+        return _global_cluster(match["account"], match["id"])
+    return _moto_resource_for_tagging(self, arn)
+
+
+def global_cluster_regions(gc: GlobalCluster) -> list[str]:
+    """The regions whose tag listings report a global cluster: every region holding one of its
+    member clusters (no members: us-east-1, where moto keeps it).
+
+    A global cluster belongs to no region (its ARN names none; Resource Explorer reports Region
+    ``global``). It is listed with each member's region rather than only the writer's so that
+    discovery finds it from whichever region is still up: during a regional outage the surviving
+    region's LOCAL index and its Tagging API still return it. Discovery de-duplicates by ARN.
+    """
+    regions = sorted({member.region for member in gc.members})
+    return regions or [GLOBAL_REGION]
+
+
+def iter_tagged_resources(self: RDSBackend) -> Any:
+    yield from _moto_iter_tagged_resources(self)
+    for gc in rds_backends[self.account_id][GLOBAL_REGION].global_clusters.values():
+        if self.region_name in global_cluster_regions(gc):
+            yield TaggedResource(arn=gc.arn, tags={t["Key"]: t["Value"] for t in gc.get_tags()},
+                                 resource_type="rds:global-cluster")
 
 
 def create_global_cluster(self: RDSBackend, global_cluster_identifier: str, source_db_cluster_identifier: str | None,
@@ -208,5 +258,8 @@ def register() -> None:
     for fn in (switchover_global_cluster, failover_global_cluster, describe_global_clusters,
                remove_from_global_cluster, call_action):
         setattr(RDSResponse, fn.__name__, fn)
+    RDSResponse.create_global_cluster = create_global_cluster_response
     RDSBackend.create_global_cluster = create_global_cluster
+    RDSBackend._get_resource_for_tagging = _get_resource_for_tagging
+    RDSBackend.iter_tagged_resources = iter_tagged_resources
     DBCluster.db_cluster_members = property(db_cluster_members)

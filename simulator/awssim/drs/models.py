@@ -31,12 +31,14 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
 from moto.core.base_backend import BackendDict, BaseBackend
 from moto.core.exceptions import ServiceException
+from moto.core.resource_tagging import TaggableResourcesMixin, TaggedResource
 from moto.ec2.models import ec2_backends
 from moto.moto_api._internal import mock_random
 
@@ -224,7 +226,12 @@ class RecoveryInstance:
         }
 
 
-class DrsBackend(BaseBackend):
+class DrsBackend(BaseBackend, TaggableResourcesMixin):
+    """Also a ``TaggableResourcesMixin``: the Resource Groups Tagging API (GetResources,
+    TagResources, UntagResources) and Resource Explorer see source servers as ``drs:source-server``."""
+
+    SERVICE_NAMESPACE = "drs"
+
     def __init__(self, region_name: str, account_id: str):
         super().__init__(region_name, account_id)
         self.source_servers: dict[str, SourceServer] = {}
@@ -539,6 +546,12 @@ class DrsBackend(BaseBackend):
 
     def list_tags_for_resource(self, arn: str) -> dict[str, str]:
         return dict(self._taggable(arn).tags)
+
+    def iter_tagged_resources(self) -> Iterator[TaggedResource]:
+        # Source servers only: what a DR scope is tagged on. (Jobs and recovery instances carry the
+        # tags StartRecovery was given, not the estate's.)
+        for server in self.source_servers.values():
+            yield TaggedResource(arn=server.arn, tags=dict(server.tags), resource_type="drs:source-server")
 
 
 drs_backends = BackendDict(DrsBackend, "drs")

@@ -112,10 +112,17 @@ class Kit:
         raise NotImplementedError
 
     # -- seeding --------------------------------------------------------------------------------
+    config_tags: ClassVar[dict[str, str]] = {}
+    """Manifest ``config`` keys that tag discovery reads back from tags, and the tag that carries
+    each (``{"mode": "dr:recovery-strategy"}``): seeding writes them for the keys a resource's config
+    has, so a discovered estate can say what the manifest says."""
+
     def seed(self, estate: Estate, items: list[Seed]) -> None:
         """Create the resources as the manifest names them, serving from the primary region with the
-        DR side standing by, each carrying ``tags``. ``items`` holds every resource of this kit in
-        the plan (all accounts), so a kit can batch (one hosted zone per zone id ...)."""
+        DR side standing by. Every resource created for an item (both regions: DR copies, replicas,
+        source instances, a global cluster) carries all of ``item.tags``, so tag discovery finds the
+        same estate from either region. ``items`` holds every resource of this kit in the plan (all
+        accounts), so a kit can batch (one hosted zone per zone id ...)."""
         raise NotImplementedError
 
     # -- the oracle -----------------------------------------------------------------------------

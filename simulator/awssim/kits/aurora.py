@@ -45,7 +45,10 @@ def seed_aurora_global(
     replication_lag_ms: float | None = 250.0,
     endpoint_url: str | None = None,
 ) -> dict[str, Any]:
-    """Create the global database the way AWS users do; returns the two cluster ARNs."""
+    """Create the global database the way AWS users do; returns the two cluster ARNs. Every piece
+    (both clusters, their instances, the global cluster) carries ``tags``: the global cluster is
+    tagged through its global ARN (AddTagsToResource), which works whatever the SDK's
+    CreateGlobalCluster accepts."""
     tag_list = [{"Key": k, "Value": v} for k, v in tags.items()]
     primary = session.client("rds", region_name=primary_region, endpoint_url=endpoint_url)
     dr = session.client("rds", region_name=dr_region, endpoint_url=endpoint_url)
@@ -63,7 +66,10 @@ def seed_aurora_global(
                                   Engine=engine, DBInstanceClass=instance_class, Tags=tag_list)
 
     add_instance(primary, primary_cluster, 1)
-    primary.create_global_cluster(GlobalClusterIdentifier=global_id, SourceDBClusterIdentifier=primary_arn)
+    global_arn = primary.create_global_cluster(
+        GlobalClusterIdentifier=global_id, SourceDBClusterIdentifier=primary_arn)["GlobalCluster"]["GlobalClusterArn"]
+    if tag_list:
+        primary.add_tags_to_resource(ResourceName=global_arn, Tags=tag_list)
 
     dr_arn = dr.create_db_cluster(
         DBClusterIdentifier=dr_cluster, Engine=engine, GlobalClusterIdentifier=global_id, Tags=tag_list
@@ -78,7 +84,7 @@ def seed_aurora_global(
         )
     if replication_lag_ms is not None:
         put_replication_lag(session, dr_region, dr_cluster, replication_lag_ms, endpoint_url)
-    return {"global_cluster": global_id, "primary_arn": primary_arn, "dr_arn": dr_arn}
+    return {"global_cluster": global_id, "global_arn": global_arn, "primary_arn": primary_arn, "dr_arn": dr_arn}
 
 
 ENGINES = {"AuroraMySQL": "aurora-mysql", "AuroraPostgreSQL": "aurora-postgresql"}
@@ -89,6 +95,8 @@ class AuroraKit(Kit):
     services = ("rds",)
     acts = {"failover": frozenset({"INSTANTIATE", "ACTIVATE"}), "failback": frozenset({"ACTIVATE"})}
     kind, share, rank = "db", 0.08, 10
+    config_tags = {"mode": "dr:recovery-strategy", "minDrInstances": "dr:min-dr-instances",
+                   "drInstanceClass": "dr:dr-instance-class"}
 
     def synthetic_config(self, customer: str, n: int, *, spoke: bool) -> dict[str, Any]:
         return {"globalClusterIdentifier": f"{customer}-db{n}-global", "primaryClusterIdentifier": f"{customer}-db{n}-a",

@@ -32,8 +32,9 @@ def seed_drs_servers(
     server_ids: list[str] | None = None,
 ) -> list[str]:
     """Launch one running EC2 instance per hostname in ``primary`` and its DRS source server in
-    ``dr``; both carry ``tags`` (plus ``Name``). ``server_ids`` fixes the source server IDs (as a
-    manifest names them); otherwise they are random. Returns the source server IDs, in order."""
+    ``dr``; both carry ``tags`` (the instance also ``Name``: the hostname, unless ``tags`` name it).
+    ``server_ids`` fixes the source server IDs (as a manifest names them); otherwise they are random.
+    Returns the source server IDs, in order."""
     if server_ids is not None and len(server_ids) != len(hostnames):
         raise ValueError("server_ids must name one ID per hostname")
     ec2 = ec2_backends[account_id][primary]
@@ -42,7 +43,7 @@ def seed_drs_servers(
         reservation = ec2.run_instances(
             SOURCE_AMI, 1, None, [],
             instance_type=instance_type, is_instance_type_default=False, region_name=primary,
-            tags={"instance": {**tags, "Name": hostname}},
+            tags={"instance": {"Name": hostname, **tags}},
         )
         instance_id = reservation.instances[0].id
         created.append(
@@ -76,6 +77,7 @@ class DrsKit(Kit):
     }
     kind, share, rank = "srv", 0.40, 20
     spoke_every = 2  # DRS allows 300 replicating servers per account and region: split them evenly
+    config_tags = {"sourceInstanceAction": "dr:source-instance-action"}
 
     def synthetic_config(self, customer: str, n: int, *, spoke: bool) -> dict[str, Any]:
         return {"sourceServerId": f"s-{zlib.crc32(customer.encode()) % 16**9:09x}{n:08x}"}

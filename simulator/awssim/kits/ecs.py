@@ -1,4 +1,5 @@
-"""ECS kit: a service in each region (the primary's serving, DR's at desired count 0), tagged for a scope."""
+"""ECS kit: a service in each region (the primary's serving, DR's at desired count 0), both carrying the
+resource's tags (the shared cluster and the task definitions are not the DR resource: left untagged)."""
 
 from __future__ import annotations
 
@@ -20,8 +21,11 @@ def seed_service(
     environment: str = "production",
     family: str | None = None,
     image: str = "public.ecr.aws/nginx/nginx:latest",
+    tags: dict[str, str] | None = None,
 ) -> str:
-    """Create (or reuse) the cluster and task definition, create the service; return its ARN."""
+    """Create (or reuse) the cluster and task definition, create the service; return its ARN. The
+    service is tagged with ``tags`` (default: just Customer and Environment)."""
+    tags = tags or {"Customer": customer, "Environment": environment}
     ecs: Any = session.client("ecs", region_name=region)
     ecs.create_cluster(clusterName=cluster)  # idempotent in ECS
     task_def = ecs.register_task_definition(
@@ -33,7 +37,7 @@ def seed_service(
         serviceName=service,
         taskDefinition=task_def,
         desiredCount=desired_count,
-        tags=[{"key": "Customer", "value": customer}, {"key": "Environment", "value": environment}],
+        tags=[{"key": k, "value": v} for k, v in tags.items()],
     )["service"]["serviceArn"]
     if desired_count:
         # moto starts a new service with 0 running tasks and never starts more; an update with the
@@ -54,6 +58,8 @@ class EcsServiceKit(Kit):
     acts = {"failover": frozenset({"ACTIVATE", "CLEANUP"}), "failback": frozenset({"ACTIVATE", "CLEANUP"})}
     kind, share, rank = "svc", 0.20, 30
     depends_on = "db"
+    config_tags = {"drCluster": "dr:dr-cluster", "drService": "dr:dr-service", "taskDefinition": "dr:task-definition",
+                   "launchType": "dr:launch-type", "subnets": "dr:subnets", "securityGroups": "dr:security-groups"}
 
     def synthetic_config(self, customer: str, n: int, *, spoke: bool) -> dict[str, Any]:
         return {"cluster": f"{customer}-prod", "service": f"svc-{n}", "desiredCount": 2}
@@ -62,9 +68,9 @@ class EcsServiceKit(Kit):
         for item in items:
             c, session = item.resource.config, estate.session(item.resource.account_id)
             (primary, cluster, service), (dr, dr_cluster, dr_service) = _sides(estate, c)
-            scope = {"customer": item.tags["Customer"], "environment": item.tags["Environment"]}
-            seed_service(session, primary, cluster=cluster, service=service, desired_count=c["desiredCount"], **scope)
-            seed_service(session, dr, cluster=dr_cluster, service=dr_service, desired_count=0, **scope)
+            seed_service(session, primary, cluster=cluster, service=service, desired_count=c["desiredCount"],
+                         tags=item.tags)
+            seed_service(session, dr, cluster=dr_cluster, service=dr_service, desired_count=0, tags=item.tags)
 
     def serving_role(self, estate: Estate, resource: Any) -> Any:
         counts = {}

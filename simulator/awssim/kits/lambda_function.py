@@ -1,5 +1,5 @@
-"""Lambda kit: the function in both regions (tiny zip, version 1, alias "live" -> 1, scope tags), the
-region that does not serve parked at reserved concurrency 0."""
+"""Lambda kit: the function in both regions (tiny zip, version 1, alias "live" -> 1, the resource's tags),
+the region that does not serve parked at reserved concurrency 0."""
 
 from __future__ import annotations
 
@@ -46,8 +46,10 @@ def seed_function(
     customer: str = "acme",
     environment: str = "production",
     source: str = HANDLER_SOURCE,
+    tags: dict[str, str] | None = None,
 ) -> str:
-    """Create the function, publish version 1 and point ``alias`` at it; return the function ARN."""
+    """Create the function (tagged with ``tags``, default just Customer and Environment), publish
+    version 1 and point ``alias`` at it; return the function ARN."""
     lam: Any = session.client("lambda", region_name=region)
     arn = lam.create_function(
         FunctionName=name,
@@ -55,7 +57,7 @@ def seed_function(
         Role=_execution_role(session),
         Handler="app.handler",
         Code={"ZipFile": _code(source)},
-        Tags={"Customer": customer, "Environment": environment},
+        Tags=dict(tags or {"Customer": customer, "Environment": environment}),
     )["FunctionArn"]
     version = lam.publish_version(FunctionName=name)["Version"]
     lam.create_alias(FunctionName=name, Name=alias, FunctionVersion=version)
@@ -79,6 +81,8 @@ class LambdaFunctionKit(Kit):
     services = ("lambda",)
     acts = {"failover": frozenset({"ACTIVATE", "CLEANUP"}), "failback": frozenset({"ACTIVATE", "CLEANUP"})}
     kind, share, rank = "fn", 0.20, 40
+    config_tags = {"drFunctionName": "dr:dr-function-name", "alias": "dr:alias", "version": "dr:version",
+                   "reservedConcurrency": "dr:reserved-concurrency"}
 
     def synthetic_config(self, customer: str, n: int, *, spoke: bool) -> dict[str, Any]:
         return {"functionName": f"{customer}-fn-{n}", "alias": "live"}
@@ -87,12 +91,11 @@ class LambdaFunctionKit(Kit):
         for item in items:
             c, session = item.resource.config, estate.session(item.resource.account_id)
             (primary, name), (dr, dr_name) = _sides(estate, c)
-            scope = {"customer": item.tags["Customer"], "environment": item.tags["Environment"]}
-            seed_function(session, primary, name=name, alias=c.get("alias", "live"), **scope)
+            seed_function(session, primary, name=name, alias=c.get("alias", "live"), tags=item.tags)
             if c.get("reservedConcurrency"):  # production as the manifest describes it
                 session.client("lambda", region_name=primary).put_function_concurrency(
                     FunctionName=name, ReservedConcurrentExecutions=c["reservedConcurrency"])
-            seed_function(session, dr, name=dr_name, alias=c.get("alias", "live"), parked=True, **scope)
+            seed_function(session, dr, name=dr_name, alias=c.get("alias", "live"), parked=True, tags=item.tags)
 
     def serving_role(self, estate: Estate, resource: Any) -> Any:
         state = {}
