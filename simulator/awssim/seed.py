@@ -55,10 +55,10 @@ def plan_estate(plan: Any, sessions: dict[str | None, boto3.Session] | None = No
                   plan.hub_account_id)
 
 
-LIST_SEPARATOR = ","
+LIST_SEPARATOR = " "
 """How list values are joined in one tag (``dr:dependencies``, ``dr:subnets``), as the tag schema
-(``dr_adapters.sources.tags``) reads them. NB: RDS, Lambda and ECS refuse commas in tag values on
-AWS (allowed: letters, digits, spaces and ``_.:/=+-@``); moto does not check."""
+(``dr_adapters.sources.tags``) reads them: a space, because RDS, Lambda and ECS refuse commas in tag
+values on AWS (allowed: letters, digits, spaces and ``_.:/=+-@``); moto does not check."""
 
 
 def _tag_value(value: Any) -> str:

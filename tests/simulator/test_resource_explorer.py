@@ -151,7 +151,7 @@ def test_search_finds_every_dr_tagged_resource_of_each_technology_with_its_tags(
         assert tags_of(hub[svc["serviceArn"]]) == {
             "Customer": "globex", "Environment": "production", "dr:enabled": "true", "dr:wave": "3",
             "Name": "orders-api", "dr:dependencies": "orders-db", "dr:dr-cluster": "globex-ap",
-            "dr:subnets": "subnet-a,subnet-b", "dr:launch-type": "FARGATE"}
+            "dr:subnets": "subnet-a subnet-b", "dr:launch-type": "FARGATE"}
     for region, name in ((EU, "globex-events"), (AP, "globex-events-ap")):
         fn = client(estate, HUB, "lambda", region).get_function(FunctionName=name)
         assert tags_of(hub[fn["Configuration"]["FunctionArn"]]) == fn["Tags"] == {

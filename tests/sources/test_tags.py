@@ -64,3 +64,10 @@ def test_a_dependency_on_an_unknown_resource_is_named():
                                          {**GOOD, "dr:dependencies": "orders-db,ghost-db"})}
     (problem,) = unknown_dependencies(found, names={})
     assert problem.arn.endswith("orders-api") and "'ghost-db'" in problem.problem and "dr:enabled=true" in problem.fix
+
+
+def test_lists_take_the_separators_every_service_allows():
+    # RDS, Lambda and ECS refuse commas in tag values: spaces and '+' separate lists too
+    for value in ("vpc-core orders-db", "vpc-core+orders-db", "vpc-core, orders-db", " vpc-core  orders-db "):
+        assert parse_dr_tags("arn:aws:ecs:eu-west-1:1:service/c/s", {**GOOD, "dr:dependencies": value}).dependencies \
+            == ("vpc-core", "orders-db")

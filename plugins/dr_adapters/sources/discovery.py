@@ -29,7 +29,7 @@ from pydantic import ValidationError
 from dr_adapters.adapters.discovery import Derived, DiscoveryRead, NotDerived, Tagged
 from dr_adapters.adapters.registry import ADAPTER_CLASSES, adapter_for
 from dr_adapters.sources.manifest import find_cycle
-from dr_adapters.sources.tags import DrTags, TagProblem, parse_dr_tags, unknown_dependencies
+from dr_adapters.sources.tags import DrTags, TagProblem, parse_dr_tags, tag_list, unknown_dependencies
 
 MAX_PARALLEL = 16
 # What Resource Explorer answers where it is not set up (no index, no default view, not allowed):
@@ -335,7 +335,7 @@ def _config(head: Derived, adapter: Any, tags: DrTags, problems: list[TagProblem
         if tag in head.tags:
             raw = head.tags[tag]
             is_list = list in (typing.get_origin(a) for a in (info.annotation, *typing.get_args(info.annotation)))
-            config[key] = [v.strip() for v in raw.split(",") if v.strip()] if is_list else raw
+            config[key] = list(tag_list(raw)) if is_list else raw
             tag_of[key] = tag
     try:
         return adapter.config_model.model_validate(config).model_dump(by_alias=True, exclude_unset=True)
@@ -373,7 +373,7 @@ def _dependencies(found: list[Found], problems: list[TagProblem]) -> list[Found]
             if target is None or target.resource_id == f.resource_id:
                 continue
             if target.wave > f.wave:
-                problems.append(TagProblem(f.arn, "dr:dependencies", ",".join(f.dependencies),
+                problems.append(TagProblem(f.arn, "dr:dependencies", " ".join(f.dependencies),
                                            f"names {dep!r}, which fails over later (wave {target.wave} > {f.wave})",
                                            f"move {dep!r} to wave {f.wave} or earlier, or drop the dependency"))
                 continue
@@ -382,7 +382,7 @@ def _dependencies(found: list[Found], problems: list[TagProblem]) -> list[Found]
                          f.health_check_url, f.arn, f.identity, f.other_arns))
     while cycle := find_cycle({f.resource_id: list(f.dependencies) for f in out}):
         last = next(f for f in out if f.resource_id == cycle[-2])
-        problems.append(TagProblem(last.arn, "dr:dependencies", ",".join(last.dependencies),
+        problems.append(TagProblem(last.arn, "dr:dependencies", " ".join(last.dependencies),
                                    "closes a dependency cycle: " + " -> ".join(cycle) + "; its dependency on "
                                    f"{cycle[-1]!r} is dropped", "remove one dependency of the cycle"))
         out = [Found(f.resource_id, f.action, f.account_id, f.config, f.wave, f.priority,

@@ -12,7 +12,7 @@ and run discovery again. Plain Python: the discovery code (and its tests) feed i
 | ``dr:recovery-strategy`` | where a technology allows several (Aurora: switchover, failover) | unknown: an error |
 | ``dr:rto-target`` / ``dr:rpo-target`` | minutes | not a positive integer: an error |
 | ``dr:health-check-url`` | http(s) URL checked after activation | not a URL: an error |
-| ``dr:dependencies`` | comma-separated resource ids (or names) that must finish first | checked against the estate |
+| ``dr:dependencies`` | resource ids (or names) that must finish first, separated by spaces (or ``+`` or commas where the service allows them) | checked against the estate |
 | ``Customer`` / ``Environment`` | the scope | must match the scope (the scope guard) |
 """
 
@@ -23,6 +23,14 @@ from dataclasses import dataclass, field
 from typing import Mapping
 
 PRIORITIES = ("critical", "high", "medium", "low")
+# RDS, Lambda and ECS refuse commas in tag values (letters, digits, spaces and _ . : / = + - @ only):
+# lists are separated by spaces or '+', and by commas where a service takes them (EC2, DRS).
+LIST_SEPARATORS = re.compile(r"[\s,+]+")
+
+
+def tag_list(value: str | None) -> tuple[str, ...]:
+    """The items of a list-valued tag (``dr:dependencies``, ``dr:subnets`` ...)."""
+    return tuple(v for v in LIST_SEPARATORS.split(str(value or "")) if v)
 WAVES = range(1, 11)
 
 
@@ -122,7 +130,7 @@ def parse_dr_tags(arn: str, tags: Mapping[str, str], *, strategies: tuple[str, .
         problem("dr:health-check-url", "is not an http(s) URL", "set dr:health-check-url to https://... or remove it")
         url = None
 
-    deps = tuple(d.strip() for d in str(tags.get("dr:dependencies", "")).split(",") if d.strip())
+    deps = tag_list(tags.get("dr:dependencies"))
 
     return DrTags(arn=arn, enabled=enabled, wave=wave, priority=priority, recovery_strategy=strategy,
                   rto_minutes=minutes["dr:rto-target"], rpo_minutes=minutes["dr:rpo-target"],
@@ -138,7 +146,7 @@ def unknown_dependencies(found: Mapping[str, DrTags], names: Mapping[str, str]) 
     for rid, tags in found.items():
         for dep in tags.dependencies:
             if dep not in known:
-                out.append(TagProblem(tags.arn, "dr:dependencies", ",".join(tags.dependencies),
+                out.append(TagProblem(tags.arn, "dr:dependencies", " ".join(tags.dependencies),
                                       f"names {dep!r}, which is not a discovered resource of this scope",
                                       f"tag {dep!r} with dr:enabled=true for this scope, or remove it from the list"))
     return out
