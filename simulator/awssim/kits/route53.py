@@ -62,8 +62,10 @@ def seed_zone(session: boto3.Session, account_id: str, zone_id: str, records: li
     r53 = session.client("route53")
     created = r53.create_hosted_zone(Name=zone_name, CallerReference=str(uuid.uuid4()))["HostedZone"]["Id"]
     assert created.endswith(zone_id), f"simulator gave zone {created}, manifest wants {zone_id}"
-    # The zone holds several records: it carries the tags they share (not one record's Name or wave).
-    shared = {k: v for k, v in records[0].tags.items() if all(r.tags.get(k) == v for r in records)}
+    # The zone holds several records: it carries the scope tags they share, never dr:* ones (a zone is
+    # not failed over; tagged dr:enabled, discovery would rightly call it unprotected).
+    shared = {k: v for k, v in records[0].tags.items()
+              if all(r.tags.get(k) == v for r in records) and not k.startswith("dr:") and k != "Name"}
     r53.change_tags_for_resource(ResourceType="hostedzone", ResourceId=zone_id,
                                  AddTags=[{"Key": k, "Value": v} for k, v in shared.items()])
     r53.change_resource_record_sets(HostedZoneId=zone_id, ChangeBatch={"Changes": [
