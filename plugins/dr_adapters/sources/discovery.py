@@ -23,7 +23,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
-from botocore.exceptions import BotoCoreError, ClientError
+from botocore.exceptions import ClientError
 from pydantic import ValidationError
 
 from dr_adapters.adapters.discovery import Derived, DiscoveryRead, NotDerived, Tagged
@@ -269,8 +269,9 @@ def _derive(scope: Scope, aws: Any, hub: str, account: str | None,
         for adapter in dict.fromkeys(claimed[rtype]):
             try:
                 derived = adapter.derive(items, read)
-            except (BotoCoreError, ClientError) as exc:
-                derived = [NotDerived(t.arn, f"could not be read: {exc}") for t in items]
+            except Exception as exc:  # noqa: BLE001 - one adapter failing leaves its resources out, said so
+                derived = [NotDerived(t.arn, f"could not be read ({type(exc).__name__}: {exc}) -- check the "
+                                             "account's role and run discover again") for t in items]
             for d in derived:
                 results[d.arn].append(d)
                 if isinstance(d, Derived) and d.action in adapter.actions:

@@ -145,7 +145,8 @@ def drift(plan: Any, result: Discovered) -> list[str]:
     now = result.identities()
     for identity, (rid, wave) in planned.items():
         if identity not in now and identity.split("/")[1] not in failed:
-            out.append(f"{rid} (wave {wave}) is in the plan but no longer tagged for this scope (or gone)")
+            out.append(f"{rid} (wave {wave}) is in the plan but no longer found: untagged, gone, or a tag of it "
+                       "now has an error (discover names it)")
     return out
 
 
