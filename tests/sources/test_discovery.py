@@ -197,3 +197,26 @@ def test_a_resource_tagged_but_not_in_the_manifest_is_unprotected(aws, tmp_path)
                                hub_account_id=plan.hub_account_id)
     loose = inventory.unprotected(plan, discover(scope_of(plan), sessions))
     assert len(loose) == 1 and "wayne-forgotten" in loose[0] and "not in the manifest" in loose[0]
+
+
+def test_drift_names_what_was_tagged_untagged_or_moved_since_the_snapshot(aws, tmp_path):
+    from dr_adapters.sources import inventory
+
+    data = synthetic_manifest("soylent", resources=12, waves=3, regions=EU_AP)
+    plan, _ = seed(data, tmp_path)
+    code, out = run_discover(scope_of_manifest(data), tmp_path)
+    snapshot = build_plan(load_manifest(out), str(out))
+    sessions = AccountSessions(boto3.Session(region_name=EU_AP["primary"]), plan.accounts,
+                               hub_account_id=plan.hub_account_id)
+    assert code == 0 and inventory.drift(snapshot, discover(scope_of(snapshot), sessions)) == []
+
+    services = [rid for rid, r in plan.resources.items() if r.action == "EcsService"]
+    functions = [rid for rid, r in plan.resources.items() if r.action == "LambdaFunction"]
+    moved, gone = services[0], functions[0]
+    wave = next(w.number for w in snapshot.waves if moved in w.resource_ids)
+    retag(plan, moved, {"dr:wave": str(wave % 3 + 1)})
+    retag(plan, gone, {"dr:enabled": "false"})
+    changes = inventory.drift(snapshot, discover(scope_of(snapshot), sessions))
+    assert len(changes) == 2, changes
+    assert any(c.startswith(f"{moved} (") and f"moved from wave {wave} to {wave % 3 + 1}" in c for c in changes)
+    assert any(c.startswith(f"{gone} (wave") and "no longer found" in c for c in changes)
