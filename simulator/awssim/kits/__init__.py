@@ -98,8 +98,9 @@ class Kit:
     # -- synthetic estates ----------------------------------------------------------------------
     kind: ClassVar[str]
     """Short label for synthetic resource ids: ``db``, ``srv``, ``svc`` ..."""
-    share: ClassVar[float] = 0.1
-    """Share of a synthetic estate's resources; the largest share takes the remainder."""
+    share: ClassVar[float] = 0.0
+    """Share of a synthetic estate's resources; the largest share takes the remainder. 0: not in synthetic
+    estates (the benchmarks' estates keep their mix when a technology is added)."""
     rank: ClassVar[int] = 50
     """Wave order in synthetic estates: lower comes first (databases before servers before DNS)."""
     spoke_every: ClassVar[int] = 5
