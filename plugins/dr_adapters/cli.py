@@ -25,6 +25,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     discover.add_argument("scope", help="a manifest with a discovery block (tag-driven estate)")
     discover.add_argument("--out", help="snapshot to write (default: include/inventory/<manifestId>.yaml beside the "
                           "scope's folder); '-' prints it instead")
+    imp = sub.add_parser("import", help="turn another tool's DR plan into a manifest (dof: DR Orchestrator Framework)")
+    imp.add_argument("kind", choices=["dof"])
+    imp.add_argument("payloads", nargs="+", help="the framework's payload files (failover, failback ...)")
+    imp.add_argument("--customer", required=True)
+    imp.add_argument("--environment", required=True, choices=["production", "staging", "development"])
+    imp.add_argument("--regions", required=True, metavar="PRIMARY:DR", help="e.g. us-east-1:us-west-2")
+    imp.add_argument("--manifest-id")
+    imp.add_argument("--out", help="manifest to write (default: print it)")
     sub.add_parser("schema", help="print the manifest JSON Schema (for editors and CI)")
     actions = sub.add_parser("actions", help="print the reference of every action: config keys, phases, drill (Markdown)")
     actions.add_argument("--write", metavar="README", help="replace the block between the actions markers in this file")
@@ -43,6 +51,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(exc, file=sys.stderr)
             return 1
         return 0
+    if args.command == "import":
+        return _import_dof(args)
     if args.command == "discover":
         return _discover(args.scope, args.out)
     if args.command == "iam":
@@ -68,6 +78,32 @@ def _validate(files: Sequence[str]) -> int:
         else:
             print(f"{path}: OK ({plan.dag_id}: {len(plan.waves)} waves, {len(plan.resources)} resources)")
     return 1 if failed else 0
+
+
+def _import_dof(args: argparse.Namespace) -> int:
+    """Exit 0: written, nothing left to fill; 1: written, placeholders listed; 2: nothing written."""
+    from pathlib import Path
+
+    from dr_adapters.sources import dof
+
+    primary, _, dr = args.regions.partition(":")
+    try:
+        payloads = [(p, json.loads(Path(p).read_text(encoding="utf-8"))) for p in args.payloads]
+        imported = dof.import_payloads(payloads, customer=args.customer, environment=args.environment,
+                                       primary=primary, dr=dr, manifest_id=args.manifest_id)
+    except (OSError, ValueError) as exc:  # unreadable, not JSON, not the framework's format
+        print(f"import dof: {exc}", file=sys.stderr)
+        return 2
+    text = dof.render(imported)
+    if args.out:
+        Path(args.out).write_text(text, encoding="utf-8")
+        print(f"{args.out}: {sum(len(layer['resources']) for layer in imported.manifest['layers'])} resources in "
+              f"{len(imported.manifest['layers'])} layers; {len(imported.placeholders)} placeholder(s) to fill, "
+              f"{len(imported.unmapped)} parameter(s) not carried over, {len(imported.problems)} not imported "
+              "(listed at the end of the file)")
+    else:
+        print(text)
+    return 1 if imported.placeholders or imported.problems else 0
 
 
 def _discover(scope_file: str, out: str | None) -> int:

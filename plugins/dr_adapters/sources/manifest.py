@@ -237,6 +237,7 @@ class Manifest(Strict):
         _check_accounts(self, problems)
         _check_dependencies(self, problems)
         _check_discovery(self, problems)
+        _check_placeholders(self, problems)
         if problems:
             raise ValueError("; ".join(problems))
         return self
@@ -248,6 +249,17 @@ class Manifest(Strict):
     def is_scope(self) -> bool:
         """A tag-driven estate not yet discovered: ``discover`` turns it into a snapshot to run."""
         return self.discovery is not None and self.inventory is None
+
+
+def _check_placeholders(m: Manifest, problems: list[str]) -> None:
+    """An imported manifest (``import dof``) may still hold references only its old framework resolved."""
+    from dr_adapters.sources.dof import PLACEHOLDER
+
+    for _, r in m.resources():
+        for key, value in r.config.model_dump(by_alias=True).items():
+            if isinstance(value, str) and PLACEHOLDER.match(value):
+                problems.append(f"resource {r.resource_id!r} config.{key} is a placeholder ({value}) -- put the real "
+                                "value there (the import listed each at the end of the file)")
 
 
 def _check_discovery(m: Manifest, problems: list[str]) -> None:
