@@ -30,7 +30,6 @@ PLANNED_ACTIONS = (
     "ElastiCache",
     "OpenSearchService",
     "AutoScaling",
-    "MemoryDB",
     "EventBridge",
     "EFS",
     "FSx",
