@@ -24,7 +24,8 @@ in-process and in server mode:
   SECONDARY: it becomes a standalone replication group that takes writes; with only the primary left
   the datastore is ``primary-only``. The primary cannot be detached (delete the datastore instead).
 * ``DeleteGlobalReplicationGroup(RetainPrimaryReplicationGroup=true)`` once only the primary is left;
-  ``DeleteReplicationGroup`` of a member is refused (detach it first), as on AWS.
+  ``DeleteReplicationGroup`` of a member is refused (detach it first), as on AWS, and a deleted group is
+  gone once deleting is over (moto keeps it ``deleting``), so its id can be used again.
 * ``IncreaseReplicaCount`` (moto has none): ``NewReplicaCount`` or per-shard ``ReplicaConfiguration``,
   ``ApplyImmediately`` true (AWS supports nothing else), more than today, at most 5 per shard.
 
@@ -429,7 +430,10 @@ def delete_replication_group(self: ElastiCacheResponse) -> ActionResult:
         raise InvalidReplicationGroupState(f"Replication group {group.replication_group_id} is a member of "
                                            f"{group.global_replication_group_id}: disassociate it (a secondary) or "
                                            "delete the global datastore (the primary) first.")
-    return _moto_delete_replication_group(self)
+    result = _moto_delete_replication_group(self)
+    groups = self.elasticache_backend.replication_groups  # moto keeps it "deleting" for ever; AWS forgets it
+    _later(self.current_account, lambda: groups.pop(group.replication_group_id, None))
+    return result
 
 
 def call_action(self: ElastiCacheResponse) -> Any:

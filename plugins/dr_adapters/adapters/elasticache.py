@@ -188,11 +188,15 @@ class _Resource(GroupMember):
         if self.target_member is not None or (self.detached and self.mode == "disassociate"):
             return
         if self.detached:
-            raise AdapterError(self.rid, f"replication group {self.target_id} is not in global datastore "
-                               f"{self.group_id}: it takes writes on its own (detached)", self.rebuild_fix())
+            raise self.detached_error()
         raise AdapterError(self.rid, f"replication group {self.target_id} belongs to global datastore "
                            f"{_datastore_of(self.target)}, not {self.group_id}",
                            f"set globalReplicationGroupId to {_datastore_of(self.target)} in the manifest")
+
+    def detached_error(self) -> AdapterError:
+        return AdapterError(self.rid, f"replication group {self.target_id} takes writes on its own, detached from "
+                            f"global datastore {self.group_id} (whose primary stays {self.source_id} in "
+                            f"{self.ctx.source_region} until it is rebuilt)", self.rebuild_fix())
 
     def rebuild_fix(self) -> str:
         """The rebuild after a detach, step by step (AWS cannot re-join either group as it is)."""
@@ -448,9 +452,7 @@ class ElastiCacheAdapter(ReplicatedGroupAdapter[_Resource]):
             for r in self._members(ctx, unit):
                 r.require()
                 if r.target_member is None:  # detached by ACTIVATE: nothing re-joins; the rebuild is a person's
-                    raise AdapterError(r.rid, f"{r.target_id} takes writes on its own, detached from {r.group_id}; "
-                                       f"{r.source_id} ({ctx.source_region}) is still that datastore's primary",
-                                       r.rebuild_fix())
+                    raise r.detached_error()
         return super().replicate(ctx, unit)
 
     def _drill(self, ctx: RunContext, r: _Resource) -> str:
@@ -458,7 +460,7 @@ class ElastiCacheAdapter(ReplicatedGroupAdapter[_Resource]):
             return f"drill, read-only; {r.target_id} is already the primary of {r.group_id}"
         member, status = r.target_member, r.target["Status"]
         if member is None:
-            raise AdapterError(r.rid, f"drill: {r.target_id} is detached from {r.group_id}", r.rebuild_fix())
+            raise r.detached_error()
         if r.group_status != "available" or member["Status"] != "associated" or status != "available":
             raise AdapterError(r.rid, f"drill: global datastore {r.group_id} is {r.group_status}, {r.target_id} is "
                                f"{member['Status']} and {status}", "investigate the DR replication group before "
