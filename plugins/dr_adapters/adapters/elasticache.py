@@ -354,7 +354,7 @@ class ElastiCacheAdapter(ReplicatedGroupAdapter[_Resource]):
                 # Global datastore replication is asynchronous: what the old primary took and had not sent is lost.
                 exposure = (f"{r.target_id}: writes to {r.source_id} not yet replicated when it was cut off "
                             "(asynchronous replication, typically under a second behind)")
-                notes.append(f"DisassociateGlobalReplicationGroup, data loss allowed; the datastore must be rebuilt")
+                notes.append("DisassociateGlobalReplicationGroup, data loss allowed; the datastore must be rebuilt")
         return Finding(r.rid, not problems, "; ".join(problems or notes), tags=tags, exposure=exposure)
 
     def validate(self, ctx: RunContext, unit: WorkUnit) -> list[HealthCheck]:
