@@ -7,6 +7,9 @@ in-process (``moto.mock_aws``) and server mode (``python -m awssim serve``). It 
   whose source servers the Resource Groups Tagging API lists (``drs:source-server``);
 * Resource Explorer (``resource-explorer-2``) - a whole service backend (``awssim.resource_explorer``):
   indexes, views and Search over moto's taggable resources, for tag discovery;
+* ElastiCache global datastores (``CreateGlobalReplicationGroup``, ``FailoverGlobalReplicationGroup``,
+  ``DisassociateGlobalReplicationGroup`` ...) and ``IncreaseReplicaCount`` on moto's ElastiCache backend,
+  taggable and discoverable (``elasticache:globalreplicationgroup``) (``awssim.elasticache_global``);
 * RDS ``SwitchoverGlobalCluster`` / ``FailoverGlobalCluster`` on moto's RDS backend, and taggable,
   discoverable global clusters (``rds:global-cluster``) (``awssim.rds_global``);
 * MemoryDB Multi-Region clusters, cluster changes that take time, and taggable, discoverable MemoryDB
@@ -27,11 +30,12 @@ def install() -> None:
     global _installed
     if _installed:
         return
-    from awssim import drs, memorydb, outage, rds_global, resource_explorer
+    from awssim import drs, elasticache_global, memorydb, outage, rds_global, resource_explorer
 
     drs.register()
     resource_explorer.register()
     rds_global.register()
     memorydb.register()
+    elasticache_global.register()
     outage.install_in_process()
     _installed = True

@@ -192,7 +192,8 @@ bag = DagBag()
     assert result["dr_adapters"] == str(home / "plugins" / "dr_adapters" / "__init__.py")
     assert result["import_errors"] == {}
     assert result["dag_ids"] == [DAG_ID] and result["tasks"] > 10
-    assert result["waiters_shipped"] == ["drs.json", "rds.json"]  # botocore waiter models the adapters need
+    # every botocore waiter model the adapters need (dr_adapters/waiters/*.json) travels in plugins.zip
+    assert result["waiters_shipped"] == sorted(p.name for p in (ROOT / "plugins" / "dr_adapters" / "waiters").glob("*.json"))
     assert {"JobCompleted", "GlobalClusterAvailable"} <= set(result["waiters_loaded"])  # readable from the zip too
     assert result["repo_paths"] == [] and result["awssim_importable"] is False
 

@@ -12,9 +12,7 @@ from awssim.synthetic import synthetic_manifest, write_manifests
 from dr_adapters.sources.loader import load_manifest, validate_data
 from dr_adapters.sources.planner import build_plan
 
-
-# Synthetic estates hold the kits with a share only (Kit.share > 0): a new technology leaves them as they were.
-SHARED = [kit for kit in all_kits() if kit.share > 0]
+SHARED = [kit for kit in all_kits() if kit.share > 0]  # the kits synthetic estates are made of (Kit.share)
 
 
 @pytest.mark.parametrize("resources, waves", [(len(SHARED), 1), (50, 5), (1000, 5)])  # the fewest: one per kit
