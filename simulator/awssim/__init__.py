@@ -7,6 +7,9 @@ in-process (``moto.mock_aws``) and server mode (``python -m awssim serve``). It 
   whose source servers the Resource Groups Tagging API lists (``drs:source-server``);
 * Resource Explorer (``resource-explorer-2``) - a whole service backend (``awssim.resource_explorer``):
   indexes, views and Search over moto's taggable resources, for tag discovery;
+* OpenSearch cross-cluster connections (create, accept, reject, describe, delete), domain configuration
+  changes that keep a domain ``Processing`` a while, and taggable domains (``es:domain``)
+  (``awssim.opensearch``);
 * RDS ``SwitchoverGlobalCluster`` / ``FailoverGlobalCluster`` on moto's RDS backend, and taggable,
   discoverable global clusters (``rds:global-cluster``) (``awssim.rds_global``);
 * regional outages: a dark region's requests fail like a dead endpoint's (``awssim.outage``).
@@ -25,10 +28,11 @@ def install() -> None:
     global _installed
     if _installed:
         return
-    from awssim import drs, outage, rds_global, resource_explorer
+    from awssim import drs, opensearch, outage, rds_global, resource_explorer
 
     drs.register()
     resource_explorer.register()
     rds_global.register()
+    opensearch.register()
     outage.install_in_process()
     _installed = True
