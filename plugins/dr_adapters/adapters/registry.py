@@ -28,7 +28,6 @@ from dr_adapters.plan.types import Phase
 
 PLANNED_ACTIONS = (
     "ElastiCache",
-    "OpenSearchService",
     "AutoScaling",
     "MemoryDB",
     "EventBridge",
