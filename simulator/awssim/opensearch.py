@@ -453,4 +453,4 @@ def register() -> None:
     # Backends are made per account on first use: every one from now on is ours.
     os_models.opensearch_backends.backend = AwssimOpenSearchBackend
     # boto3's "opensearch" client calls es.<region>.amazonaws.com, which moto routes through moto.es's URLs.
-    es_urls.url_paths.setdefault("{0}/2021-01-01/opensearch/cc/.*$", ConnectionsResponse.dispatch)
+    es_urls.url_paths.setdefault("{0}/2021-01-01/opensearch/cc/(?P<connection_path>.+)$", ConnectionsResponse.dispatch)

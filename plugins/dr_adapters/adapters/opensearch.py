@@ -478,6 +478,11 @@ class OpenSearchAdapter(Adapter):
         if status == "ACTIVE":
             out.notes.append(f"{p.rid}: {p.source} follows {p.target} over connection {cid} (ACTIVE)")
             return
+        if status in GONE:  # only the one just created can be: AWS found the pair incompatible
+            raise AdapterError(p.rid, f"connection {cid} from {p.source} to {p.target} is {status}: "
+                                      f"{connection['ConnectionStatus'].get('Message', '')}",
+                               "give both domains fine-grained access control and node-to-node encryption, the "
+                               "leader a version at least the follower's, then re-run REPLICATE")
         if status == "VALIDATING":
             out.waits.append(self._connection_wait(unit, p.source.region, "OutboundConnectionPendingAcceptance", cid,
                                                    f"connection {cid} from {p.source} validated"))
