@@ -179,3 +179,22 @@ def test_discovery_says_why_a_lone_domain_is_not_protected(aws):
     (result,) = adapter.derive([Tagged(f"arn:aws:es:{PRIMARY}:{HUB}:domain/lonely", HUB, PRIMARY, "es:domain", TAGS)],
                                _read(aws))
     assert isinstance(result, NotDerived) and "no cross-cluster connection" in result.message
+
+
+def test_discovery_with_a_region_dark_reads_connections_from_the_other(estate):
+    from awssim import outage
+
+    tagged = [Tagged(f"arn:aws:es:{DR}:{HUB}:domain/orders-search-dr", HUB, DR, "es:domain", TAGS)]
+    with outage.outage(PRIMARY):
+        (result,) = adapter.derive(tagged, _read(estate))
+    # the pair is found from DR's listing; the leader's production shape is in the dark region
+    assert isinstance(result, NotDerived) and f"{PRIMARY} does not answer" in result.message
+
+
+@pytest.mark.parametrize("key, value", [("instanceType", "t3.medium.search"), ("pilotInstanceType", "m3.large.search"),
+                                        ("instanceType", "r6g.large"), ("domainName", "Orders")])
+def test_config_refuses_what_cross_cluster_replication_cannot_use(key, value):
+    from pydantic import ValidationError
+
+    with pytest.raises(ValidationError, match=key):
+        adapter.config_model.model_validate({**CONFIG, key: value})

@@ -40,8 +40,8 @@ from __future__ import annotations
 
 from typing import Any, NamedTuple
 
-from botocore.exceptions import ClientError
-from pydantic import Field
+from botocore.exceptions import BotoCoreError, ClientError
+from pydantic import Field, field_validator
 
 from dr_adapters.adapters.base import (
     ActionConfig,
@@ -64,6 +64,8 @@ GONE = frozenset({"VALIDATION_FAILED", "REJECTING", "REJECTED", "DELETING", "DEL
 ACCEPTED = frozenset({"APPROVED", "PROVISIONING", "ACTIVE"})
 SCOPE_FIX = "tag the domain with this estate's Customer/Environment, or remove it from the manifest"
 DOMAIN_NAME = r"^[a-z][a-z0-9\-]{2,27}$"
+INSTANCE_TYPE = r"^[a-z0-9-]+\.[a-z0-9]+\.search$"  # r6g.large.search
+NO_REPLICATION = ("m3.", "t2.", "t3.")  # instance families cross-cluster replication refuses
 
 
 class OpenSearchConfig(ActionConfig):
@@ -71,11 +73,11 @@ class OpenSearchConfig(ActionConfig):
                              description="The domain in the primary region (the leader while the primary serves).")
     dr_domain_name: str | None = Field(None, alias="drDomainName", pattern=DOMAIN_NAME,
                                        description="The domain in the DR region (default: domainName).")
-    instance_type: str = Field(alias="instanceType", pattern=r"^[a-z0-9-]+\.[a-z0-9]+\.search$",
+    instance_type: str = Field(alias="instanceType", pattern=INSTANCE_TYPE,
                                description="Production data-node instance type of the serving domain, e.g. "
                                            "r6g.large.search (INSTANTIATE scales the target to it).")
     instance_count: int = Field(alias="instanceCount", ge=1, description="Production data-node count.")
-    pilot_instance_type: str | None = Field(None, alias="pilotInstanceType", pattern=r"^[a-z0-9-]+\.[a-z0-9]+\.search$",
+    pilot_instance_type: str | None = Field(None, alias="pilotInstanceType", pattern=INSTANCE_TYPE,
                                             description="Pilot-light data-node instance type of the following "
                                                         "domain (CLEANUP scales the old domain to it; default: "
                                                         "instanceType). Cross-cluster replication refuses M3, T2 "
@@ -86,6 +88,13 @@ class OpenSearchConfig(ActionConfig):
                                   description="Alias REPLICATE gives the connection from the new follower to the "
                                               "new leader: the follower's replication requests and auto-follow "
                                               "rules name their leader by it, so it is the same both ways.")
+
+    @field_validator("instance_type", "pilot_instance_type")
+    @classmethod
+    def _replicates(cls, value: str | None) -> str | None:
+        if value is not None and value.startswith(NO_REPLICATION):
+            raise ValueError(f"{value}: cross-cluster replication refuses M3, T2 and T3 instances")
+        return value
 
     @property
     def production(self) -> tuple[str, int]:
@@ -511,11 +520,17 @@ class OpenSearchAdapter(Adapter):
     def derive(self, found: list[Tagged], read: DiscoveryRead) -> list[Derived | NotDerived]:
         regions = (read.primary, read.dr)
         seen: dict[str, dict[str, Any]] = {}  # connection id -> as listed (the outbound side names its alias)
-        for region in regions:
+        dark: dict[str, Exception] = {}
+        for region in regions:  # each connection is listed in both regions: one answering is enough
             es = read.client("opensearch", region)
-            for describe in (es.describe_outbound_connections, es.describe_inbound_connections):
-                for c in self._connections(describe, []):
-                    seen[c["ConnectionId"]] = {**c, **seen.get(c["ConnectionId"], {})}
+            try:
+                for describe in (es.describe_outbound_connections, es.describe_inbound_connections):
+                    for c in self._connections(describe, []):
+                        seen[c["ConnectionId"]] = {**c, **seen.get(c["ConnectionId"], {})}
+            except (BotoCoreError, ClientError) as err:
+                dark[region] = err
+        if len(dark) == len(regions):
+            raise dark[read.dr]
         pairs: dict[tuple[str, str], tuple[dict[str, Any], str, str]] = {}  # (region, name) -> (conn, primary, dr)
         for c in seen.values():
             ends = {d.get("Region"): d["DomainName"] for d in (c[k]["AWSDomainInformation"]
@@ -527,7 +542,7 @@ class OpenSearchAdapter(Adapter):
                 known = pairs.get(end)  # an ACTIVE connection says more than one still being set up
                 if known is None or (_status(c) == "ACTIVE" and _status(known[0]) != "ACTIVE"):
                     pairs[end] = (c, ends[read.primary], ends[read.dr])
-        shapes = self._shapes(read, pairs)
+        shapes = self._shapes(read, pairs, dark)
         out: list[Derived | NotDerived] = []
         for f in found:
             pair = pairs.get((f.region, f.name))
@@ -540,6 +555,11 @@ class OpenSearchAdapter(Adapter):
             local = c["LocalDomainInfo"]["AWSDomainInformation"]
             follower = (local["Region"], local["DomainName"])
             leader = (read.primary, primary) if follower[0] == read.dr else (read.dr, dr)
+            unread = [region for region, _ in (leader, follower) if region in dark]
+            if unread:
+                out.append(NotDerived(f.arn, f"{unread[0]} does not answer ({dark[unread[0]]}): the shapes of its "
+                                             "pair cannot be read -- discover again once it answers"))
+                continue
             if leader not in shapes or follower not in shapes:
                 out.append(NotDerived(f.arn, "one domain of its pair is being deleted -- wait, then discover again"))
                 continue
@@ -559,10 +579,11 @@ class OpenSearchAdapter(Adapter):
         return out
 
     @staticmethod
-    def _shapes(read: DiscoveryRead, pairs: dict[tuple[str, str], Any]) -> dict[tuple[str, str], tuple[str, int]]:
-        """(region, domain) -> shape, DescribeDomains five names at a time (its limit)."""
+    def _shapes(read: DiscoveryRead, pairs: dict[tuple[str, str], Any],
+                dark: dict[str, Exception]) -> dict[tuple[str, str], tuple[str, int]]:
+        """(region, domain) -> shape, DescribeDomains five names at a time (its limit); not in a dark region."""
         out: dict[tuple[str, str], tuple[str, int]] = {}
-        for region in (read.primary, read.dr):
+        for region in (r for r in (read.primary, read.dr) if r not in dark):
             names = sorted({name for r, name in pairs if r == region})
             for i in range(0, len(names), 5):
                 reply = read.client("opensearch", region).describe_domains(DomainNames=names[i:i + 5])
