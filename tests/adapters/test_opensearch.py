@@ -147,6 +147,8 @@ def test_replicate_names_what_aws_refused_to_validate(estate, make_ctx):
     with pytest.raises(AdapterError, match="VALIDATION_FAILED.*fine-grained access control") as refused:
         run(ctx, unit, [Phase.REPLICATE])
     assert "re-run REPLICATE" in refused.value.remediation
+    # what the report says when a wait on it fails (AWS validates after the call returns)
+    assert "VALIDATION_FAILED: Domain orders-search must have fine-grained" in adapter.explain_failure(ctx, unit)
 
 
 def test_failback_returns_the_estate_and_the_alias_is_the_same_both_ways(estate, make_ctx):

@@ -2,21 +2,14 @@
 cross-cluster replication.
 
 Each region has its own domain. The serving one (the *leader*) runs at the production shape; the other
-(the *follower*) runs at a small pilot-light shape and pulls the leader's indices through a
-cross-cluster connection that it opened (replication is a pull model: the follower's outbound
-connection, the leader's inbound one). A failover:
-
-* INSTANTIATE scales the target domain to the production shape (``UpdateDomainConfig`` ClusterConfig
-  InstanceType/InstanceCount) and waits until ``Processing`` is false (a blue/green deployment; the
-  domain serves on meanwhile);
-* ACTIVATE makes the target domain the writer: it stops following the source by deleting its outbound
-  connection (``DeleteOutboundConnection``, in the target's own region) and waits until it is
-  ``DELETED``; then checks the domain serves (``Created``, an endpoint, ``Processing`` false) and follows
-  no domain;
-* CLEANUP scales the source domain down to the pilot-light shape;
-* REPLICATE connects the source back as the follower of the new leader: ``CreateOutboundConnection``
-  from the source domain (its region) to the target, ``AcceptInboundConnection`` in the target's
-  region, and waits until the connection is ``ACTIVE``.
+(the *follower*) at a pilot-light shape, pulling the leader's indices over a cross-cluster connection it
+opened (replication pulls: the follower's outbound connection is the leader's inbound one). A failover:
+INSTANTIATE scales the target to production (``UpdateDomainConfig``) and waits until ``Processing`` is
+false (a blue/green deployment: the domain serves on meanwhile); ACTIVATE stops it following (deletes
+its outbound connection in its own region, waits until ``DELETED``) and checks it serves (``Created``,
+an endpoint, not ``Processing``, following nothing); CLEANUP scales the source down to the pilot light;
+REPLICATE connects the source back as the follower (``CreateOutboundConnection`` in the source's region,
+``AcceptInboundConnection`` in the target's) and waits until ``ACTIVE``.
 
 Where AWS differs from the seeds' wording ("activate the DR domain"): what makes a follower stop
 following is not a control-plane call. Per index it is the replication plugin's
@@ -313,10 +306,10 @@ class OpenSearchAdapter(Adapter):
             live = _live(self._outbound(ctx, unit, p.target, p.source))
             serving = bool(target.get("Created") and _endpoint(target))
             shape = f"{_fmt(_shape(target))} (production {_fmt(p.cfg.production)})"
-            if ctx.is_drill:
-                ok = serving and any(_status(c) == "ACTIVE" for c in live)
-                checks.append(HealthCheck(p.rid, Health.HEALTHY if ok else Health.UNHEALTHY,
-                                          f"drill: {p.target} {'follows' if ok else 'does not follow'} {p.source}"))
+            if ctx.is_drill:  # as the drill's ACTIVATE: following the source, or already its leader
+                role = self._role(ctx, unit, p)
+                checks.append(HealthCheck(p.rid, Health.HEALTHY if serving and role else Health.UNHEALTHY,
+                                          f"drill: {role or f'{p.target} does not follow {p.source}'}"))
             elif live:
                 checks.append(HealthCheck(p.rid, Health.UNHEALTHY,
                                           f"{p.target} still follows {p.source} ({_status(live[0])})"))
@@ -376,7 +369,12 @@ class OpenSearchAdapter(Adapter):
         for p in self._pairs(ctx, unit):
             target = self._require(ctx, unit, p.rid, p.target, "create the DR domain (a failover creates none)")
             if ctx.is_drill:
-                out.notes.append(f"{p.rid}: {self._drill(ctx, unit, p)}")
+                role = self._role(ctx, unit, p)
+                if role is None:
+                    raise AdapterError(p.rid, f"drill: {p.target} does not follow {p.source} over an ACTIVE connection",
+                                       f"connect {p.target.name} to {p.source.name} (CreateOutboundConnection from "
+                                       "the follower) and start replication")
+                out.notes.append(f"{p.rid}: drill, read-only; {role}")
                 continue
             connections = self._outbound(ctx, unit, p.target, p.source)
             es = self._es(ctx, unit, p.target.region)
@@ -412,14 +410,13 @@ class OpenSearchAdapter(Adapter):
         if self._by_id(ctx, unit, domain.region, connection_id, inbound=False) not in ("DELETING", "DELETED"):
             raise err
 
-    def _drill(self, ctx: RunContext, unit: WorkUnit, p: _Pair) -> str:
+    def _role(self, ctx: RunContext, unit: WorkUnit, p: _Pair) -> str | None:
+        """What the target is to the source, read in the target region alone; None: neither follower nor leader."""
         if any(_status(c) == "ACTIVE" for c in self._outbound(ctx, unit, p.target, p.source)):
-            return f"drill, read-only; {p.target} follows {p.source} over an ACTIVE connection"
+            return f"{p.target} follows {p.source} over an ACTIVE connection"
         if any(_status(c) == "ACTIVE" for c in self._inbound(ctx, unit, p.target, p.source)):
-            return f"drill, read-only; {p.target} is already the leader ({p.source} follows it)"
-        raise AdapterError(p.rid, f"drill: {p.target} does not follow {p.source} over an ACTIVE connection",
-                           f"connect {p.target.name} to {p.source.name} (CreateOutboundConnection from the follower) "
-                           "and start replication")
+            return f"{p.target} is already the leader ({p.source} follows it)"
+        return None
 
     def cleanup(self, ctx: RunContext, unit: WorkUnit) -> PhaseOutcome:
         if ctx.is_drill:
@@ -507,6 +504,17 @@ class OpenSearchAdapter(Adapter):
                 return
         out.waits.append(self._connection_wait(unit, p.target.region, "InboundConnectionActive", cid,
                                                f"connection {cid} from {p.source} to {p.target} ACTIVE"))
+
+    def explain_failure(self, ctx: RunContext, unit: WorkUnit) -> str | None:
+        """After a wait failed: the pair's connections AWS refused (validation, rejection), with AWS's message."""
+        pairs = [(p.target, p.source) for p in self._pairs(ctx, unit)]
+        if not ctx.unplanned:  # the old domain's own connections, too, when its region may be read
+            pairs += [(source, target) for target, source in pairs]
+        refused = {f"connection {c['ConnectionId']} from {local} to {remote} is {_status(c)}: "
+                   f"{c['ConnectionStatus'].get('Message', '')}"
+                   for local, remote in pairs for c in self._outbound(ctx, unit, local, remote)
+                   if _status(c) in ("VALIDATION_FAILED", "REJECTING", "REJECTED")}
+        return "; ".join(sorted(refused)) or None
 
     # -- tag discovery ---------------------------------------------------------------------------
     # Both domains of a pair are tagged; the connection between them (which of its two regions each
