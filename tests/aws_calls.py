@@ -29,6 +29,14 @@ from unittest import mock
 import boto3
 
 READ_PREFIXES = ("Describe", "List", "Get", "Search")  # Search: Resource Explorer's read
+IAM_PREFIXES = {"opensearch": "es"}
+"""botocore event service ids (hyphens dropped) whose IAM service prefix differs: OpenSearch's is ``es``."""
+
+
+def iam_name(service_id: str, operation: str) -> str:
+    """The IAM action of a botocore event's ``<service-id>.<Operation>``: ``opensearch`` -> ``es:...``."""
+    service = service_id.replace("-", "")  # event ids are hyphenated: route-53
+    return f"{IAM_PREFIXES.get(service, service)}:{operation}"
 
 
 class Call(str):
@@ -60,7 +68,7 @@ class Calls(list):
 
     def __call__(self, event_name: str, request_signer: Any = None, **_: Any) -> None:
         _, service, operation = event_name.split(".", 2)
-        call = Call(f"{service.replace('-', '')}:{operation}")  # event ids are hyphenated: route-53
+        call = Call(iam_name(service, operation))
         if request_signer is not None:
             call.region = getattr(request_signer, "_region_name", None)
             credentials = getattr(request_signer, "_credentials", None)

@@ -36,7 +36,7 @@ import boto3
 import botocore.session
 from botocore.awsrequest import AWSPreparedRequest, AWSResponse
 from botocore.exceptions import EndpointConnectionError, ReadTimeoutError
-from aws_calls import hooked_sessions
+from aws_calls import hooked_sessions, iam_name
 
 KINDS = ("throttling", "too_many_requests", "server_error", "unavailable", "connection")
 ERRORS = {  # kind -> (HTTP status, error code)
@@ -110,7 +110,7 @@ class Faults:
 
     def __call__(self, request: AWSPreparedRequest, event_name: str, **_: Any) -> AWSResponse | None:
         _, service_id, operation = event_name.split(".", 2)
-        name = f"{service_id.replace('-', '')}:{operation}"
+        name = iam_name(service_id, operation)
         if self.only is not None and name not in self.only and name not in self.lost:
             return None
         invocation = request.headers.get("amz-sdk-invocation-id") or str(id(request))

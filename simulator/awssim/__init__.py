@@ -10,6 +10,9 @@ in-process (``moto.mock_aws``) and server mode (``python -m awssim serve``). It 
 * ElastiCache global datastores (``CreateGlobalReplicationGroup``, ``FailoverGlobalReplicationGroup``,
   ``DisassociateGlobalReplicationGroup`` ...) and ``IncreaseReplicaCount`` on moto's ElastiCache backend,
   taggable and discoverable (``elasticache:globalreplicationgroup``) (``awssim.elasticache_global``);
+* OpenSearch cross-cluster connections (create, accept, reject, describe, delete), domain configuration
+  changes that keep a domain ``Processing`` a while, and taggable domains (``es:domain``)
+  (``awssim.opensearch``);
 * RDS ``SwitchoverGlobalCluster`` / ``FailoverGlobalCluster`` on moto's RDS backend, and taggable,
   discoverable global clusters (``rds:global-cluster``) (``awssim.rds_global``);
 * MemoryDB Multi-Region clusters, cluster changes that take time, and taggable, discoverable MemoryDB
@@ -30,12 +33,13 @@ def install() -> None:
     global _installed
     if _installed:
         return
-    from awssim import drs, elasticache_global, memorydb, outage, rds_global, resource_explorer
+    from awssim import drs, elasticache_global, memorydb, opensearch, outage, rds_global, resource_explorer
 
     drs.register()
     resource_explorer.register()
     rds_global.register()
     memorydb.register()
     elasticache_global.register()
+    opensearch.register()
     outage.install_in_process()
     _installed = True
