@@ -29,6 +29,8 @@ from unittest import mock
 import boto3
 
 READ_PREFIXES = ("Describe", "List", "Get", "Search")  # Search: Resource Explorer's read
+READ_OPERATIONS = frozenset({"TestDNSAnswer"})  # Route 53's query of its own name servers: reads only
+IAM_PREFIXES = {"elasticloadbalancingv2": "elasticloadbalancing"}  # event ids that are not IAM service prefixes
 
 
 class Call(str):
@@ -43,7 +45,8 @@ class Call(str):
 
     @property
     def mutating(self) -> bool:
-        return not self.startswith("sts:") and not self.split(":")[1].startswith(READ_PREFIXES)
+        operation = self.split(":")[1]
+        return not self.startswith("sts:") and not operation.startswith(READ_PREFIXES) and operation not in READ_OPERATIONS
 
 
 class Calls(list):
@@ -60,7 +63,8 @@ class Calls(list):
 
     def __call__(self, event_name: str, request_signer: Any = None, **_: Any) -> None:
         _, service, operation = event_name.split(".", 2)
-        call = Call(f"{service.replace('-', '')}:{operation}")  # event ids are hyphenated: route-53
+        service = service.replace("-", "")  # event ids are hyphenated: route-53
+        call = Call(f"{IAM_PREFIXES.get(service, service)}:{operation}")
         if request_signer is not None:
             call.region = getattr(request_signer, "_region_name", None)
             credentials = getattr(request_signer, "_credentials", None)

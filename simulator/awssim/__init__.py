@@ -9,6 +9,9 @@ in-process (``moto.mock_aws``) and server mode (``python -m awssim serve``). It 
   indexes, views and Search over moto's taggable resources, for tag discovery;
 * RDS ``SwitchoverGlobalCluster`` / ``FailoverGlobalCluster`` on moto's RDS backend, and taggable,
   discoverable global clusters (``rds:global-cluster``) (``awssim.rds_global``);
+* Route 53's data plane: ``TestDNSAnswer`` computed from record sets, failover pairs, weights, alias
+  targets and health checks' state, health-check status, changes PENDING then INSYNC, and the record
+  sets AWS refuses (``awssim.route53_dns``);
 * regional outages: a dark region's requests fail like a dead endpoint's (``awssim.outage``).
 
 State is kept per account and region, like moto's own backends, and replies follow botocore's
@@ -25,10 +28,11 @@ def install() -> None:
     global _installed
     if _installed:
         return
-    from awssim import drs, outage, rds_global, resource_explorer
+    from awssim import drs, outage, rds_global, resource_explorer, route53_dns
 
     drs.register()
     resource_explorer.register()
     rds_global.register()
+    route53_dns.register()
     outage.install_in_process()
     _installed = True
