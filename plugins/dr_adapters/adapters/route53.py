@@ -115,7 +115,7 @@ class ZoneRecord:
 
     def __init__(self, adapter: Adapter, ctx: RunContext, unit: WorkUnit, resource: ResourceSpec):
         self.cfg = adapter.config(resource)
-        self.rid, self.ctx = resource.resource_id, ctx
+        self.rid, self.ctx, self.account_id = resource.resource_id, ctx, unit.account_id
         self.zone_id = self.cfg.hosted_zone_id.split("/")[-1]  # accept "/hostedzone/Z..." too
         self.zone_tags: dict[str, str] | None = None
         self.sets: list[dict[str, Any]] = []
