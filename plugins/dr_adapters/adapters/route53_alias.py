@@ -50,8 +50,12 @@ class AliasTarget(ActionConfig):
 
 class R53AliasRecordConfig(RecordConfig):
     record_type: Literal["A", "AAAA", "CNAME"] = Field("A", alias="recordType", description="Record type.")
-    primary_target: AliasTarget = Field(alias="primaryTarget", description="Alias target when primary serves.")
-    dr_target: AliasTarget = Field(alias="drTarget", description="Alias target when DR serves.")
+    primary_target: AliasTarget = Field(alias="primaryTarget", description=(
+        "Alias target when primary serves: {hostedZoneId, dnsName}, e.g. {hostedZoneId: Z35SXDOTRQ7X7K, "
+        "dnsName: app-1234.us-east-1.elb.amazonaws.com}."))
+    dr_target: AliasTarget = Field(alias="drTarget", description=(
+        "Alias target when DR serves: {hostedZoneId, dnsName}, e.g. {hostedZoneId: Z1H1FL5HABSF5, "
+        "dnsName: app-5678.us-west-2.elb.amazonaws.com}."))
 
 
 def _zone(zone_id: str) -> str:
