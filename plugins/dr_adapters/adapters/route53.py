@@ -309,8 +309,13 @@ class RecordAdapter(Adapter):
 
 class SimpleRecord(ZoneRecord):
     cfg: R53RecordConfig
-    fix = ("R53Record manages simple records only: use R53AliasRecord, R53WeightedRecord or R53FailoverRecord "
-           "for the others")
+
+    @property  # type: ignore[override]
+    def fix(self) -> str:
+        if self.special:
+            return ("R53Record manages simple records only: use R53AliasRecord, R53WeightedRecord or "
+                    "R53FailoverRecord for the others")
+        return "check recordName/recordType"
 
     def sides(self, ctx: RunContext) -> tuple[Any, Any]:
         return ctx.source_and_target(self.cfg.primary_values, self.cfg.dr_values)
