@@ -29,7 +29,9 @@ from unittest import mock
 import boto3
 
 READ_PREFIXES = ("Describe", "List", "Get", "Search")  # Search: Resource Explorer's read
-IAM_PREFIXES = {"opensearch": "es"}
+READ_OPERATIONS = frozenset({"TestDNSAnswer"})  # Route 53's query of its own name servers: reads only
+IAM_PREFIXES = {"opensearch": "es", "elasticloadbalancingv2": "elasticloadbalancing",
+                "resourceexplorer2": "resource-explorer-2", "resourcegroupstaggingapi": "tag"}
 """botocore event service ids (hyphens dropped) whose IAM service prefix differs: OpenSearch's is ``es``."""
 
 
@@ -51,7 +53,8 @@ class Call(str):
 
     @property
     def mutating(self) -> bool:
-        return not self.startswith("sts:") and not self.split(":")[1].startswith(READ_PREFIXES)
+        operation = self.split(":")[1]
+        return not self.startswith("sts:") and not operation.startswith(READ_PREFIXES) and operation not in READ_OPERATIONS
 
 
 class Calls(list):

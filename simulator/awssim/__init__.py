@@ -17,6 +17,9 @@ in-process (``moto.mock_aws``) and server mode (``python -m awssim serve``). It 
   discoverable global clusters (``rds:global-cluster``) (``awssim.rds_global``);
 * MemoryDB Multi-Region clusters, cluster changes that take time, and taggable, discoverable MemoryDB
   clusters (``memorydb:cluster``) on moto's MemoryDB (``awssim.memorydb``);
+* Route 53's data plane: ``TestDNSAnswer`` computed from record sets, failover pairs, weights, alias
+  targets and health checks' state, health-check status, changes PENDING then INSYNC, and the record
+  sets AWS refuses (``awssim.route53_dns``);
 * regional outages: a dark region's requests fail like a dead endpoint's (``awssim.outage``).
 
 State is kept per account and region, like moto's own backends, and replies follow botocore's
@@ -33,7 +36,7 @@ def install() -> None:
     global _installed
     if _installed:
         return
-    from awssim import drs, elasticache_global, memorydb, opensearch, outage, rds_global, resource_explorer
+    from awssim import drs, elasticache_global, memorydb, opensearch, outage, rds_global, resource_explorer, route53_dns
 
     drs.register()
     resource_explorer.register()
@@ -41,5 +44,6 @@ def install() -> None:
     memorydb.register()
     elasticache_global.register()
     opensearch.register()
+    route53_dns.register()
     outage.install_in_process()
     _installed = True

@@ -102,7 +102,7 @@ def test_alias_records_are_left_alone(aws, zone, make_ctx):
     aws.client("route53").change_resource_record_sets(HostedZoneId=zone, ChangeBatch={"Changes": [{
         "Action": "CREATE", "ResourceRecordSet": {
             "Name": "alias.example.com.", "Type": "A",
-            "AliasTarget": {"HostedZoneId": "Z35SXDOTRQ7X7K", "DNSName": "lb.elb.amazonaws.com.",
+            "AliasTarget": {"HostedZoneId": "Z2FDTNDATAQYW2", "DNSName": "d111111abcdef8.cloudfront.net.",
                             "EvaluateTargetHealth": False}}}]})
     ctx = make_ctx("failover")
     unit = unit_for(zone, recordName="alias.example.com.", recordType="A", primaryValues=["10.0.0.1"],
