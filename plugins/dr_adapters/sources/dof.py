@@ -53,8 +53,14 @@ TYPES: dict[str, DofType] = {
         "AuroraMySQL", {"GlobalClusterIdentifier": "globalClusterIdentifier", "DBClusterName": "primaryClusterIdentifier",
                         "DBInstanceClass": "drInstanceClass"},
         {}, {"drClusterIdentifier": "the Aurora member cluster in {dr}"}, "GlobalClusterIdentifier", "failback"),
+    # TargetRegion is the region failed over to: the manifest's DR region, not a config key.
+    "FailoverElastiCacheCluster": DofType(
+        "ElastiCache", {"GlobalReplicationGroupId": "globalReplicationGroupId",
+                        "TargetReplicationGroupId": "drReplicationGroupId"},
+        {"mode": "failover"}, {"primaryReplicationGroupId": "the member replication group in {primary}"},
+        "GlobalReplicationGroupId"),
 }
-"""Filled per technology; ``register_type`` adds one (the RDS and ElastiCache adapters add theirs)."""
+"""The framework's resource types we map, by name."""
 
 ENGINES = {"aurora-postgresql": "AuroraPostgreSQL", "aurora-mysql": "AuroraMySQL"}
 
@@ -67,10 +73,6 @@ class Imported:
     placeholders: list[str] = field(default_factory=list)  # "layers[0].resources[1] (x).config.y: what to fill"
     unmapped: list[str] = field(default_factory=list)  # parameters with no config key, and why
     problems: list[str] = field(default_factory=list)  # payload content that could not be read at all
-
-
-def register_type(name: str, mapping: DofType) -> None:
-    TYPES[name] = mapping
 
 
 class DofError(ValueError):
