@@ -36,11 +36,11 @@ from __future__ import annotations
 import os
 import re
 import time
-from datetime import datetime, timezone
 from typing import Any
 
 from moto.cloudwatch.models import cloudwatch_backends
 from moto.core.responses import ActionResult
+from moto.core.utils import utcnow
 from moto.rds.exceptions import (
     DBInstanceAlreadyExists,
     DBInstanceNotFoundError,
@@ -116,7 +116,7 @@ def _detach(replica: DBInstance) -> None:
 
 def _publish_replica_lag(replica: DBInstance, seconds: float) -> None:
     cloudwatch_backends[replica.account_id][replica.region].put_metric_data("AWS/RDS", [{
-        "MetricName": "ReplicaLag", "Value": seconds, "Unit": "Seconds", "Timestamp": datetime.now(timezone.utc),
+        "MetricName": "ReplicaLag", "Value": seconds, "Unit": "Seconds", "Timestamp": utcnow(),  # naive, as moto keeps them
         "Dimensions": [{"Name": "DBInstanceIdentifier", "Value": replica.db_instance_identifier}],
     }])
 

@@ -405,8 +405,8 @@ class AuroraAdapter(ReplicatedGroupAdapter[_Resource]):
             else:
                 cluster_arn = f.arn if f.resource_type == "rds:cluster" else cluster_of.get(f.arn)
                 if cluster_arn is None:
-                    out.append(NotDerived(f.arn, "a DB instance outside an Aurora cluster: no adapter protects "
-                                                 "it yet -- remove its dr:enabled tag"))
+                    out.append(NotDerived(f.arn, "a DB instance outside an Aurora cluster -- the RDS action "
+                                                 "protects it with its cross-region read replica"))
                     continue
                 gc = by_member.get(cluster_arn)
             if gc is None:
