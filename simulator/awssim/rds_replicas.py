@@ -116,7 +116,8 @@ def _detach(replica: DBInstance) -> None:
 
 def _publish_replica_lag(replica: DBInstance, seconds: float) -> None:
     cloudwatch_backends[replica.account_id][replica.region].put_metric_data("AWS/RDS", [{
-        "MetricName": "ReplicaLag", "Value": seconds, "Unit": "Seconds", "Timestamp": utcnow(),  # naive, as moto keeps them
+        # moto keeps naive UTC timestamps (GetMetricStatistics compares with them)
+        "MetricName": "ReplicaLag", "Value": seconds, "Unit": "Seconds", "Timestamp": utcnow(),
         "Dimensions": [{"Name": "DBInstanceIdentifier", "Value": replica.db_instance_identifier}],
     }])
 

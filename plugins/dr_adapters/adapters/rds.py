@@ -177,7 +177,8 @@ class _Pair(GroupMember):
         self.cfg: RdsConfig = adapter.config(resource)
         self.rid, self.ctx, self.account_id = resource.resource_id, ctx, unit.account_id
         self.group_id = self.cfg.db_instance_identifier
-        self.source_ids, self.target_ids = ctx.source_and_target(self.cfg.ids(primary=True), self.cfg.ids(primary=False))
+        self.source_ids, self.target_ids = ctx.source_and_target(self.cfg.ids(primary=True),
+                                                                 self.cfg.ids(primary=False))
         self.rds = ctx.client("rds", ctx.target_region, unit.account_id)
         self.target_side = read_side(self.rds, self.target_ids)
         self._source_side: dict[str, dict[str, Any]] | None = None
@@ -218,10 +219,6 @@ class _Pair(GroupMember):
         return max(standalone, key=_mark, default=None)
 
     @property
-    def source_id(self) -> str:  # type: ignore[override]
-        return _id(self.old_primary) or self.source_ids[0]
-
-    @property
     def source_member(self) -> dict[str, Any] | None:
         """The replica of the target in the region moved from (None: not re-protected yet)."""
         arn = (self.target or {}).get("DBInstanceArn")
@@ -229,15 +226,13 @@ class _Pair(GroupMember):
 
     @property
     def source_writes(self) -> bool:
-        writer, _ = self.writer()
-        return writer is not None and writer in self.source_side.values()
+        return any(w is self.writer()[0] for w in self.source_side.values())
 
     # -- the region moved to ---------------------------------------------------------------------
     @property
     def mode(self) -> str:  # type: ignore[override]
-        engine = (self.target or {}).get("Engine", "")
-        planned = not self.ctx.unplanned
-        return "switchover" if planned and self.cfg.switchover and engine in SWITCHOVER_ENGINES else "promotion"
+        oracle = (self.target or {}).get("Engine") in SWITCHOVER_ENGINES
+        return "switchover" if oracle and self.cfg.switchover and not self.ctx.unplanned else "promotion"
 
     @property
     def group_status(self) -> str:
@@ -249,10 +244,13 @@ class _Pair(GroupMember):
 
     def require(self) -> None:
         if self.target is None:
-            raise AdapterError(self.rid, f"no DB instance {' or '.join(self.target_ids)} in {self.ctx.target_region}",
-                               "check the identifiers and accountId, or set createReplica: true so INSTANTIATE "
-                               "creates the replica")
+            raise AdapterError(self.rid, f"no DB instance {' or '.join(self.target_ids)} in "
+                               f"{self.ctx.target_region}", "check the identifiers and accountId, or set "
+                               "createReplica: true so INSTANTIATE creates the replica")
         self.require_scope(self.target)
+        if self.target_writes and _status(self.target) == "stopped":
+            raise AdapterError(self.rid, f"{self.target_id} is stopped: a primary retired by an earlier failover, "
+                               "not a replica to promote", "run REPLICATE (or reprotect) of the last failover first")
         if _source(self.target) and not self._from_source_region(self.target):
             raise AdapterError(self.rid, f"{self.target_id} replicates from {_source(self.target)}, not from "
                                f"{' or '.join(self.source_ids)} in {self.ctx.source_region}",
@@ -299,15 +297,18 @@ class _Pair(GroupMember):
             return f"{self.target_id}: replica lag {lag:.0f} s exceeds RPO of {rpo} min", ""
         return None, f"{self.target_id} replica lag {lag:.0f} s"
 
-    def wait(self, waiter: str, region: str, identifier: str, description: str) -> Wait:
+    def wait(self, waiter: str, region: str, identifier: str, what: str) -> Wait:
         return Wait(service="rds", region=region, account_id=self.account_id, waiter=waiter,
-                    args={"DBInstanceIdentifier": identifier}, description=description, delay=30, max_attempts=240)
+                    args={"DBInstanceIdentifier": identifier}, description=f"{identifier} {what}", delay=30,
+                    max_attempts=240)
 
     def promotion_wait(self, description: str) -> Wait:
         # After our call: until it is standalone. A busy instance we did not just promote: until available,
         # then ACTIVATE looks again (a replica still being created never becomes standalone by itself).
         waiter = "DBInstancePromoted" if self.promotion_requested else "db_instance_available"
-        return self.wait(waiter, self.ctx.target_region, self.target_id, description)
+        return Wait(service="rds", region=self.ctx.target_region, account_id=self.account_id, waiter=waiter,
+                    args={"DBInstanceIdentifier": self.target_id}, description=description, delay=30,
+                    max_attempts=240)
 
     # A call whose reply was lost is retried by botocore, and RDS refuses the retry because the first
     # attempt did the work; none of these calls has an idempotency token, so read AWS to tell.
@@ -341,16 +342,9 @@ class RdsAdapter(ReplicatedGroupAdapter[_Pair]):
         Phase.REPLICATE: "create a replica of the new primary in the old region under its free identifier "
         "(or, with oldPrimary: delete, delete the old primary with a final snapshot and reuse its identifier)",
     }
-    iam_actions = (
-        "rds:DescribeDBInstances",
-        "rds:CreateDBInstanceReadReplica",
-        "rds:AddTagsToResource",
-        "rds:PromoteReadReplica",
-        "rds:SwitchoverReadReplica",
-        "rds:StopDBInstance",
-        "rds:DeleteDBInstance",
-        "cloudwatch:GetMetricStatistics",
-    )
+    iam_actions = ("rds:DescribeDBInstances", "rds:CreateDBInstanceReadReplica", "rds:AddTagsToResource",
+                   "rds:PromoteReadReplica", "rds:SwitchoverReadReplica", "rds:StopDBInstance", "rds:DeleteDBInstance",
+                   "cloudwatch:GetMetricStatistics")
     service_side_actions = (
         ServiceSide("SnapshotOnStopOrDelete", ("rds:CreateDBSnapshot",),
                     "StopDBInstance with DBSnapshotIdentifier (cleanup: snapshot-and-stop) and DeleteDBInstance "
@@ -428,7 +422,7 @@ class RdsAdapter(ReplicatedGroupAdapter[_Pair]):
             return HealthCheck(m.rid, Health.HEALTHY if ok else Health.UNHEALTHY,
                                f"drill: {m.target_id} is {status}, {role}")
         if m.target_writes and status == "available":
-            return HealthCheck(m.rid, Health.HEALTHY, f"{m.target_id} is the writable primary in {ctx.target_region}")
+            return HealthCheck(m.rid, Health.HEALTHY, f"{m.target_id} writes in {ctx.target_region}")
         return HealthCheck(m.rid, Health.UNHEALTHY, f"{m.target_id}: status {status}, "
                            f"{'standalone' if m.target_writes else 'still a replica of ' + _source(m.target)}")
 
@@ -452,8 +446,7 @@ class RdsAdapter(ReplicatedGroupAdapter[_Pair]):
                 role = "the writer" if m.target_writes else "an available replica"
                 outcome.notes.append(f"{m.rid}: {m.target_id} is {role}")
             else:
-                outcome.waits.append(m.wait("db_instance_available", ctx.target_region, m.target_id,
-                                            f"{m.target_id} available"))
+                outcome.waits.append(m.wait("db_instance_available", ctx.target_region, m.target_id, "available"))
         return outcome
 
     def _create_replica(self, ctx: RunContext, m: _Pair, rds: Any, name: str, source: dict[str, Any],
@@ -472,12 +465,12 @@ class RdsAdapter(ReplicatedGroupAdapter[_Pair]):
         try:
             ctx.mutate(rds, "create_db_instance_read_replica", **call)
         except ClientError as err:  # a retry of a create whose reply was lost: fine if it is that replica
-            found = read_side(rds, (name,)).get(name) if err.response["Error"]["Code"] == "DBInstanceAlreadyExists" else None
-            if found is None or _source(found) != source["DBInstanceArn"]:
+            if err.response["Error"]["Code"] != "DBInstanceAlreadyExists" or \
+                    _source(read_side(rds, (name,)).get(name) or {}) != source["DBInstanceArn"]:
                 raise
         outcome.notes.append(f"{m.rid}: creating {name} in {region}, a replica of {_id(source)}")
         if not ctx.dry_run:
-            outcome.waits.append(m.wait("db_instance_available", region, name, f"replica {name} available"))
+            outcome.waits.append(m.wait("db_instance_available", region, name, "available"))
 
     def _drill(self, ctx: RunContext, m: _Pair) -> str:
         if m.target_writes:
@@ -507,8 +500,9 @@ class RdsAdapter(ReplicatedGroupAdapter[_Pair]):
         if m.mode == "switchover":
             ctx.mutate(m.rds, "switchover_read_replica", DBInstanceIdentifier=m.target_id)
         else:
-            retention = {"BackupRetentionPeriod": m.cfg.backup_retention_period} if m.cfg.backup_retention_period else {}
-            ctx.mutate(m.rds, "promote_read_replica", DBInstanceIdentifier=m.target_id, **retention)
+            days = m.cfg.backup_retention_period
+            ctx.mutate(m.rds, "promote_read_replica", DBInstanceIdentifier=m.target_id,
+                       **({"BackupRetentionPeriod": days} if days else {}))
 
     def cleanup(self, ctx: RunContext, unit: WorkUnit) -> PhaseOutcome:
         if ctx.is_drill:
@@ -534,14 +528,15 @@ class RdsAdapter(ReplicatedGroupAdapter[_Pair]):
             outcome.notes.append(f"{m.rid}: old primary {name} is stopped")
             return
         if status == "stopping":
-            outcome.waits.append(m.wait("DBInstanceStopped", ctx.source_region, name, f"{name} stopped"))
+            outcome.waits.append(m.wait("DBInstanceStopped", ctx.source_region, name, "stopped"))
             return
-        if old.get("ReadReplicaDBInstanceIdentifiers") and not ctx.dry_run:
-            raise AdapterError(m.rid, f"cannot stop {name}: it has read replicas "
-                               f"{old['ReadReplicaDBInstanceIdentifiers']} and AWS stops no instance with replicas",
+        others = [r for r in old.get("ReadReplicaDBInstanceIdentifiers") or [] if r != m.target["DBInstanceArn"]]
+        if others and not ctx.dry_run:
+            raise AdapterError(m.rid, f"cannot stop {name}: it has read replicas {others} and AWS stops no "
+                               "instance with replicas",
                                "delete or promote those replicas, or set cleanup: none")
         if status != "available":
-            outcome.waits.append(m.wait("db_instance_available", ctx.source_region, name, f"{name} available to stop"))
+            outcome.waits.append(m.wait("db_instance_available", ctx.source_region, name, "available to stop"))
             return
         call = {"DBInstanceIdentifier": name}
         if m.cfg.cleanup == "snapshot-and-stop":
@@ -556,7 +551,7 @@ class RdsAdapter(ReplicatedGroupAdapter[_Pair]):
         outcome.notes.append(f"{m.rid}: stopping old primary {name}"
                              + (f" after snapshot {call['DBSnapshotIdentifier']}" if len(call) > 1 else ""))
         if not ctx.dry_run:
-            outcome.waits.append(m.wait("DBInstanceStopped", ctx.source_region, name, f"{name} stopped"))
+            outcome.waits.append(m.wait("DBInstanceStopped", ctx.source_region, name, "stopped"))
 
     def replicate(self, ctx: RunContext, unit: WorkUnit) -> PhaseOutcome:
         if ctx.is_drill:
@@ -568,14 +563,12 @@ class RdsAdapter(ReplicatedGroupAdapter[_Pair]):
             replica = m.source_member
             if replica is not None:
                 if _status(replica) == "available":
-                    outcome.notes.append(f"{m.rid}: {_id(replica)} ({ctx.source_region}) replicates from {m.target_id}")
+                    outcome.notes.append(f"{m.rid}: {_id(replica)} replicates from {m.target_id}")
                 else:
-                    outcome.waits.append(m.wait("db_instance_available", ctx.source_region, _id(replica),
-                                                f"replica {_id(replica)} available"))
+                    outcome.waits.append(m.wait("db_instance_available", ctx.source_region, _id(replica), "available"))
                 continue
             if _status(writer) != "available" and not ctx.dry_run:
-                outcome.waits.append(m.wait("db_instance_available", ctx.target_region, m.target_id,
-                                            f"{m.target_id} available"))
+                outcome.waits.append(m.wait("db_instance_available", ctx.target_region, m.target_id, "available"))
                 continue
             if not writer.get("BackupRetentionPeriod") and not ctx.dry_run:
                 raise AdapterError(m.rid, f"{m.target_id} has no automated backups: AWS replicates only from an "
@@ -588,22 +581,25 @@ class RdsAdapter(ReplicatedGroupAdapter[_Pair]):
 
     def _replica_identifier(self, ctx: RunContext, m: _Pair, outcome: PhaseOutcome) -> str | None:
         """The identifier the new replica takes in the region moved from; None while one is being freed."""
+        deleting = [_id(i) for i in m.source_side.values() if _status(i) == "deleting"]
+        if deleting:  # ours from an earlier round (oldPrimary: delete), or anyone's: its identifier frees up
+            outcome.waits.append(m.wait("db_instance_deleted", ctx.source_region, deleting[0], "deleted"))
+            return None
         old = m.old_primary
         if m.cfg.old_primary == "delete" and old is not None:
             m.require_scope(old)
             name = _id(old)
-            if _status(old) != "deleting":
-                try:
-                    ctx.mutate(m.source_rds, "delete_db_instance", DBInstanceIdentifier=name,
-                               FinalDBSnapshotIdentifier=f"{name}-final-{_stamp()}")
-                except ClientError as err:  # a retry of a delete whose reply was lost: fine if it is going
-                    now = read_side(m.source_rds, (name,)).get(name)
-                    if err.response["Error"]["Code"] != "InvalidDBInstanceState" or (now and _status(now) != "deleting"):
-                        raise
-                outcome.notes.append(f"{m.rid}: deleting old primary {name} (final snapshot) to reuse its identifier")
-                if ctx.dry_run:
-                    return name
-            outcome.waits.append(m.wait("db_instance_deleted", ctx.source_region, name, f"{name} deleted"))
+            try:
+                ctx.mutate(m.source_rds, "delete_db_instance", DBInstanceIdentifier=name,
+                           FinalDBSnapshotIdentifier=f"{name}-final-{_stamp()}")
+            except ClientError as err:  # a retry of a delete whose reply was lost: fine if it is going
+                now = read_side(m.source_rds, (name,)).get(name)
+                if err.response["Error"]["Code"] != "InvalidDBInstanceState" or (now and _status(now) != "deleting"):
+                    raise
+            outcome.notes.append(f"{m.rid}: deleting old primary {name} (final snapshot) to reuse its identifier")
+            if ctx.dry_run:
+                return name
+            outcome.waits.append(m.wait("db_instance_deleted", ctx.source_region, name, "deleted"))
             return None
         free = [i for i in m.source_ids if i not in m.source_side]
         if not free:
@@ -657,8 +653,8 @@ class RdsAdapter(ReplicatedGroupAdapter[_Pair]):
             dr_id = f.tags.get("dr:dr-db-instance-identifier")
             if f.region != read.primary or not dr_id:
                 return NotDerived(f.arn, f"no cross-region read replica in {read.dr} -- create one "
-                                         "(CreateDBInstanceReadReplica), or tag the primary dr:dr-db-instance-identifier "
-                                         "and dr:create-replica=true")
+                                         "(CreateDBInstanceReadReplica), or tag the primary "
+                                         "dr:dr-db-instance-identifier and dr:create-replica=true")
             pair, stale = (instance["DBInstanceIdentifier"], dr_id), False
         primary_id, dr_id = (self._configured(i, listed.get(r, {})) for i, r in zip(pair, (read.primary, read.dr)))
         config = {"dbInstanceIdentifier": f.tags.get("dr:db-instance-identifier", primary_id),
@@ -670,7 +666,7 @@ class RdsAdapter(ReplicatedGroupAdapter[_Pair]):
     def _pair_of(instance: dict[str, Any], read: DiscoveryRead) -> tuple[str, str] | None:
         """(primary-region id, DR-region id) of the cross-region replication ``instance`` is part of."""
         region = arn_region(instance["DBInstanceArn"])
-        partners = [_source(instance)] if _source(instance) else list(instance.get("ReadReplicaDBInstanceIdentifiers") or [])
+        partners = [_source(instance)] if _source(instance) else instance.get("ReadReplicaDBInstanceIdentifiers") or []
         for arn in partners:
             if arn.startswith("arn:") and arn_region(arn) == read.other(region) and region in (read.primary, read.dr):
                 ids = {region: instance["DBInstanceIdentifier"], arn_region(arn): arn.split(":")[-1]}

@@ -47,7 +47,8 @@ def seed_rds_pair(session: boto3.Session, primary_region: str, primary_id: str, 
     arns["dr"] = dr.create_db_instance_read_replica(
         DBInstanceIdentifier=dr_id, SourceDBInstanceIdentifier=arns["primary"], SourceRegion=primary_region,
         Tags=tag_list)["DBInstance"]["DBInstanceArn"]
-    dr.get_waiter("db_instance_available").wait(DBInstanceIdentifier=dr_id, WaiterConfig={"Delay": 1, "MaxAttempts": 60})
+    dr.get_waiter("db_instance_available").wait(DBInstanceIdentifier=dr_id,
+                                                WaiterConfig={"Delay": 1, "MaxAttempts": 60})
     if replica_backup_days:
         dr.modify_db_instance(DBInstanceIdentifier=dr_id, BackupRetentionPeriod=replica_backup_days,
                               ApplyImmediately=True)
@@ -118,7 +119,8 @@ class RdsKit(Kit):
                             i.get("ReadReplicaSourceDBInstanceIdentifier") or "",
                             tuple(sorted(i.get("ReadReplicaDBInstanceIdentifiers") or [])))
                            for i in rds.describe_db_instances()["DBInstances"])
-        snapshots = sorted(s["DBSnapshotIdentifier"] for s in rds.describe_db_snapshots(SnapshotType="manual")["DBSnapshots"])
+        manual = rds.describe_db_snapshots(SnapshotType="manual")["DBSnapshots"]
+        snapshots = sorted(s["DBSnapshotIdentifier"] for s in manual)
         return instances, snapshots
 
     def break_resource(self, estate: Estate, resource: Any) -> str:
