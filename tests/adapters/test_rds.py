@@ -262,3 +262,32 @@ def test_discovery_leaves_out_aurora_members_and_unreplicated_instances(aws):
     assert "Aurora cluster c1" in aurora_member.message
     assert "no cross-region read replica" in lonely.message
     assert pilot.config == {"dbInstanceIdentifier": "pilot-a", "drDbInstanceIdentifier": "pilot-b"}
+
+
+def test_dof_payloads_of_an_rds_replica_become_one_entry():
+    """The DR Orchestrator Framework's PromoteRDSReadReplica (failover) and CreateRDSReadReplica (failback)
+    of one DR instance are one RDS entry; the primary-region instance it never names is a placeholder."""
+    import json
+    from pathlib import Path
+
+    from dr_adapters.sources import dof
+    from dr_adapters.sources.loader import validate_data
+
+    folder = Path(__file__).resolve().parents[1] / "fixtures" / "dof"
+    payloads = [(n, json.loads((folder / n).read_text())) for n in ("failover-planned.json", "failback.json")]
+    imported = dof.import_payloads(payloads, customer="initech", environment="production", primary=PRIMARY, dr=DR)
+    (entry,) = [r for layer in imported.manifest["layers"] for r in layer["resources"] if r["action"] == "RDS"]
+    assert entry["config"] == {
+        "drDbInstanceIdentifier": "!Import rds-mysql-instance-identifier",
+        "alternateIdentifier": "!Import rds-mysql-instance-identifier-null",
+        "replicaInstanceClass": "!Import rds-mysql-instance-DBInstanceClass",
+        "kmsKeyId": "!Import rds-mysql-instance-KmsKeyId",
+        "dbInstanceIdentifier": f"<fill: the DB instance in {PRIMARY} that the DR replica replicates from>"}
+    assert not [p for p in imported.problems if "RDSReadReplica' has no equivalent" in p]
+    assert any(".parameters.TargetClusterIdentifier (PromoteRDSReadReplica): no config key of RDS" in u
+               for u in imported.unmapped)
+    entry["config"] = {**entry["config"], "dbInstanceIdentifier": "orders-a", "drDbInstanceIdentifier": "orders-b",
+                       "alternateIdentifier": "orders-a2", "replicaInstanceClass": "db.r6g.large", "kmsKeyId": "alias/x"}
+    only_rds = {**imported.manifest, "layers": [{"layerId": "layer-1", "priority": 1, "resources": [entry]}]}
+    config = validate_data(only_rds, "imported.yaml").layers[0].resources[0].config
+    assert config.ids(primary=True) == ("orders-a", "orders-a2")

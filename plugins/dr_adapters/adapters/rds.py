@@ -29,6 +29,7 @@ unplanned run reads only the region it moves to: a standalone instance there is 
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, timedelta, timezone
 from typing import Any, Literal
 
@@ -50,6 +51,7 @@ ENGINES = ("mysql", "mariadb", "postgres", "oracle-", "sqlserver-")  # engine pr
 SWITCHOVER_ENGINES = ("oracle-ee", "oracle-ee-cdb")  # SwitchoverReadReplica: RDS for Oracle (EE) only
 SCOPE_FIX = "tag the DB instance with this estate's Customer/Environment, or remove it from the manifest"
 MAX_IDENTIFIER = 63
+IDENTIFIER = re.compile(r"^[a-z][a-z0-9-]*$")  # what RDS takes (lowercased), length aside
 
 
 class RdsConfig(ActionConfig):
@@ -101,7 +103,8 @@ class RdsConfig(ActionConfig):
 
     @model_validator(mode="after")
     def _identifiers_fit(self) -> RdsConfig:
-        ids = [*self.ids(primary=True), *self.ids(primary=False)]
+        # Only names: an imported manifest's placeholders (``<fill: ...>``, ``!Import ...``) are the loader's to refuse.
+        ids = [i for i in (*self.ids(primary=True), *self.ids(primary=False)) if IDENTIFIER.match(i)]
         long = [i for i in ids if len(i) > MAX_IDENTIFIER]
         if long:
             raise ValueError(f"DB instance identifiers have at most {MAX_IDENTIFIER} characters: {long} -- set "

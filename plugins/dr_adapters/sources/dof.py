@@ -41,6 +41,7 @@ class DofType:
 
 
 AURORA_NEEDS = {"primaryClusterIdentifier": "the Aurora member cluster in {primary}"}
+RDS_NEEDS = {"dbInstanceIdentifier": "the DB instance in {primary} that the DR replica replicates from"}
 
 TYPES: dict[str, DofType] = {
     "PlannedFailoverAurora": DofType(
@@ -53,8 +54,16 @@ TYPES: dict[str, DofType] = {
         "AuroraMySQL", {"GlobalClusterIdentifier": "globalClusterIdentifier", "DBClusterName": "primaryClusterIdentifier",
                         "DBInstanceClass": "drInstanceClass"},
         {}, {"drClusterIdentifier": "the Aurora member cluster in {dr}"}, "GlobalClusterIdentifier", "failback"),
+    # RDS: the failover promotes the DR replica; the failback payload re-creates a replica of it in the primary
+    # region under a new identifier (our REPLICATE's alternateIdentifier there), so both name the DR instance.
+    "PromoteRDSReadReplica": DofType(
+        "RDS", {"RDSInstanceIdentifier": "drDbInstanceIdentifier"}, {}, RDS_NEEDS, "RDSInstanceIdentifier"),
+    "CreateRDSReadReplica": DofType(
+        "RDS", {"SourceRDSInstanceIdentifier": "drDbInstanceIdentifier", "RDSInstanceIdentifier": "alternateIdentifier",
+                "DBInstanceClass": "replicaInstanceClass", "KmsKeyId": "kmsKeyId"},
+        {}, RDS_NEEDS, "SourceRDSInstanceIdentifier", "failback"),
 }
-"""Filled per technology; ``register_type`` adds one (the RDS and ElastiCache adapters add theirs)."""
+"""Filled per technology (Aurora, RDS); ``register_type`` adds one (the ElastiCache adapter adds its own)."""
 
 ENGINES = {"aurora-postgresql": "AuroraPostgreSQL", "aurora-mysql": "AuroraMySQL"}
 
