@@ -129,6 +129,23 @@ def test_planned_activate_refuses_a_replica_beyond_rpo_unplanned_promotes_it(est
     assert instances(estate, DR) == {"orders-b": ("available", "")}
 
 
+def test_an_unplanned_failback_before_reprotect_refuses_the_stale_old_primary(estate, make_ctx):
+    failover = make_ctx("failover")
+    failover.unplanned = True
+    run(failover, unit_for(), [Phase.ACTIVATE])  # CLEANUP and REPLICATE deferred: orders-a as it was
+    failback = make_ctx("failback")
+    failback.unplanned = True
+    (finding,) = adapter.preflight(failback, unit_for())
+    assert not finding.ok and "no DR run promoted it" in finding.message
+    with pytest.raises(AdapterError, match="no DR run promoted it") as refused:
+        converge(adapter, Phase.ACTIVATE, failback, unit_for())
+    assert "reprotect" in refused.value.remediation
+    run(make_ctx("reprotect"), unit_for(), [Phase.CLEANUP, Phase.REPLICATE])  # the region is back
+    run(failback, unit_for(), [Phase.ACTIVATE])
+    assert instances(estate, PRIMARY) == {"orders-a": ("available", ""), "orders-a-alt": ("available", "")}
+    assert tags_of(estate, PRIMARY, "orders-a-alt")[MARK] > tags_of(estate, DR, "orders-b")[MARK]
+
+
 def test_a_replica_whose_replication_stopped_fails_preflight_and_drill(aws, make_ctx, monkeypatch):
     import awssim.rds_replicas
 

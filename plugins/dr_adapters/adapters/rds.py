@@ -251,6 +251,13 @@ class _Pair(GroupMember):
                                f"{self.ctx.target_region}", "check the identifiers and accountId, or set "
                                "createReplica: true so INSTANTIATE creates the replica")
         self.require_scope(self.target)
+        if self.ctx.unplanned and self.target_writes and not _mark(self.target):
+            # Standalone, yet never promoted by a DR run: the primary an earlier failover left behind (its data
+            # stops where that failover began). Unplanned, the other region cannot be read to tell.
+            raise AdapterError(self.rid, f"{self.target_id} is standalone but no DR run promoted it ({MARK} "
+                               "tag): it is the primary an earlier failover left, not a copy of the writer",
+                               "run operation=reprotect of that failover first (a replica to promote), or tag "
+                               f"{self.target_id} {MARK}=<UTC time> if it was promoted by hand and writes")
         if self.target_writes and _status(self.target) == "stopped":
             raise AdapterError(self.rid, f"{self.target_id} is stopped: a primary retired by an earlier failover, "
                                "not a replica to promote", "run REPLICATE (or reprotect) of the last failover first")
@@ -388,7 +395,10 @@ class RdsAdapter(ReplicatedGroupAdapter[_Pair]):
             else:
                 problems.append(f"no DB instance {' or '.join(m.target_ids)} in {ctx.target_region}")
         elif ctx.unplanned:
-            if m.target_writes:
+            if m.target_writes and not _mark(m.target):
+                problems.append(f"{m.target_id} is standalone but no DR run promoted it: reprotect the last "
+                                "failover first")
+            elif m.target_writes:
                 notes.append(f"already failed over: {m.target_id} is standalone")
             else:  # the primary is dark: the replica's last reported lag is what may be lost
                 lag = m.replica_lag()
