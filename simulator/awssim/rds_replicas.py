@@ -78,6 +78,8 @@ def _backend(account_id: str, region: str) -> RDSBackend:
 def _instance(backend: RDSBackend, identifier: str) -> DBInstance:
     """An instance by identifier (this region) or ARN (any region of the account), like AWS."""
     match = INSTANCE_ARN.match(identifier or "")
+    if match and match["account"] != backend.account_id:  # RDS reaches no DB instance of another account
+        raise DBInstanceNotFoundError(identifier)
     if match:
         backend = _backend(match["account"], match["region"])
         identifier = match["id"]

@@ -62,6 +62,10 @@ def test_replica_creation_is_refused_as_on_aws(aws, clients):
     with pytest.raises(ClientError) as err:  # another region's source is named by its ARN
         b.create_db_instance_read_replica(DBInstanceIdentifier="orders-b", SourceDBInstanceIdentifier="orders-a")
     assert code(err) == "DBInstanceNotFound"
+    with pytest.raises(ClientError) as err:  # nor another account's
+        b.create_db_instance_read_replica(DBInstanceIdentifier="orders-b",
+                                          SourceDBInstanceIdentifier=A_ARN.replace(ACCOUNT, "999999999999"))
+    assert code(err) == "DBInstanceNotFound"
     b.create_db_instance_read_replica(DBInstanceIdentifier="orders-b", SourceDBInstanceIdentifier=A_ARN)
     with pytest.raises(ClientError) as err:  # moto would silently replace it
         b.create_db_instance_read_replica(DBInstanceIdentifier="orders-b", SourceDBInstanceIdentifier=A_ARN)

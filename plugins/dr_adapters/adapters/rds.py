@@ -229,7 +229,8 @@ class _Pair(GroupMember):
 
     @property
     def source_writes(self) -> bool:
-        return any(w is self.writer()[0] for w in self.source_side.values())
+        writer, _ = self.writer()
+        return any(i is writer for i in self.source_side.values())
 
     # -- the region moved to ---------------------------------------------------------------------
     @property
