@@ -14,6 +14,7 @@ PRIMARY, DR, ACCOUNT = "eu-west-1", "ap-southeast-2", "123456789012"
 TAGS = {"Customer": "acme", "Environment": "production"}
 A_ARN = f"arn:aws:rds:{PRIMARY}:{ACCOUNT}:db:orders-a"
 B_ARN = f"arn:aws:rds:{DR}:{ACCOUNT}:db:orders-b"
+DELAY = 1.5  # seconds a transition takes: long enough to look at it half-way on a busy machine
 
 
 @pytest.fixture
@@ -36,7 +37,7 @@ def code(err):
 def test_a_cross_region_replica_is_an_instance_of_its_own_created_from_the_source_arn(aws, clients, monkeypatch):
     a, b = clients
     primary_only(aws)
-    monkeypatch.setenv("AWSSIM_DELAY_SECONDS", "0.3")
+    monkeypatch.setenv("AWSSIM_DELAY_SECONDS", str(DELAY))
     reply = b.create_db_instance_read_replica(DBInstanceIdentifier="orders-b", SourceDBInstanceIdentifier=A_ARN,
                                               SourceRegion=PRIMARY, Tags=[{"Key": "Name", "Value": "orders"}])
     replica = reply["DBInstance"]
@@ -46,7 +47,7 @@ def test_a_cross_region_replica_is_an_instance_of_its_own_created_from_the_sourc
     assert replica["TagList"] == [{"Key": "Name", "Value": "orders"}]  # the call's tags, not the source's
     assert describe(a, "orders-a")["ReadReplicaDBInstanceIdentifiers"] == [B_ARN]
     assert {t["Key"] for t in describe(a, "orders-a")["TagList"]} == set(TAGS)  # the source's tags untouched
-    time.sleep(0.35)
+    time.sleep(DELAY + 0.1)
     assert describe(b, "orders-b")["DBInstanceStatus"] == "available"
     assert describe(b, "orders-b")["InstanceCreateTime"] > describe(a, "orders-a")["InstanceCreateTime"]
     now = datetime.now(timezone.utc)
@@ -85,13 +86,13 @@ def test_promotion_takes_time_leaves_the_source_and_is_refused_for_a_non_replica
     with pytest.raises(ClientError, match="not a read replica") as err:
         a.promote_read_replica(DBInstanceIdentifier="orders-a")
     assert code(err) == "InvalidDBInstanceState"
-    monkeypatch.setenv("AWSSIM_DELAY_SECONDS", "0.3")
+    monkeypatch.setenv("AWSSIM_DELAY_SECONDS", str(DELAY))
     assert b.promote_read_replica(DBInstanceIdentifier="orders-b")["DBInstance"]["DBInstanceStatus"] == "modifying"
     with pytest.raises(ClientError) as err:  # a second call while the first is under way
         b.promote_read_replica(DBInstanceIdentifier="orders-b")
     assert code(err) == "InvalidDBInstanceState"
     assert describe(b, "orders-b")["ReadReplicaSourceDBInstanceIdentifier"] == A_ARN
-    time.sleep(0.35)
+    time.sleep(DELAY + 0.1)
     promoted = describe(b, "orders-b")
     assert promoted["DBInstanceStatus"] == "available" and "ReadReplicaSourceDBInstanceIdentifier" not in promoted
     assert promoted["BackupRetentionPeriod"] == 1  # AWS's default for a promoted replica
@@ -108,10 +109,10 @@ def test_switchover_is_for_oracle_and_swaps_the_roles(aws, clients, monkeypatch)
     with pytest.raises(ClientError, match="Automated backups must be enabled"):
         b.switchover_read_replica(DBInstanceIdentifier="ora-b")
     b.modify_db_instance(DBInstanceIdentifier="ora-b", BackupRetentionPeriod=7, ApplyImmediately=True)
-    monkeypatch.setenv("AWSSIM_DELAY_SECONDS", "0.3")
+    monkeypatch.setenv("AWSSIM_DELAY_SECONDS", str(DELAY))
     assert b.switchover_read_replica(DBInstanceIdentifier="ora-b")["DBInstance"]["DBInstanceStatus"] == "modifying"
     assert describe(a, "ora-a")["DBInstanceStatus"] == "modifying"
-    time.sleep(0.35)
+    time.sleep(DELAY + 0.1)
     new, old = describe(b, "ora-b"), describe(a, "ora-a")
     assert "ReadReplicaSourceDBInstanceIdentifier" not in new
     assert new["ReadReplicaDBInstanceIdentifiers"] == [f"arn:aws:rds:{PRIMARY}:{ACCOUNT}:db:ora-a"]
@@ -128,13 +129,13 @@ def test_stop_takes_time_snapshots_first_and_is_refused_around_replicas(aws, cli
         assert code(err) == "InvalidDBInstanceState"
     b.promote_read_replica(DBInstanceIdentifier="orders-b")
     describe(b, "orders-b")  # settles the promotion (AWSSIM_DELAY_SECONDS=0)
-    monkeypatch.setenv("AWSSIM_DELAY_SECONDS", "0.3")
+    monkeypatch.setenv("AWSSIM_DELAY_SECONDS", str(DELAY))
     stopping = a.stop_db_instance(DBInstanceIdentifier="orders-a", DBSnapshotIdentifier="orders-a-last")
     assert stopping["DBInstance"]["DBInstanceStatus"] == "stopping"
     with pytest.raises(ClientError) as err:
         a.stop_db_instance(DBInstanceIdentifier="orders-a")
     assert code(err) == "InvalidDBInstanceState"
-    time.sleep(0.35)
+    time.sleep(DELAY + 0.1)
     assert describe(a, "orders-a")["DBInstanceStatus"] == "stopped"
     snapshot = a.describe_db_snapshots(DBSnapshotIdentifier="orders-a-last")["DBSnapshots"][0]
     assert snapshot["DBInstanceIdentifier"] == "orders-a"
@@ -146,14 +147,14 @@ def test_delete_takes_time_needs_a_final_snapshot_choice_and_frees_the_identifie
     with pytest.raises(ClientError) as err:
         a.delete_db_instance(DBInstanceIdentifier="orders-a")
     assert code(err) == "InvalidParameterCombination"
-    monkeypatch.setenv("AWSSIM_DELAY_SECONDS", "0.3")
+    monkeypatch.setenv("AWSSIM_DELAY_SECONDS", str(DELAY))
     # a cross-region replica (moto cannot delete one: its source lists it by ARN)
     assert b.delete_db_instance(DBInstanceIdentifier="orders-b", SkipFinalSnapshot=True)["DBInstance"][
         "DBInstanceStatus"] == "deleting"
     with pytest.raises(ClientError) as err:  # its identifier is not free yet
         b.create_db_instance_read_replica(DBInstanceIdentifier="orders-b", SourceDBInstanceIdentifier=A_ARN)
     assert code(err) == "DBInstanceAlreadyExists"
-    time.sleep(0.35)
+    time.sleep(DELAY + 0.1)
     with pytest.raises(ClientError) as err:
         describe(b, "orders-b")
     assert code(err) == "DBInstanceNotFound"
