@@ -20,6 +20,8 @@ in-process (``moto.mock_aws``) and server mode (``python -m awssim serve``). It 
 * Route 53's data plane: ``TestDNSAnswer`` computed from record sets, failover pairs, weights, alias
   targets and health checks' state, health-check status, changes PENDING then INSYNC, and the record
   sets AWS refuses (``awssim.route53_dns``);
+* RDS DB-instance read replicas across regions: creation from a source ARN, promotion, Oracle
+  ``SwitchoverReadReplica``, stop and delete taking time and refused as on AWS (``awssim.rds_replicas``);
 * regional outages: a dark region's requests fail like a dead endpoint's (``awssim.outage``).
 
 State is kept per account and region, like moto's own backends, and replies follow botocore's
@@ -36,11 +38,13 @@ def install() -> None:
     global _installed
     if _installed:
         return
-    from awssim import drs, elasticache_global, memorydb, opensearch, outage, rds_global, resource_explorer, route53_dns
+    from awssim import (drs, elasticache_global, memorydb, opensearch, outage, rds_global, rds_replicas,
+                        resource_explorer, route53_dns)
 
     drs.register()
     resource_explorer.register()
     rds_global.register()
+    rds_replicas.register()  # after rds_global: chains its settle
     memorydb.register()
     elasticache_global.register()
     opensearch.register()

@@ -394,10 +394,12 @@ class AuroraAdapter(ReplicatedGroupAdapter[_Resource]):
         return f"aurora/{account_id}/{config['globalClusterIdentifier']}"
 
     def derive(self, found: list[Tagged], read: DiscoveryRead) -> list[Derived | NotDerived]:
-        globals_ = self._global_clusters(read)
+        cluster_of = self._instance_clusters([f for f in found if f.resource_type == "rds:db"], read)
+        # Only standalone DB instances (the RDS action's): no global database to look up.
+        needed = any(f.resource_type != "rds:db" or f.arn in cluster_of for f in found)
+        globals_ = self._global_clusters(read) if needed else []
         by_member = {m["DBClusterArn"]: g for g in globals_ for m in g.get("GlobalClusterMembers", [])}
         by_id = {g["GlobalClusterIdentifier"]: g for g in globals_}
-        cluster_of = self._instance_clusters([f for f in found if f.resource_type == "rds:db"], read)
         out: list[Derived | NotDerived] = []
         for f in found:
             if f.resource_type == "rds:global-cluster":
@@ -405,8 +407,8 @@ class AuroraAdapter(ReplicatedGroupAdapter[_Resource]):
             else:
                 cluster_arn = f.arn if f.resource_type == "rds:cluster" else cluster_of.get(f.arn)
                 if cluster_arn is None:
-                    out.append(NotDerived(f.arn, "a DB instance outside an Aurora cluster: no adapter protects "
-                                                 "it yet -- remove its dr:enabled tag"))
+                    out.append(NotDerived(f.arn, "a DB instance outside an Aurora cluster -- the RDS action "
+                                                 "protects it with its cross-region read replica"))
                     continue
                 gc = by_member.get(cluster_arn)
             if gc is None:

@@ -31,7 +31,6 @@ PLANNED_ACTIONS = (
     "EventBridge",
     "EFS",
     "FSx",
-    "RDS",
 )
 """Actions of the manifest format that this version does not implement yet (rejected clearly)."""
 

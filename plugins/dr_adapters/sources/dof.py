@@ -41,6 +41,7 @@ class DofType:
 
 
 AURORA_NEEDS = {"primaryClusterIdentifier": "the Aurora member cluster in {primary}"}
+RDS_NEEDS = {"dbInstanceIdentifier": "the DB instance in {primary} that the DR replica replicates from"}
 
 TYPES: dict[str, DofType] = {
     "PlannedFailoverAurora": DofType(
@@ -59,6 +60,14 @@ TYPES: dict[str, DofType] = {
                         "TargetReplicationGroupId": "drReplicationGroupId"},
         {"mode": "failover"}, {"primaryReplicationGroupId": "the member replication group in {primary}"},
         "GlobalReplicationGroupId"),
+    # RDS: the failover promotes the DR replica; the failback payload re-creates a replica of it in the primary
+    # region under a new identifier (our REPLICATE's alternateIdentifier there), so both name the DR instance.
+    "PromoteRDSReadReplica": DofType(
+        "RDS", {"RDSInstanceIdentifier": "drDbInstanceIdentifier"}, {}, RDS_NEEDS, "RDSInstanceIdentifier"),
+    "CreateRDSReadReplica": DofType(
+        "RDS", {"SourceRDSInstanceIdentifier": "drDbInstanceIdentifier", "RDSInstanceIdentifier": "alternateIdentifier",
+                "DBInstanceClass": "replicaInstanceClass", "KmsKeyId": "kmsKeyId"},
+        {}, RDS_NEEDS, "SourceRDSInstanceIdentifier", "failback"),
 }
 """The framework's resource types we map, by name."""
 
