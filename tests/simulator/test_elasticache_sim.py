@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 import time
 
 import boto3
@@ -230,28 +229,11 @@ def test_accounts_are_separate(aws, make_ctx):
     assert ec(aws, DR).describe_global_replication_groups()["GlobalReplicationGroups"] == []
 
 
-def _free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def test_server_mode(monkeypatch):
-    import awssim
-    from moto.server import ThreadedMotoServer
-
-    awssim.install()
-    monkeypatch.setenv("AWSSIM_DELAY_SECONDS", "0")
-    port = _free_port()
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port)
-    server.start()
-    try:
-        url = f"http://127.0.0.1:{port}"
-        session = boto3.Session(region_name=PRIMARY)
-        seed(session, endpoint_url=url)
-        client = ec(session, DR, url)
-        client.failover_global_replication_group(GlobalReplicationGroupId=GID, PrimaryRegion=DR,
-                                                 PrimaryReplicationGroupId="orders-b")
-        assert roles(client) == {"orders-a": "SECONDARY", "orders-b": "PRIMARY"}
-    finally:
-        server.stop()
+def test_server_mode(server_url):
+    url = server_url
+    session = boto3.Session(region_name=PRIMARY)
+    seed(session, endpoint_url=url)
+    client = ec(session, DR, url)
+    client.failover_global_replication_group(GlobalReplicationGroupId=GID, PrimaryRegion=DR,
+                                             PrimaryReplicationGroupId="orders-b")
+    assert roles(client) == {"orders-a": "SECONDARY", "orders-b": "PRIMARY"}

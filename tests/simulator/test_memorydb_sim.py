@@ -3,7 +3,6 @@ refused where AWS refuses, answered in botocore's shapes, listed for tag discove
 
 from __future__ import annotations
 
-import socket
 import time
 
 import boto3
@@ -157,34 +156,17 @@ def test_accounts_are_separate(aws, make_ctx):
     assert ":222222222222:" in mr["ARN"]
 
 
-def _free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def test_server_mode(monkeypatch):
-    import awssim
-    from moto.server import ThreadedMotoServer
-
-    awssim.install()
-    monkeypatch.setenv("AWSSIM_DELAY_SECONDS", "0")
-    port = _free_port()
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port)
-    server.start()
-    try:
-        url = f"http://127.0.0.1:{port}"
-        session = boto3.Session(region_name=PRIMARY)
-        md = session.client("memorydb", region_name=PRIMARY, endpoint_url=url)
-        name = md.create_multi_region_cluster(MultiRegionClusterNameSuffix="srv", NodeType=NODE_TYPE)[
-            "MultiRegionCluster"]["MultiRegionClusterName"]
-        md.create_cluster(ClusterName="srv", MultiRegionClusterName=name, NodeType=NODE_TYPE, ACLName="open-access")
-        dr = session.client("memorydb", region_name=DR, endpoint_url=url)
-        (mr,) = dr.describe_multi_region_clusters(MultiRegionClusterName=name, ShowClusterDetails=True)[
-            "MultiRegionClusters"]
-        assert [c["ClusterName"] for c in mr["Clusters"]] == ["srv"]
-        md.update_cluster(ClusterName="srv", ReplicaConfiguration={"ReplicaCount": 2})
-        shards = md.describe_clusters(ClusterName="srv", ShowShardDetails=True)["Clusters"][0]["Shards"]
-        assert {s["NumberOfNodes"] for s in shards} == {3}
-    finally:
-        server.stop()
+def test_server_mode(server_url):
+    url = server_url
+    session = boto3.Session(region_name=PRIMARY)
+    md = session.client("memorydb", region_name=PRIMARY, endpoint_url=url)
+    name = md.create_multi_region_cluster(MultiRegionClusterNameSuffix="srv", NodeType=NODE_TYPE)[
+        "MultiRegionCluster"]["MultiRegionClusterName"]
+    md.create_cluster(ClusterName="srv", MultiRegionClusterName=name, NodeType=NODE_TYPE, ACLName="open-access")
+    dr = session.client("memorydb", region_name=DR, endpoint_url=url)
+    (mr,) = dr.describe_multi_region_clusters(MultiRegionClusterName=name, ShowClusterDetails=True)[
+        "MultiRegionClusters"]
+    assert [c["ClusterName"] for c in mr["Clusters"]] == ["srv"]
+    md.update_cluster(ClusterName="srv", ReplicaConfiguration={"ReplicaCount": 2})
+    shards = md.describe_clusters(ClusterName="srv", ShowShardDetails=True)["Clusters"][0]["Shards"]
+    assert {s["NumberOfNodes"] for s in shards} == {3}

@@ -3,7 +3,6 @@ answered in botocore's shapes and refused where AWS refuses."""
 
 from __future__ import annotations
 
-import socket
 import time
 
 import boto3
@@ -246,30 +245,13 @@ def test_domains_are_taggable_resources(domains):
     assert code(err) == "ResourceNotFoundException"
 
 
-def _free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def test_server_mode(monkeypatch):
-    import awssim
-    from moto.server import ThreadedMotoServer
-
-    awssim.install()
-    monkeypatch.setenv("AWSSIM_DELAY_SECONDS", "0")
-    port = _free_port()
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port)
-    server.start()
-    try:
-        url = f"http://127.0.0.1:{port}"
-        session = boto3.Session(region_name=PRIMARY, aws_access_key_id="testing", aws_secret_access_key="testing")
-        create_domain(session, PRIMARY, "search", "r6g.large.search", 3, TAGS, url)
-        create_domain(session, DR, "search-dr", "r6g.large.search", 1, TAGS, url)
-        cid = connect(session, HUB, (DR, "search-dr"), (PRIMARY, "search"), endpoint_url=url)
-        assert status(es(session, DR, url), cid) == "ACTIVE"
-        with pytest.raises(ClientError) as err:
-            request(session, endpoint_url=url)
-        assert code(err) == "ResourceAlreadyExistsException"
-    finally:
-        server.stop()
+def test_server_mode(server_url):
+    url = server_url
+    session = boto3.Session(region_name=PRIMARY, aws_access_key_id="testing", aws_secret_access_key="testing")
+    create_domain(session, PRIMARY, "search", "r6g.large.search", 3, TAGS, url)
+    create_domain(session, DR, "search-dr", "r6g.large.search", 1, TAGS, url)
+    cid = connect(session, HUB, (DR, "search-dr"), (PRIMARY, "search"), endpoint_url=url)
+    assert status(es(session, DR, url), cid) == "ACTIVE"
+    with pytest.raises(ClientError) as err:
+        request(session, endpoint_url=url)
+    assert code(err) == "ResourceAlreadyExistsException"

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 import time
 
 import boto3
@@ -157,36 +156,19 @@ def test_accounts_are_separate(aws, make_ctx):
     assert aws.client("rds", region_name=DR).describe_global_clusters()["GlobalClusters"] == []
 
 
-def _free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def test_server_mode(monkeypatch):
-    import awssim
-    from moto.server import ThreadedMotoServer
-
-    awssim.install()
-    monkeypatch.setenv("AWSSIM_DELAY_SECONDS", "0")
-    port = _free_port()
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port)
-    server.start()
-    try:
-        url = f"http://127.0.0.1:{port}"
-        session = boto3.Session(region_name=PRIMARY)
-        arns = seed(session, endpoint_url=url)
-        rds = session.client("rds", region_name=DR, endpoint_url=url)
-        reply = rds.switchover_global_cluster(GlobalClusterIdentifier="orders-global",
-                                              TargetDbClusterIdentifier=arns["dr_arn"])
-        assert reply["GlobalCluster"]["FailoverState"]["ToDbClusterArn"] == arns["dr_arn"]
-        assert writers(rds) == {"orders-use1": False, "orders-usw2": True}
-        with pytest.raises(ClientError) as err:
-            rds.switchover_global_cluster(GlobalClusterIdentifier="orders-global",
+def test_server_mode(server_url):
+    url = server_url
+    session = boto3.Session(region_name=PRIMARY)
+    arns = seed(session, endpoint_url=url)
+    rds = session.client("rds", region_name=DR, endpoint_url=url)
+    reply = rds.switchover_global_cluster(GlobalClusterIdentifier="orders-global",
                                           TargetDbClusterIdentifier=arns["dr_arn"])
-        assert err.value.response["Error"]["Code"] == "InvalidGlobalClusterStateFault"
-    finally:
-        server.stop()
+    assert reply["GlobalCluster"]["FailoverState"]["ToDbClusterArn"] == arns["dr_arn"]
+    assert writers(rds) == {"orders-use1": False, "orders-usw2": True}
+    with pytest.raises(ClientError) as err:
+        rds.switchover_global_cluster(GlobalClusterIdentifier="orders-global",
+                                      TargetDbClusterIdentifier=arns["dr_arn"])
+    assert err.value.response["Error"]["Code"] == "InvalidGlobalClusterStateFault"
 
 
 def test_a_global_database_outside_us_east_1(aws):
