@@ -107,14 +107,6 @@ class _Resource(GroupMember):
         return None
 
     @property
-    def target_member(self) -> dict[str, Any] | None:
-        return self.member(self.ctx.target_region, self.target_id)
-
-    @property
-    def source_member(self) -> dict[str, Any] | None:
-        return self.member(self.ctx.source_region, self.source_id)
-
-    @property
     def group_status(self) -> str:
         return self.global_cluster["Status"]
 

@@ -148,14 +148,6 @@ class _Resource(GroupMember):
                      if m["ReplicationGroupRegion"] == region and m["ReplicationGroupId"] == group_id), None)
 
     @property
-    def target_member(self) -> dict[str, Any] | None:
-        return self.member(self.ctx.target_region, self.target_id)
-
-    @property
-    def source_member(self) -> dict[str, Any] | None:
-        return self.member(self.ctx.source_region, self.source_id)
-
-    @property
     def group_status(self) -> str:
         return self.datastore["Status"]
 

@@ -49,10 +49,20 @@ class GroupMember(ABC):
     def target_writes(self) -> bool:
         """Whether the target member is the group's writer now."""
 
-    @property
+    ctx: RunContext
+
     @abstractmethod
+    def member(self, region: str, member_id: str) -> dict[str, Any] | None:
+        """The group's member in ``region`` with this id, as the group lists it (None: not a member)."""
+
+    @property
+    def target_member(self) -> dict[str, Any] | None:
+        return self.member(self.ctx.target_region, self.target_id)
+
+    @property
     def source_member(self) -> dict[str, Any] | None:
         """The old member as the group lists it (None: no longer a member)."""
+        return self.member(self.ctx.source_region, self.source_id)
 
     @property
     @abstractmethod
