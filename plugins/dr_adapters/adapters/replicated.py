@@ -51,9 +51,11 @@ class GroupMember(ABC):
 
     ctx: RunContext
 
-    @abstractmethod
     def member(self, region: str, member_id: str) -> dict[str, Any] | None:
-        """The group's member in ``region`` with this id, as the group lists it (None: not a member)."""
+        """The group's member in ``region`` with this id, as the group lists it (None: not a member).
+        A technology whose group has no member list (an RDS replica pair) defines ``source_member``
+        itself instead."""
+        raise NotImplementedError(f"{type(self).__name__} lists no group members: define source_member")
 
     @property
     def target_member(self) -> dict[str, Any] | None:
