@@ -59,7 +59,8 @@ class SimulatorServer:
 
     def reset(self) -> None:
         """Forget all state (moto's reset API also resets our registered backends)."""
-        requests.post(f"{self.url}/moto-api/reset", timeout=10).raise_for_status()
+        # Generous: a reset clears every backend of every account and region (on a busy machine, seconds).
+        requests.post(f"{self.url}/moto-api/reset", timeout=60).raise_for_status()
 
     def outage(self, *regions: str) -> dict:
         """Take exactly ``regions`` dark (none: restore), over the control endpoint like any client."""

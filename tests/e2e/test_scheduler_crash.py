@@ -48,8 +48,9 @@ RESTART_SETTINGS = {
 # one switchover per Aurora global database, one UPSERT per DNS record.
 EXPECTED = {"drs:StartRecovery": 2, "rds:SwitchoverGlobalCluster": 2, "route53:ChangeResourceRecordSets": 3,
             "drs:ReverseReplication": 12}
-SERVICES = ("drs", "route53", "lambda", "s3", "ecs", "rds", "ec2", "sts", "sns", "cloudwatch")
-READ_PREFIXES = ("Describe", "List", "Get")
+SERVICES = ("drs", "route53", "lambda", "s3", "ecs", "rds", "ec2", "sts", "sns", "cloudwatch",
+            "resource-explorer-2", "resourcegroupstaggingapi")  # the tag search of preflight (unprotected check)
+READ_PREFIXES = ("Describe", "List", "Get", "Search")
 READ_OPERATIONS = ("TestDNSAnswer",)  # Route 53's query of its own name servers
 
 
