@@ -70,13 +70,11 @@ def scope_of(source: Any) -> Scope:
     if hasattr(source, "layers"):  # a Manifest
         settings = source.discovery.model_dump(mode="json") if source.discovery else {}
         customer, environment = source.customer, source.environment
-        primary, dr = source.regions.primary, source.regions.dr
-        listed = [a.account_id for a in source.accounts]
     else:
         settings = source.discovery or {}
         customer, environment = source.scope.customer, source.scope.environment
-        primary, dr = source.regions.primary, source.regions.dr
-        listed = [a.account_id for a in source.accounts]
+    primary, dr = source.regions.primary, source.regions.dr
+    listed = [a.account_id for a in source.accounts]
     hub = source.hub_account_id
     accounts: list[str | None] = [None] + [a for a in listed if a != hub]
     if settings.get("accounts"):

@@ -152,9 +152,8 @@ def drift(plan: Any, result: Discovered) -> list[str]:
 
 def unprotected(plan: Any, result: Discovered) -> list[str]:
     """Resources tagged dr:enabled for the plan's customer and environment that it does not hold."""
-    held = set(hand_identities(plan, result.hub_account))
-    held |= {adapter_for(r.action).identity(r.config, r.account_id or result.hub_account)
-             for r in plan.resources.values()}
+    held = {adapter_for(r.action).identity(r.config, r.account_id or result.hub_account)
+            for r in plan.resources.values()}
     out = [f"{f.resource_id} ({f.action}, {f.arn}) is tagged for wave {f.wave} but not in the manifest"
            for f in result.resources if f.identity not in held]
     out += [f"{p.arn}: {p.problem}" for p in result.problems
