@@ -129,3 +129,39 @@ def write_manifests(folder: str | Path, customers: int, resources: int = 50, wav
         path.write_text(yaml.safe_dump(synthetic_manifest(customer, resources, waves), sort_keys=False))
         paths.append(path)
     return paths
+
+
+def every_kit_manifest(customer: str, regions: dict[str, str], waves: int = 4, spokes: int = 1,
+                       copies: int = 1) -> dict[str, Any]:
+    """Every technology in one estate: ``copies`` resources per kit (a new technology joins by having
+    a kit), in ``waves`` waves by the kits' rank (databases and caches first, DNS last). Copies
+    alternate between the hub and the spoke accounts, so with ``copies=2`` every kind lives in a spoke
+    too (a spoke Aurora, a spoke DRS server...); with one copy, every other kit is in a spoke."""
+    if not 1 <= spokes <= len(SPOKES):
+        raise ValueError(f"spokes={spokes}: between 1 and {len(SPOKES)}")
+    kits = sorted(all_kits(), key=lambda k: (k.rank, k.kind))
+    if not 1 <= waves <= min(10, len(kits)):
+        raise ValueError(f"waves={waves}: between 1 and {min(10, len(kits))} (one kit at least per wave)")
+    size, extra = divmod(len(kits), waves)  # near-equal, contiguous, none empty
+    bounds = [w * size + min(w, extra) for w in range(waves + 1)]
+    layers = []
+    for w in range(waves):
+        resources = []
+        for n, kit in enumerate(kits[bounds[w]:bounds[w + 1]]):
+            for copy in range(copies):
+                i = n * copies + copy  # alternate hub / spoke within the wave, the spokes in turn
+                account = SPOKES[(w + i) // 2 % spokes] if (w + i) % 2 == 1 else None
+                resources.append({"resourceId": f"{kit.kind}-{w}" + (f"-{copy}" if copies > 1 else ""),
+                                  "action": kit.actions[0],
+                                  "config": kit.synthetic_config(customer, w * copies + copy,
+                                                                 spoke=account is not None),
+                                  **({"accountId": account} if account else {})})
+        layers.append({"layerId": f"wave-{w + 1}", "priority": w + 1, "resources": resources})
+    return {
+        "manifestId": f"{customer}-production", "customer": customer, "environment": "production",
+        "regions": dict(regions), "hubAccountId": HUB, "approvalRequired": False,
+        "accounts": [{"accountId": spoke, "roleArn": f"arn:aws:iam::{spoke}:role/dr-orchestration",
+                      "externalId": f"{customer}-dr-ext"} for spoke in SPOKES[:spokes]],
+        "slaTargets": {"rto": 240, "rpo": 30},
+        "layers": layers,
+    }

@@ -12,6 +12,7 @@ import yaml
 from awssim.kits import DR, PRIMARY, all_kits
 from awssim.seed import seed_estate
 from awssim.snapshot import serving_roles, serving_sides
+from awssim.synthetic import every_kit_manifest
 
 from dag_run_helpers import run
 
@@ -19,32 +20,7 @@ pytestmark = pytest.mark.airflow
 
 CUSTOMER = "vandelay"
 REGIONS = {"primary": "eu-west-1", "dr": "ap-southeast-2"}
-HUB, SPOKE = "123456789012", "222222222222"
 WAVES = 4
-
-
-def every_action_manifest() -> dict:
-    kits = sorted(all_kits(), key=lambda k: (k.rank, k.kind))
-    size, extra = divmod(len(kits), WAVES)  # near-equal, contiguous, none empty
-    bounds = [w * size + min(w, extra) for w in range(WAVES + 1)]
-    layers = []
-    for w in range(WAVES):
-        resources = []
-        for n, kit in enumerate(kits[bounds[w]:bounds[w + 1]]):
-            spoke = (w + n) % 2 == 1
-            resources.append({"resourceId": f"{kit.kind}-{w}", "action": kit.actions[0],
-                              "config": kit.synthetic_config(CUSTOMER, w, spoke=spoke),
-                              **({"accountId": SPOKE} if spoke else {})})
-        if resources:
-            layers.append({"layerId": f"wave-{w + 1}", "priority": w + 1, "resources": resources})
-    return {
-        "manifestId": f"{CUSTOMER}-production", "customer": CUSTOMER, "environment": "production",
-        "regions": REGIONS, "hubAccountId": HUB, "approvalRequired": False,
-        "accounts": [{"accountId": SPOKE, "roleArn": f"arn:aws:iam::{SPOKE}:role/dr-orchestration",
-                      "externalId": f"{CUSTOMER}-dr-ext"}],
-        "slaTargets": {"rto": 240, "rpo": 30},
-        "layers": layers,
-    }
 
 
 def test_every_action_fails_over_and_back_to_its_starting_snapshot(sim, monkeypatch, tmp_path):
@@ -55,7 +31,7 @@ def test_every_action_fails_over_and_back_to_its_starting_snapshot(sim, monkeypa
     monkeypatch.setenv("AWS_ENDPOINT_URL", sim.url)
     sim.reset()
     path = tmp_path / f"{CUSTOMER}.yaml"
-    path.write_text(yaml.safe_dump(every_action_manifest(), sort_keys=False))
+    path.write_text(yaml.safe_dump(every_kit_manifest(CUSTOMER, REGIONS, WAVES), sort_keys=False))
     monkeypatch.setenv("DR_MANIFEST_DIR", str(tmp_path))
     plan = build_plan(load_manifest(path), str(path))
     assert {r.action for r in plan.resources.values()} == {k.actions[0] for k in all_kits()}
