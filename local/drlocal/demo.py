@@ -3,15 +3,9 @@
 from __future__ import annotations
 
 import os
-from typing import Any
-
 from awssim.seed import demo_plan, plan_sessions, seed_estate
 
-
-def _print_roles(title: str, roles: dict[str, Any]) -> None:
-    print(f"\n{title}")
-    for resource_id, role in roles.items():
-        print(f"  {resource_id:<18} {role}")
+from drlocal.estate_table import estate_table
 
 
 def main() -> int:
@@ -43,8 +37,9 @@ def main() -> int:
         plan = demo_plan()
         seed_estate(plan)
         sessions = plan_sessions(plan)
-        _print_roles(f"estate before: {len(plan.resources)} resources serving from {plan.regions.primary}",
-                     serving_roles(plan, sessions))
+        before = serving_roles(plan, sessions)
+        print(f"\nestate before: {len(plan.resources)} resources\n")
+        print(estate_table(plan, before))
 
         subprocess.run([sys.executable, "-m", "airflow", "db", "migrate"], check=True, capture_output=True)
         from dr_adapters.orchestration.factory import build_dags
@@ -57,7 +52,8 @@ def main() -> int:
               "each approval gate is answered 'Approve' by demo-approver")
         dag_run = run_dag(dag, conf)
 
-        _print_roles(f"estate after: serving from {plan.regions.dr}", serving_roles(plan, sessions))
+        print(f"\nestate after the {conf['operation']} ({plan.regions.primary} -> {plan.regions.dr}):\n")
+        print(estate_table(plan, before, serving_roles(plan, sessions)))
         from dr_adapters.report.render import report_dir
 
         reports = sorted((report_dir() / plan.dag_id).glob("*/report.txt"), key=lambda p: p.stat().st_mtime)

@@ -15,6 +15,7 @@ from awssim.snapshot import serving_roles, serving_sides
 from awssim.synthetic import every_kit_manifest
 
 from dag_run_helpers import run
+from drlocal.estate_table import estate_table
 
 pytestmark = pytest.mark.airflow
 
@@ -43,6 +44,9 @@ def test_every_action_fails_over_and_back_to_its_starting_snapshot(sim, monkeypa
     dag_run, states = run(build_dags(tmp_path)[plan.dag_id], {"operation": "failover", "confirm": f"{CUSTOMER}/production"})
     assert str(dag_run.state) == "success", {k: s for k, s in states.items() if s != "success"}
     assert set(serving_sides(plan, estate).values()) == {DR}, serving_roles(plan, estate)
+    table = estate_table(plan, before, serving_roles(plan, estate))  # what make demo prints
+    assert f"{len(plan.resources)} of {len(plan.resources)} resources changed serving region" in table
+    assert all(line.split()[-2:] == [REGIONS["primary"], REGIONS["dr"]] for line in table.splitlines()[2:-1])
 
     dag_run, states = run(build_dags(tmp_path)[plan.dag_id], {"operation": "failback", "confirm": f"{CUSTOMER}/production"})
     assert str(dag_run.state) == "success", {k: s for k, s in states.items() if s != "success"}
