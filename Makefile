@@ -18,10 +18,13 @@ export DR_MANIFEST_DIR ?= $(CURDIR)/include/manifests
 
 venv: $(STAMP)
 
-$(STAMP): requirements.txt requirements-dev.txt constraints.txt
+$(STAMP): requirements.txt requirements-dev.txt constraints.txt Makefile
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -r requirements-dev.txt -c constraints.txt
+	# the checkout's packages on the venv's path, so `python -m dr_adapters ...` works as printed
+	printf '%s\n' $(CURDIR)/plugins $(CURDIR)/simulator $(CURDIR)/local \
+	  > "$$($(PY) -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')/dr-orchestrator-checkout.pth"
 	touch $(STAMP)
 
 test: $(STAMP)

@@ -23,6 +23,7 @@ from urllib.parse import quote
 
 import psutil
 import requests
+from drlocal.airflow_env import airflow_env
 
 ROOT = Path(__file__).resolve().parents[2]
 VENV_BIN = Path(sys.executable).parent
@@ -205,29 +206,16 @@ class Standalone:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log_path = log_dir / "standalone.log"
-        self.env = clean_env(
-            AIRFLOW_HOME=str(self.home),
-            AIRFLOW__CORE__DAGS_FOLDER=str(ROOT / "dags"),
-            AIRFLOW__CORE__PLUGINS_FOLDER=str(ROOT / "plugins"),
-            AIRFLOW__CORE__LOAD_EXAMPLES="False",
-            AIRFLOW__API__HOST="127.0.0.1",
-            AIRFLOW__API__PORT=str(self.port),
-            # Without base_url the workers would report to the execution API on localhost:8080.
-            AIRFLOW__API__BASE_URL=self.url,
-            AIRFLOW__CORE__EXECUTION_API_SERVER_URL=f"{self.url}/execution/",
+        # the settings the README gives (drlocal.airflow_env), on a free port: not only 8080 works
+        self.env = clean_env(**airflow_env(self.port, simulator_url, home=self.home,
+                                           access_key=HUB_ACCESS_KEY, secret_key=HUB_SECRET_KEY))
+        self.env.update(
             AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT=str(free_port()),
             AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT=str(free_port()),
             AIRFLOW__SCHEDULER__SCHEDULER_HEALTH_CHECK_SERVER_PORT=str(free_port()),
             AIRFLOW__SCHEDULER__ENABLE_HEALTH_CHECK="False",
-            DR_MANIFEST_DIR=str(ROOT / "include" / "manifests"),
             DR_REPORT_DIR=str(self.report_dir),
-            DR_WAIT_POLL_SECONDS="1",
             DR_RETRY_DELAY_SECONDS="2",
-            AWS_EC2_METADATA_DISABLED="true",
-            AIRFLOW_CONN_AWS_DEFAULT=json.dumps({
-                "conn_type": "aws", "login": HUB_ACCESS_KEY, "password": HUB_SECRET_KEY,
-                "extra": {"region_name": "us-east-1", "endpoint_url": simulator_url},
-            }),
         )
         self.env.update(env or {})
         self.process = Process("airflow standalone", [str(VENV_BIN / "airflow"), "standalone"], self.env,
