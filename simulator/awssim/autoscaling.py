@@ -216,8 +216,9 @@ def update_auto_scaling_group(self: AutoScalingResponse) -> ActionResult:
     launch_config = self._get_param("LaunchConfigurationName")
     _check_launch_template(backend, launch_template)
     mixed = self._get_param("MixedInstancesPolicy")
-    if mixed is None and not (launch_template or launch_config):
-        mixed = group.mixed_instances_policy  # kept, as on AWS (moto erased it)
+    # kept when the update does not replace it, as on AWS (moto erased it; given back, moto refuses the
+    # spec it wrote itself, so it is put back after moto's update)
+    kept = group.mixed_instances_policy if mixed is None and not (launch_template or launch_config) else None
     backend.update_auto_scaling_group(
         name=group.name,
         availability_zones=self._get_param("AvailabilityZones", []),
@@ -232,6 +233,9 @@ def update_auto_scaling_group(self: AutoScalingResponse) -> ActionResult:
         new_instances_protected_from_scale_in=self._get_bool_param("NewInstancesProtectedFromScaleIn", None),
         mixed_instances_policy=mixed,
     )
+    if kept:
+        group.mixed_instances_policy = kept
+        converge(group)  # the capacity counted in the policy's weighted units again
     return EmptyResult()
 
 

@@ -27,9 +27,10 @@ def seed_group(
     customer: str = "acme",
     environment: str = "production",
     instance_type: str = INSTANCE_TYPE,
+    zones: list[str] | None = None,
 ) -> str:
-    """Create a launch template ``<name>-lt`` and the group launching from it (in the region's first
-    Availability Zone) at ``capacity`` ({min, max, desired}) with ``suspended`` processes; returns the
+    """Create a launch template ``<name>-lt`` and the group launching from it (in ``zones``, default the
+    region's first Availability Zone) at ``capacity`` ({min, max, desired}) with ``suspended`` processes; returns the
     launch template id. Tagged with ``tags`` (default: just Customer and Environment)."""
     tags = tags or {"Customer": customer, "Environment": environment}
     template = session.client("ec2", region_name=region).create_launch_template(
@@ -41,7 +42,7 @@ def seed_group(
         AutoScalingGroupName=name,
         LaunchTemplate={"LaunchTemplateId": template},
         MinSize=capacity["min"], MaxSize=capacity["max"], DesiredCapacity=capacity["desired"],
-        AvailabilityZones=[f"{region}a"],
+        AvailabilityZones=zones or [f"{region}a"],
         Tags=[{"Key": k, "Value": v, "PropagateAtLaunch": False} for k, v in tags.items()],
     )
     if suspended:
