@@ -98,6 +98,16 @@ def test_without_prewarm_instantiate_only_checks_the_group(estate, make_ctx):
     assert shape(estate, DR) == ((2, 6, 3), 3, [])
 
 
+def test_a_second_activate_leaves_a_group_a_policy_scaled_out_within_production_bounds(estate, make_ctx):
+    run(make_ctx("failover"), unit_for(), [Phase.INSTANTIATE, Phase.ACTIVATE])
+    estate.client("autoscaling", region_name=DR).set_desired_capacity(AutoScalingGroupName="web", DesiredCapacity=5)
+    ctx, calls = recorded(make_ctx("failover"))
+    run(ctx, unit_for(), [Phase.ACTIVATE])
+    assert calls.mutating == []
+    assert shape(estate, DR) == ((2, 6, 5), 5, [])
+    assert [c.status for c in adapter.validate(ctx, unit_for())] == [Health.HEALTHY]
+
+
 def test_activate_sets_the_launch_template_version(estate, make_ctx):
     ec2 = estate.client("ec2", region_name=DR)
     ec2.create_launch_template_version(LaunchTemplateName="web-lt", SourceVersion="1",

@@ -97,6 +97,12 @@ class Capacity(ActionConfig):
         return Capacity(min=max(self.min_size, other.min_size), max=max(self.max_size, other.max_size),
                         desired=max(self.desired, other.desired))
 
+    def serving(self, now: Capacity) -> Capacity:
+        """These production bounds, keeping a desired capacity that a scaling policy has raised within them since
+        (a second ACTIVATE, or a retry, must not scale a group in that is busier than production)."""
+        same_bounds = (now.min_size, now.max_size) == (self.min_size, self.max_size)
+        return now if same_bounds and now.desired >= self.desired else self
+
     def args(self) -> dict[str, int]:
         return {"MinSize": self.min_size, "MaxSize": self.max_size, "DesiredCapacity": self.desired}
 
@@ -307,7 +313,7 @@ class AutoScalingAdapter(RegionalCopyAdapter[_Side]):
             still_parked = sorted(_suspended(group) & set(cfg.parked_processes))
             if ctx.is_drill:
                 status = Health.HEALTHY  # a drill scales nothing: the group existing is all we expect
-            elif now != cfg.production or ready == 0:
+            elif cfg.production.serving(now) != now or ready == 0:
                 status = Health.UNHEALTHY
             elif ready < now.desired or still_parked:
                 status = Health.DEGRADED
@@ -357,7 +363,8 @@ class AutoScalingAdapter(RegionalCopyAdapter[_Side]):
                 continue
             template = self._template_update(rid, cfg, target, group)
             resumed = self._resume(ctx, unit, rid, cfg, target, group, set(cfg.parked_processes), out)
-            changed = self._scale(ctx, unit, rid, target, Capacity.of(group), cfg.production, template, out)
+            now = Capacity.of(group)
+            changed = self._scale(ctx, unit, rid, target, now, cfg.production.serving(now), template, out)
             self._await(ctx, unit, target, group, changed or resumed, out)
         return out
 
