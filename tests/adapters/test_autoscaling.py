@@ -89,6 +89,14 @@ def test_prewarm_never_scales_a_larger_group_down(estate, make_ctx):
     assert calls.mutating == []
 
 
+def test_prewarm_resumes_add_to_load_balancer_so_its_instances_join_the_load_balancer(aws, make_ctx):
+    parked = ["AddToLoadBalancer", "AlarmNotification", "Launch"]
+    seed_group(aws, PRIMARY, name="web", capacity=PRODUCTION)
+    seed_group(aws, DR, name="web", capacity={"min": 0, "max": 0, "desired": 0}, suspended=parked)
+    run(make_ctx("failover"), unit_for(parkedProcesses=parked), [Phase.INSTANTIATE])
+    assert shape(aws, DR) == ((1, 1, 1), 1, ["AlarmNotification"])
+
+
 def test_without_prewarm_instantiate_only_checks_the_group(estate, make_ctx):
     unit = unit_for(prewarm=None)
     ctx, calls = recorded(make_ctx("failover"))

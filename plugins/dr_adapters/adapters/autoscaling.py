@@ -4,9 +4,11 @@ A *parked* group has min/max/desired 0 and, optionally, some scaling processes s
 e.g. AlarmNotification and ScheduledActions, so that no alarm or schedule scales it up unasked). Each
 phase reads one region's copy, checks its ``Customer``/``Environment`` tags, and converges:
 
-* INSTANTIATE raises the target group to ``prewarm`` capacity (never lowers it), resuming ``Launch`` first
-  if parking suspended it (without Launch no instance starts), and waits until the prewarmed instances
-  are InService, so ACTIVATE only adds the difference.
+* INSTANTIATE raises the target group to ``prewarm`` capacity (never lowers it), resuming ``Launch`` and
+  ``AddToLoadBalancer`` first if parking suspended them (without Launch no instance starts; an instance
+  launched while AddToLoadBalancer is suspended never joins the load balancer: AWS does not add it when
+  the process resumes), and waits until the prewarmed instances are InService, so ACTIVATE only adds
+  the difference.
 * ACTIVATE resumes the parked processes still suspended on the target, sets ``production`` min/max/desired
   (and ``launchTemplateVersion`` when given) in one UpdateAutoScalingGroup call, and waits until
   InService, Healthy instances >= desired (our ``GroupInService`` waiter: botocore has no Auto Scaling
@@ -57,7 +59,7 @@ ScalingProcess = Literal["Launch", "Terminate", "AddToLoadBalancer", "AlarmNotif
                          "HealthCheck", "InstanceRefresh", "ReplaceUnhealthy", "ScheduledActions"]
 SERVING_PROCESSES = {
     "Launch": "no instance would start",
-    "AddToLoadBalancer": "new instances would not join the group's load balancers",
+    "AddToLoadBalancer": "instances launched meanwhile never join the group's load balancers",
 }
 """Suspended processes that stop a group serving, with why."""
 DR_NAME_TAG = "dr:dr-auto-scaling-group-name"
@@ -117,7 +119,8 @@ class AutoScalingConfig(ActionConfig):
     auto_scaling_group_name: str = Field(alias="autoScalingGroupName",
                                          description="Auto Scaling group name in the primary region.")
     dr_auto_scaling_group_name: str | None = Field(
-        None, alias="drAutoScalingGroupName", description="Group name in the DR region (default: autoScalingGroupName).")
+        None, alias="drAutoScalingGroupName",
+        description="Group name in the DR region (default: autoScalingGroupName).")
     production: Capacity = Field(description=(
         "Production bounds {min, max, desired} ACTIVATE sets on the target group, e.g. {min: 2, max: 6, desired: 3}."))
     prewarm: Capacity | None = Field(None, description=(
@@ -129,8 +132,8 @@ class AutoScalingConfig(ActionConfig):
                      "default: the group's own). Groups launched from a launch template only."))
     parked_processes: list[ScalingProcess] = Field([], alias="parkedProcesses", description=(
         "Scaling processes suspended while a group stands by: ACTIVATE resumes them on the target (INSTANTIATE "
-        "resumes Launch to prewarm), CLEANUP suspends them on the group left once drained. Discovery reads them "
-        "from the standing-by group's suspended processes."))
+        "resumes Launch and AddToLoadBalancer to prewarm), CLEANUP suspends them on the group left once drained. "
+        "Discovery reads them from the standing-by group's suspended processes."))
 
     @field_validator("production")
     @classmethod
@@ -185,8 +188,8 @@ class AutoScalingAdapter(RegionalCopyAdapter[_Side]):
         "offered in its Availability Zones; scales nothing (production is never scaled down)."
     )
     phase_summaries = {
-        Phase.INSTANTIATE: "Raise the target group to prewarm capacity (resuming a parked Launch) and wait until "
-                           "InService.",
+        Phase.INSTANTIATE: "Raise the target group to prewarm capacity (resuming a parked Launch and "
+                           "AddToLoadBalancer) and wait until InService.",
         Phase.ACTIVATE: "Resume the target's parked processes, set production min/max/desired (and launch template "
                         "version), wait until InService and Healthy.",
         Phase.CLEANUP: "Scale the source group to min/max/desired 0, wait until drained, suspend parkedProcesses.",
@@ -340,7 +343,9 @@ class AutoScalingAdapter(RegionalCopyAdapter[_Side]):
             blocked = self._blocked(cfg, group, target) if wanted.desired else None
             if blocked:
                 raise AdapterError(rid, blocked, "resume it (ResumeProcesses), or list it under parkedProcesses")
-            resumed = self._resume(ctx, unit, rid, cfg, target, group, {"Launch"} if wanted.desired else set(), out)
+            # Launch, or nothing starts; AddToLoadBalancer, or what starts never joins the load balancer.
+            serving = set(SERVING_PROCESSES) if wanted.desired else set()
+            resumed = self._resume(ctx, unit, rid, cfg, target, group, serving, out)
             changed = self._scale(ctx, unit, rid, target, now, wanted, {}, out)
             self._await(ctx, unit, target, group, changed or resumed, out)
         return out
