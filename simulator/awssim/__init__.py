@@ -22,6 +22,10 @@ in-process (``moto.mock_aws``) and server mode (``python -m awssim serve``). It 
   sets AWS refuses (``awssim.route53_dns``);
 * RDS DB-instance read replicas across regions: creation from a source ARN, promotion, Oracle
   ``SwitchoverReadReplica``, stop and delete taking time and refused as on AWS (``awssim.rds_replicas``);
+* Auto Scaling groups whose instances are Pending, then InService (and Terminating, then gone), that
+  honour suspended Launch / Terminate processes, refuse capacities outside [min, max], unknown groups,
+  processes and launch template versions, and that Resource Explorer finds
+  (``autoscaling:autoScalingGroup``) while the Tagging API does not, as on AWS (``awssim.autoscaling``);
 * regional outages: a dark region's requests fail like a dead endpoint's (``awssim.outage``).
 
 State is kept per account and region, like moto's own backends, and replies follow botocore's
@@ -38,8 +42,8 @@ def install() -> None:
     global _installed
     if _installed:
         return
-    from awssim import (drs, elasticache_global, memorydb, opensearch, outage, rds_global, rds_replicas,
-                        resource_explorer, route53_dns)
+    from awssim import (autoscaling, drs, elasticache_global, memorydb, opensearch, outage, rds_global,
+                        rds_replicas, resource_explorer, route53_dns)
 
     drs.register()
     resource_explorer.register()
@@ -49,5 +53,6 @@ def install() -> None:
     elasticache_global.register()
     opensearch.register()
     route53_dns.register()
+    autoscaling.register()
     outage.install_in_process()
     _installed = True

@@ -62,6 +62,8 @@ values on AWS (allowed: letters, digits, spaces and ``_.:/=+-@``); moto does not
 
 
 def _tag_value(value: Any) -> str:
+    if isinstance(value, dict):  # {min: 1, max: 2} -> "min=1 max=2" (AutoScaling's dr:prewarm)
+        return LIST_SEPARATOR.join(f"{k}={_tag_value(v)}" for k, v in value.items())
     if isinstance(value, (list, tuple)):
         return LIST_SEPARATOR.join(str(v) for v in value)
     if isinstance(value, bool):

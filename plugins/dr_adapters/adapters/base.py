@@ -13,7 +13,7 @@ Families: most technologies share one of two shapes, each a base class holding i
 guard and messages, so an adapter writes only how its service is read and changed:
 
 * ``regional.RegionalCopyAdapter`` -- a copy deployed in each region, scaled or parked where it does
-  not serve (ECS services, Lambda functions; next Auto Scaling groups);
+  not serve (ECS services, Lambda functions, Auto Scaling groups);
 * ``replicated.ReplicatedGroupAdapter`` -- a group replicated across the regions with one writable
   member: promote the DR member, then verify the old one re-joined (Aurora global databases; next
   ElastiCache global datastores, RDS cross-region replicas, EFS replication).

@@ -1,4 +1,4 @@
-"""Resources deployed in both regions, one copy per region (ECS services, Lambda functions).
+"""Resources deployed in both regions, one copy per region (ECS services, Lambda functions, Auto Scaling groups).
 
 Every phase reads one region's copy (a *side*: the source being left or the target being moved
 to), checks its ``Customer``/``Environment`` tags against the run's scope before touching it, and

@@ -27,7 +27,6 @@ from dr_adapters.adapters.base import ActionConfig, Adapter
 from dr_adapters.plan.types import Phase
 
 PLANNED_ACTIONS = (
-    "AutoScaling",
     "EventBridge",
     "EFS",
     "FSx",
@@ -37,7 +36,7 @@ PLANNED_ACTIONS = (
 # Modules of this package that hold no technology: the contract, families, the runner, this file.
 _NOT_ADAPTERS = frozenset({"base", "discovery", "regional", "replicated", "registry", "runner"})
 IAM_ACTION = re.compile(r"^[a-z0-9-]+:[A-Z][A-Za-z0-9]+$")
-RESOURCE_TYPE = re.compile(r"^[a-z0-9-]+:[a-z0-9-]+$")
+RESOURCE_TYPE = re.compile(r"^[a-z0-9-]+:[A-Za-z0-9-]+$")  # the type may be camelCase: autoscaling:autoScalingGroup
 
 
 class AdapterRegistrationError(TypeError):

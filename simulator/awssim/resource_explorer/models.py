@@ -18,11 +18,13 @@ The model, per account and region like moto's own backends:
   covers the regions the view's index covers: a LOCAL index its own region, the AGGREGATOR index
   every region of the account that has an index. Resources are read live from moto's taggable
   backends (``moto.core.resource_tagging``), so whatever moto (and our DRS and Aurora global-cluster
-  additions) can list is found, tagged or not; global resources (no region in the ARN, e.g. an
-  Aurora global cluster) report Region ``global``. Results are the query AND-ed with the view's
-  filter, sorted by ARN, paginated with MaxResults/NextToken, and capped at 1,000 per query like AWS:
-  beyond that ``Count.Complete`` is false and ``TotalResources`` stays 1000. ListResources (filters
-  only, no count) pages through everything: it is how AWS lists beyond the cap.
+  additions) can list is found, tagged or not, plus what a backend offers Resource Explorer alone
+  (``iter_explorer_only_resources``: Auto Scaling groups, which the Tagging API does not list); global
+  resources (no region in the ARN, e.g. an Aurora global cluster) report Region ``global``. Results
+  are the query AND-ed with the view's filter, sorted by ARN, paginated with MaxResults/NextToken,
+  and capped at 1,000 per query like AWS: beyond that ``Count.Complete`` is false and
+  ``TotalResources`` stays 1000. ListResources (filters only, no count) pages through everything: it
+  is how AWS lists beyond the cap.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from itertools import chain
 from typing import Any
 
 from moto.core.base_backend import BackendDict, BaseBackend
@@ -311,7 +314,9 @@ class ResourceExplorerBackend(BaseBackend):
         items: dict[str, Item] = {}
         for region in self.covered_regions():
             for backend in iter_taggable_backends(self.account_id, region):
-                for resource in backend.iter_tagged_resources():
+                # plus what Resource Explorer indexes and the Tagging API does not list (Auto Scaling groups)
+                only_here = getattr(backend, "iter_explorer_only_resources", None)
+                for resource in chain(backend.iter_tagged_resources(), only_here() if only_here else ()):
                     if resource.arn not in items:
                         items[resource.arn] = Item(resource.arn, self.account_id, _region_of(resource.arn),
                                                    resource.resource_type, dict(resource.tags))
