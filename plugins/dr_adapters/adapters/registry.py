@@ -28,7 +28,6 @@ from dr_adapters.plan.types import Phase
 
 PLANNED_ACTIONS = (
     "AutoScaling",
-    "EventBridge",
     "EFS",
     "FSx",
 )
