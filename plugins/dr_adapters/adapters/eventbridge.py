@@ -61,6 +61,7 @@ from dr_adapters.plan.types import Health, Phase
 
 RULE_NAME = r"^[.\-_A-Za-z0-9]{1,64}$"
 SCOPE_FIX = "tag it with this estate's Customer/Environment, or remove it from the manifest"
+ENDPOINT_TAG = "dr:global-endpoint"  # on a resource's rules: the global endpoint they fail over with
 USABLE_ENDPOINT_STATES = ("ACTIVE", "CREATING", "UPDATING")  # routing follows the health check in each
 
 
@@ -468,7 +469,11 @@ class EventBridgeAdapter(Adapter):
     def derive(self, found: list[Tagged], read: DiscoveryRead) -> list[Derived | NotDerived]:
         """The tagged parts of one resource share its ``Name`` tag (rules of both regions, the endpoint's event
         buses): grouped by it, the primary region's rules make ``rules`` (per bus), the DR region's differing
-        ones ``drBus``/``drNames``, and a tagged bus its global endpoint (listed once, from the primary region)."""
+        ones ``drBus``/``drNames``, and a tagged bus its global endpoint (listed once, from the primary region).
+
+        Discovery hands each resource type over on its own, so a resource's rules never see its tagged bus:
+        that rules go with an endpoint (often on another bus: a scheduled rule is on the default one) is not in
+        AWS but in their ``dr:global-endpoint`` tag, which makes the rules' entry the endpoint's."""
         endpoints: dict[str, str] | None = None
         groups: dict[tuple[str, ...], list[tuple[Tagged, str, str | None]]] = {}
         for f in found:
@@ -507,7 +512,8 @@ class EventBridgeAdapter(Adapter):
         primary = {bus: sorted(names) for bus, names in sides[read.primary].items()}
         dr = {bus: sorted(names) for bus, names in sides[read.dr].items()}
         rules, problem = self._rule_groups(primary or dr, dr if primary else {})
-        endpoint = next((endpoints[bus] for f, bus, rule in parts if rule is None and bus in endpoints), None)
+        endpoint = next((f.tags[ENDPOINT_TAG] for f, _, _ in parts if f.tags.get(ENDPOINT_TAG)), None) or next(
+            (endpoints[bus] for f, bus, rule in parts if rule is None and bus in endpoints), None)
         if problem is None and not rules and endpoint is None:
             problem = ("an event bus with no global endpoint failing it over to the DR region -- tag the bus's "
                        "rules (dr:enabled, the same Name tag) or create a global endpoint for it")

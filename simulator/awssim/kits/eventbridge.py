@@ -103,6 +103,9 @@ class EventBridgeKit(Kit):
     services = ("events", "route53")
     acts = {"failover": frozenset({"ACTIVATE"}), "failback": frozenset({"ACTIVATE"})}
     kind, rank = "events", 60  # not in synthetic estates (share 0)
+    # Which endpoint a resource's rules fail over with is not in AWS (a scheduled rule is on the default bus,
+    # not the endpoint's): every part carries it, so discovery makes the rules' entry the endpoint's.
+    config_tags = {"globalEndpoint": "dr:global-endpoint"}
 
     def synthetic_config(self, customer: str, n: int, *, spoke: bool) -> dict[str, Any]:
         if n % 2 == 0:  # rules on a custom bus and a scheduled one on the default bus
