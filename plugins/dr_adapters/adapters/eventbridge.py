@@ -76,11 +76,13 @@ class RuleGroup(ActionConfig):
 class EventBridgeConfig(ActionConfig):
     rules: list[RuleGroup] | None = Field(
         None, description="Rules moved between the regions, per event bus: a list of {bus (default `default`), "
-                          "names, drBus, drNames}; the serving region's are ENABLED, the other's DISABLED.")
+                          "names, drBus and drNames (the DR region's, default: the same)}; the serving region's "
+                          "are ENABLED, the other's DISABLED. Discovery groups tagged rules by their Name tag.")
     global_endpoint: str | None = Field(
         None, alias="globalEndpoint", pattern=RULE_NAME,
         description="Global endpoint (homed in the primary region, the DR region its secondary) failed over by "
-                    "holding its Route 53 health check unhealthy.")
+                    "holding its Route 53 health check unhealthy. Discovery: its tagged event bus, or the resource's "
+                    "rules tagged dr:global-endpoint.")
 
     @model_validator(mode="after")
     def _something_to_move(self) -> EventBridgeConfig:
