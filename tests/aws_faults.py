@@ -55,10 +55,15 @@ class _Raw(io.BytesIO):
             yield chunk
 
 
+SERVICE_NAMES = {"eventbridge": "events"}
+"""botocore event service ids (hyphens dropped) that are not the service's model name: EventBridge's is ``events``."""
+
+
 @lru_cache(maxsize=None)
 def protocol(service_id: str) -> str:
     """The wire protocol botocore uses for a service (``route-53`` -> ``rest-xml``)."""
-    model = botocore.session.get_session().get_service_model(service_id.replace("-", ""))
+    service = service_id.replace("-", "")
+    model = botocore.session.get_session().get_service_model(SERVICE_NAMES.get(service, service))
     return getattr(model, "resolved_protocol", model.protocol)
 
 

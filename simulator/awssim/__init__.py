@@ -26,6 +26,9 @@ in-process (``moto.mock_aws``) and server mode (``python -m awssim serve``). It 
   honour suspended Launch / Terminate processes, refuse capacities outside [min, max], unknown groups,
   processes and launch template versions, and that Resource Explorer finds
   (``autoscaling:autoScalingGroup``) while the Tagging API does not, as on AWS (``awssim.autoscaling``);
+* EventBridge global endpoints (``CreateEndpoint`` ... ``DeleteEndpoint``, answered from the home region and,
+  with ``HomeRegion``, from the secondary), rules listed for tag discovery (``events:rule``) and tagged by
+  exact ARN, and managed rules refused (``awssim.eventbridge``);
 * regional outages: a dark region's requests fail like a dead endpoint's (``awssim.outage``).
 
 State is kept per account and region, like moto's own backends, and replies follow botocore's
@@ -42,8 +45,8 @@ def install() -> None:
     global _installed
     if _installed:
         return
-    from awssim import (autoscaling, drs, elasticache_global, memorydb, opensearch, outage, rds_global,
-                        rds_replicas, resource_explorer, route53_dns)
+    from awssim import (autoscaling, drs, elasticache_global, eventbridge, memorydb, opensearch, outage,
+                        rds_global, rds_replicas, resource_explorer, route53_dns)
 
     drs.register()
     resource_explorer.register()
@@ -54,5 +57,6 @@ def install() -> None:
     opensearch.register()
     route53_dns.register()
     autoscaling.register()
+    eventbridge.register()
     outage.install_in_process()
     _installed = True

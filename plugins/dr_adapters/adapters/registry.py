@@ -27,7 +27,6 @@ from dr_adapters.adapters.base import ActionConfig, Adapter
 from dr_adapters.plan.types import Phase
 
 PLANNED_ACTIONS = (
-    "EventBridge",
     "EFS",
     "FSx",
 )

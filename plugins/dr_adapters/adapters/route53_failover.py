@@ -47,6 +47,21 @@ PRIMARY, SECONDARY = "PRIMARY", "SECONDARY"
 HEALTHY_SHARE = 0.18  # AWS: healthy when more than 18% of its health checkers report it healthy
 
 
+def counted_healthy(r53: Any, check_id: str, config: dict[str, Any]) -> tuple[bool, str]:
+    """Whether Route 53 counts a health check (its ``HealthCheckConfig``) healthy now, and why: disabled counts
+    as healthy, inverted flips; otherwise what its checkers report (GetHealthCheckStatus: the endpoint as each
+    one saw it). What Route 53 routes by, for failover records and EventBridge global endpoints alike."""
+    if config.get("Disabled"):
+        ok, why = True, "disabled (counted healthy)"
+    else:
+        seen = r53.get_health_check_status(HealthCheckId=check_id)["HealthCheckObservations"]
+        passed = sum(o["StatusReport"]["Status"].startswith("Success") for o in seen)
+        ok, why = passed > HEALTHY_SHARE * len(seen), f"{passed} of {len(seen)} checkers report success"
+    if config.get("Inverted"):
+        ok, why = not ok, why + ", inverted"
+    return ok, f"health check {check_id}: {why}"
+
+
 class R53FailoverRecordConfig(RecordConfig):
     """A failover pair is named by its name and type: Route 53 allows one PRIMARY and one SECONDARY."""
 
@@ -81,20 +96,10 @@ class FailoverPair(ZoneRecord):
         return bool(self.check and self.check.get("Disabled") and self.check.get("Inverted"))
 
     def healthy(self, check_id: str) -> tuple[bool, str]:
-        """Whether Route 53 counts a health check healthy now, and why: disabled counts as healthy, inverted
-        flips; otherwise what its checkers report (GetHealthCheckStatus: the endpoint as each one saw it)."""
         config = self.health_check(check_id)
         if config is None:
             return False, f"health check {check_id} not found"
-        if config.get("Disabled"):
-            ok, why = True, "disabled (counted healthy)"
-        else:
-            seen = self.r53.get_health_check_status(HealthCheckId=check_id)["HealthCheckObservations"]
-            passed = sum(o["StatusReport"]["Status"].startswith("Success") for o in seen)
-            ok, why = passed > HEALTHY_SHARE * len(seen), f"{passed} of {len(seen)} checkers report success"
-        if config.get("Inverted"):
-            ok, why = not ok, why + ", inverted"
-        return ok, f"health check {check_id}: {why}"
+        return counted_healthy(self.r53, check_id, config)
 
     def problems(self) -> list[str]:
         others = sorted({str(s.get("Failover") or s.get("SetIdentifier") or "simple") for s in self.sets} -
