@@ -424,6 +424,12 @@ def set_status(account_id: str, region: str, file_system_id: str, status: str, m
 
 def register() -> None:
     """Add the operations and fixes to moto's EFS (idempotent)."""
+    from moto.efs import urls
+
+    for path in ("/2015-02-01/file-systems/replication-configurations",  # server mode's routes (in-process needs none)
+                 "/2015-02-01/file-systems/<file_system_id>/replication-configuration",
+                 "/2015-02-01/file-systems/<file_system_id>/protection"):
+        urls.url_paths.setdefault(path, urls.response.dispatch)
     for fn in (create_replication_configuration, describe_replication_configurations,
                delete_replication_configuration, update_file_system_protection, call_action):
         setattr(EFSResponse, fn.__name__, fn)
