@@ -244,7 +244,7 @@ class EfsAdapter(Adapter):
     )
     service_side_actions = (
         ServiceSide(
-            "EfsServiceLinkedRole", ("iam:CreateServiceLinkedRole",),
+            "ServiceLinkedRole", ("iam:CreateServiceLinkedRole",),
             "CreateReplicationConfiguration creates EFS's service-linked role (AWSServiceRoleForAmazonElasticFileSystem, "
             "which replicates on the account's behalf) when the account does not have it yet",
             condition={"StringEquals": {"iam:AWSServiceName": "elasticfilesystem.amazonaws.com"}}),
@@ -433,7 +433,7 @@ class EfsAdapter(Adapter):
         try:
             ctx.mutate(p.efs, "create_replication_configuration", SourceFileSystemId=p.target.fs_id,
                        Destinations=[{"Region": p.source.region, "FileSystemId": p.source.fs_id}])
-        except ClientError as err:  # a retry of a create whose reply was lost: fine if it is that replication
+        except ClientError:  # a retry of a create whose reply was lost: fine if it is that replication
             p.reread()
             if not p.replicates_back:
                 raise
