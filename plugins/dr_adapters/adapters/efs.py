@@ -13,7 +13,8 @@ The seeds call EFS "REPLICATE-centred"; AWS's mechanics decide what each phase d
   which AWS accepts from either region: a planned run with ``ALL_CONFIGURATIONS`` (both sides go), an
   unplanned one with ``LOCAL_CONFIGURATION_ONLY`` (AWS's mode for when the other side cannot be reached:
   only the target's side goes, the dark source keeps an orphaned copy). It then waits until the target's
-  protection is ``ENABLED``, i.e. writable.
+  protection is ``ENABLED``, i.e. writable. A planned run whose source region goes dark mid-run gets AWS's
+  refusal to delete both sides: re-trigger it with ``failover_mode=unplanned``.
 * CLEANUP does nothing: the old primary is the way back, and EFS bills storage, not capacity -- there is
   nothing to scale down or stop. REPLICATE makes it read-only.
 * REPLICATE replicates the new primary back into the *existing* old one (AWS's failback that keeps the
@@ -26,6 +27,10 @@ The seeds call EFS "REPLICATE-centred"; AWS's mechanics decide what each phase d
   its last sync is discarded (that is the data loss the unplanned run accepted; copy it out first if it
   matters). A failback is the same run the other way round, so the roles and file system ids round-trip.
 * A drill only reads: the replica is ``ENABLED`` and its last sync within the RPO (or it already writes).
+
+It derives from ``Adapter``, not the ``ReplicatedGroupAdapter`` family: there, REPLICATE only verifies that the old
+member re-joined the group, while EFS's must create the replication back, and the "group" (the configuration)
+is gone between ACTIVATE and REPLICATE.
 
 Everything but REPLICATE reads only the region moved to: a replica's region answers for the configuration
 (DescribeReplicationConfigurations of a file system of that region). An unplanned failover therefore needs
@@ -218,6 +223,10 @@ class _Pair:
 
 
 class EfsAdapter(Adapter):
+    """Makes the DR replica writable by deleting its EFS replication configuration (AWS's failover), then
+    replicates it back into the existing original file system, whose overwrite protection it disables first
+    (AWS's failback that keeps the changes made after the failover)."""
+
     actions = ("EFS",)
     config_model = EfsConfig
     phases = (Phase.ACTIVATE, Phase.REPLICATE)
