@@ -48,7 +48,9 @@ in the background. Test hooks (in-process): ``stall`` (replication stuck since a
 creation token: EFS ids are AWS's to choose, manifests name them, so seeding pins them).
 
 Not modelled: cross-account replication (``RoleArn``, ARNs of another account: BadRequest here), file data
-(read-only is the protection state only), One Zone placement beyond the region, throughput and quotas.
+(read-only is the protection state only), a configuration's progress while one of its regions is dark (it
+syncs on as if both answered, unless a test stalls it), One Zone placement beyond the region, throughput and
+quotas.
 """
 
 from __future__ import annotations
