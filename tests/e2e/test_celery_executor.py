@@ -10,8 +10,9 @@ one failover over REST only, as an operator would:
   control endpoint): its unit fails after its retry, the report task records the failure and the
   run fails; the server is repaired and the failed unit is cleared over REST with its downstream
   tasks (``clearTaskInstances``, ``include_downstream``) and the run completes;
-* DRS launches wait in the triggerer (a deferred wait: the unit's record shows a second round,
-  and its log says it deferred), and resume on whichever worker takes them.
+* DRS launches wait in the triggerer (a deferred wait: the unit's record shows a second round, and
+  its log, read over REST, has the worker's deferral and the triggerer's event), and resume on
+  whichever worker takes them.
 
 Then the estate serves from the DR region (read back from the simulator), every DRS server has one
 recovery instance (the cleared unit launched only the broken server again), task instances of
@@ -153,8 +154,8 @@ def test_failover_with_a_cleared_failure_on_two_celery_workers(redis_broker, sta
         ti = by_unit[unit]
         record = mapped_xcom(api, RUN_ID, DRS_INSTANTIATE, ti["map_index"], "record")
         assert record["outcome"] == "succeeded" and record["rounds"] >= 2, record
-        assert "waiting (deferred, no worker slot held)" in task_log(api, RUN_ID, DRS_INSTANTIATE, ti["map_index"],
-                                                                     ti["try_number"])
+        log = task_log(api, RUN_ID, DRS_INSTANTIATE, ti["map_index"], ti["try_number"])
+        assert "waiting (deferred, no worker slot held)" in log and "Trigger fired event" in log  # worker, triggerer
     assert by_unit[hub_unit]["try_number"] == 3  # two failed attempts, then the one after the clear
 
     # The report: in the metadata database, complete, whichever worker ran the report task.
