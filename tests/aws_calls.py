@@ -30,7 +30,7 @@ import boto3
 
 READ_PREFIXES = ("Describe", "List", "Get", "Search")  # Search: Resource Explorer's read
 READ_OPERATIONS = frozenset({"TestDNSAnswer"})  # Route 53's query of its own name servers: reads only
-IAM_PREFIXES = {"opensearch": "es", "elasticloadbalancingv2": "elasticloadbalancing", "eventbridge": "events",
+IAM_PREFIXES = {"efs": "elasticfilesystem", "opensearch": "es", "elasticloadbalancingv2": "elasticloadbalancing", "eventbridge": "events",
                 "resourceexplorer2": "resource-explorer-2", "resourcegroupstaggingapi": "tag"}
 """botocore event service ids (hyphens dropped) whose IAM service prefix differs: OpenSearch's is ``es``."""
 

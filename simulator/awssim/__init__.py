@@ -29,6 +29,11 @@ in-process (``moto.mock_aws``) and server mode (``python -m awssim serve``). It 
 * EventBridge global endpoints (``CreateEndpoint`` ... ``DeleteEndpoint``, answered from the home region and,
   with ``HomeRegion``, from the secondary), rules listed for tag discovery (``events:rule``) and tagged by
   exact ARN, and managed rules refused (``awssim.eventbridge``);
+* EFS replication (``CreateReplicationConfiguration``, ``DescribeReplicationConfigurations``,
+  ``DeleteReplicationConfiguration`` with its deletion modes) and replication overwrite protection
+  (``UpdateFileSystemProtection``, ``FileSystemProtection`` in DescribeFileSystems), transitions taking time,
+  each configuration held by both regions it spans and refused as on AWS; file systems are taggable and
+  discoverable (``elasticfilesystem:file-system``) as moto has them (``awssim.efs_replication``);
 * regional outages: a dark region's requests fail like a dead endpoint's (``awssim.outage``).
 
 State is kept per account and region, like moto's own backends, and replies follow botocore's
@@ -45,8 +50,8 @@ def install() -> None:
     global _installed
     if _installed:
         return
-    from awssim import (autoscaling, drs, elasticache_global, eventbridge, memorydb, opensearch, outage,
-                        rds_global, rds_replicas, resource_explorer, route53_dns)
+    from awssim import (autoscaling, drs, efs_replication, elasticache_global, eventbridge, memorydb, opensearch,
+                        outage, rds_global, rds_replicas, resource_explorer, route53_dns)
 
     drs.register()
     resource_explorer.register()
@@ -58,5 +63,6 @@ def install() -> None:
     route53_dns.register()
     autoscaling.register()
     eventbridge.register()
+    efs_replication.register()
     outage.install_in_process()
     _installed = True

@@ -18,6 +18,7 @@ from werkzeug.serving import make_server
 
 import awssim
 from awssim import outage
+from awssim.drs.control import DrsControlMiddleware
 
 
 def free_port(host: str = "127.0.0.1") -> int:
@@ -27,10 +28,11 @@ def free_port(host: str = "127.0.0.1") -> int:
 
 
 class _OutageAwareMotoServer(ThreadedMotoServer):
-    """moto's threaded server with the regional-outage switch in front of its app (``awssim.outage``)."""
+    """moto's threaded server with the regional-outage switch in front of its app (``awssim.outage``)
+    and the DRS replication handle (``awssim.drs.control``: what tests set in-process, over HTTP)."""
 
     def _server_entry(self) -> None:
-        app = outage.OutageMiddleware(DomainDispatcherApplication(create_backend_app))
+        app = outage.OutageMiddleware(DrsControlMiddleware(DomainDispatcherApplication(create_backend_app)))
         self._server = make_server(self._ip_address, self._port, app, True, request_handler=MotoRequestHandler)
         self._server_ready_event.set()
         self._server.serve_forever()

@@ -26,7 +26,10 @@ ROOT = Path(__file__).resolve().parents[2]
 COMPOSE_FILE = ROOT / "docker-compose.airflow.yml"
 AIRFLOW_SERVICES = {"airflow-init", "airflow-apiserver", "airflow-scheduler", "airflow-dag-processor",
                     "airflow-triggerer"}
-LONG_RUNNING = AIRFLOW_SERVICES - {"airflow-init"}
+# The `celery` profile (MWAA's executor): started only with --profile celery.
+CELERY_PROFILE = {"redis", "airflow-worker"}
+AIRFLOW_CONTAINERS = AIRFLOW_SERVICES | {"airflow-worker"}  # every service running the Airflow image
+LONG_RUNNING = AIRFLOW_CONTAINERS - {"airflow-init"}
 
 
 def _norm(name: str) -> str:
@@ -124,15 +127,49 @@ def test_the_services_an_airflow_3_deployment_needs(services):
     assert init_env["_AIRFLOW_DB_MIGRATE"] == "true" and init_env["_AIRFLOW_WWW_USER_CREATE"] == "true"
     assert "/entrypoint" in " ".join(services["airflow-init"]["command"])  # the entrypoint does both
     assert "8080:8080" in services["airflow-apiserver"]["ports"]  # the UI on localhost:8080
-    for name in AIRFLOW_SERVICES:
+    for name in AIRFLOW_CONTAINERS:
         env = _environment(services[name])
         assert env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"].startswith("postgresql+psycopg2://")
         assert urlparse(env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"]).hostname == "postgres"
-        assert env["AIRFLOW__CORE__EXECUTOR"] == "LocalExecutor"
+        # One switch for every component: LocalExecutor unless AIRFLOW_EXECUTOR says CeleryExecutor.
+        assert env["AIRFLOW__CORE__EXECUTOR"] == "${AIRFLOW_EXECUTOR:-LocalExecutor}"
+        assert urlparse(env["AIRFLOW__CELERY__BROKER_URL"]).hostname == "redis"
+        assert env["AIRFLOW__CELERY__RESULT_BACKEND"].startswith("db+postgresql://")
+        assert urlparse(env["AIRFLOW__CELERY__RESULT_BACKEND"].removeprefix("db+")).hostname == "postgres"
         assert urlparse(env["AIRFLOW__CORE__EXECUTION_API_SERVER_URL"]).hostname == "airflow-apiserver"
         assert _expand(env["AIRFLOW__API_AUTH__JWT_SECRET"])  # one secret for every component
         assert env["AIRFLOW__CORE__LOAD_EXAMPLES"] == "false"
         assert not env.get("_PIP_ADDITIONAL_REQUIREMENTS"), "packages come from the image build, pinned"
+
+
+def test_the_celery_profile_runs_mwaas_executor(services):
+    """`AIRFLOW_EXECUTOR=CeleryExecutor docker compose --profile celery up`: a Redis broker and two
+    Celery workers beside the LocalExecutor stack, which starts as before without the profile."""
+    assert {n for n, s in services.items() if s.get("profiles")} == CELERY_PROFILE
+    for name in CELERY_PROFILE:
+        assert services[name]["profiles"] == ["celery"], name
+    redis = services["redis"]
+    assert re.fullmatch(r"redis:\d+\.\d+[\w.-]*", redis["image"]), redis["image"]  # a pinned tag
+    assert redis["healthcheck"]["test"] == ["CMD", "redis-cli", "ping"]
+    assert "6379" in [str(p) for p in redis["expose"]]
+    assert urlparse(_environment(services["airflow-scheduler"])["AIRFLOW__CELERY__BROKER_URL"]).port == 6379
+
+    worker = services["airflow-worker"]
+    assert worker["command"] == "celery worker" and worker["deploy"]["replicas"] >= 2
+    assert worker["restart"] == "always"
+    assert _depends_on(worker)["redis"]["condition"] == "service_healthy"
+    assert "inspect ping" in " ".join(worker["healthcheck"]["test"])
+    assert "airflow.providers.celery.executors.celery_executor.app" in " ".join(worker["healthcheck"]["test"])
+    env = _environment(worker)
+    assert env["DUMB_INIT_SETSID"] == "0"  # a stop lets the worker finish its tasks
+    assert int(env["AIRFLOW__CELERY__WORKER_CONCURRENCY"]) >= 1
+    # The worker runs tasks: the same settings as the scheduler (secrets, connection, DR_*) and mounts.
+    scheduler_env = _environment(services["airflow-scheduler"])
+    assert {k: v for k, v in env.items() if k in scheduler_env} == scheduler_env
+    assert _mounts(worker) == _mounts(services["airflow-scheduler"])
+    # The how-to at the top of the file names both switches.
+    header = COMPOSE_FILE.read_text().split("---", 1)[0]
+    assert "AIRFLOW_EXECUTOR=CeleryExecutor" in header and "--profile celery" in header
 
 
 def test_services_and_dependencies_are_consistent(services, compose):
@@ -150,7 +187,7 @@ def test_services_and_dependencies_are_consistent(services, compose):
         assert deps["airflow-init"]["condition"] == "service_completed_successfully", name
         assert deps["postgres"]["condition"] == "service_healthy", name
         assert services[name].get("restart") == "always"
-    for name in ("airflow-scheduler", "airflow-triggerer"):  # they make the AWS calls
+    for name in ("airflow-scheduler", "airflow-triggerer", "airflow-worker"):  # they make the AWS calls
         assert _depends_on(services[name])["awssim"]["condition"] == "service_healthy"
     # No dependency cycle: every service can be started after its dependencies.
     started: set[str] = set()
@@ -175,7 +212,7 @@ def test_images_and_packages_match_the_pins(services):
             builds[name] = (dockerfile, target)
     stages = {path: _stages(path) for path, _ in builds.values()}
 
-    for name in AIRFLOW_SERVICES:
+    for name in AIRFLOW_CONTAINERS:
         dockerfile, target = builds[name]
         stage = stages[dockerfile][target]
         assert stage["image"] == f"apache/airflow:{airflow_version}-python3.12"  # MWAA's newest: 3.3.1, Python 3.12
@@ -220,7 +257,7 @@ def test_every_mounted_host_path_exists(services):
                 path = (ROOT / source).resolve()
                 assert path.exists(), f"{name} mounts {source}, which is not in the repository"
                 assert path == ROOT or ROOT in path.parents, f"{name} mounts {source} from outside the repository"
-    for name in AIRFLOW_SERVICES:
+    for name in AIRFLOW_CONTAINERS:
         mounts = dict((target, source) for source, target in _mounts(services[name]))
         assert mounts["/opt/airflow/dags"] == "./dags"
         assert mounts["/opt/airflow/plugins"] == "./plugins"
@@ -240,7 +277,7 @@ def test_airflow_is_pointed_at_the_seeded_simulator(services):
     assert command[:4] == ["python", "-m", "awssim", "serve"]
     args = dict(zip(command[4::2], command[5::2]))
     assert args["--host"] == "0.0.0.0" and args["--seed"] == "demo"  # reachable from the other containers
-    for name in AIRFLOW_SERVICES:
+    for name in AIRFLOW_CONTAINERS:
         env = _environment(services[name])
         conn = json.loads(env["AIRFLOW_CONN_AWS_DEFAULT"])
         endpoint = urlparse(conn["extra"]["endpoint_url"])
@@ -303,3 +340,9 @@ def test_docker_compose_config_validates_the_file():
     resolved = yaml.safe_load(subprocess.run([*cli, "-f", str(COMPOSE_FILE), "config"], cwd=ROOT, env=env,
                                              capture_output=True, text=True, timeout=60, check=True).stdout)
     assert AIRFLOW_SERVICES | {"postgres", "awssim"} <= set(resolved["services"])
+    assert not CELERY_PROFILE & set(resolved["services"])  # only with the profile
+    celery = yaml.safe_load(subprocess.run([*cli, "-f", str(COMPOSE_FILE), "--profile", "celery", "config"], cwd=ROOT,
+                                           env={**env, "AIRFLOW_EXECUTOR": "CeleryExecutor"}, capture_output=True,
+                                           text=True, timeout=60, check=True).stdout)
+    assert AIRFLOW_SERVICES | CELERY_PROFILE <= set(celery["services"])
+    assert celery["services"]["airflow-scheduler"]["environment"]["AIRFLOW__CORE__EXECUTOR"] == "CeleryExecutor"

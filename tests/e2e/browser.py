@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
 import tempfile
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+
+from apt_packages import ensure_packages
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMEDRIVER = Path("/usr/bin/chromedriver")
@@ -29,26 +30,7 @@ FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-
 
 def ensure_chromium(log_path: Path) -> str | None:
     """Install Debian's chromium and chromium-driver if missing; None when ready, else why not."""
-    if CHROMIUM.exists() and CHROMEDRIVER.exists():
-        return None
-    if not shutil.which("apt-get"):
-        return "chromium is not installed and this machine has no apt-get"
-    if os.geteuid() != 0:
-        return f"chromium is not installed and installing {' '.join(PACKAGES)} needs root"
-    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    lock = ["-o", "DPkg::Lock::Timeout=300"]
-    with open(log_path, "ab") as log:
-        for argv in (["apt-get", *lock, "update", "-qq"], ["apt-get", *lock, "install", "-y", "-qq", *PACKAGES]):
-            try:
-                result = subprocess.run(argv, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                        env=env, timeout=600, check=False)
-            except subprocess.TimeoutExpired:
-                return f"{' '.join(argv)} timed out (see {log_path})"
-            if result.returncode != 0:
-                return f"{' '.join(argv)} failed with exit code {result.returncode} (see {log_path})"
-    if not (CHROMIUM.exists() and CHROMEDRIVER.exists()):
-        return f"apt-get installed {' '.join(PACKAGES)} but {CHROMIUM} or {CHROMEDRIVER} is missing"
-    return None
+    return ensure_packages(PACKAGES, [CHROMIUM, CHROMEDRIVER], log_path)
 
 
 class Browser:

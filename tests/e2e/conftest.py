@@ -23,14 +23,14 @@ class Stack:
     """The running Airflow + simulator, and what the tests need to know about them."""
 
     def __init__(self, work: Path, name: str, env: dict[str, str] | None = None, seed: str = "demo",
-                 dag_id: str = DAG_ID):
+                 dag_id: str = DAG_ID, launcher: type[Standalone] = Standalone):
         self.work = work
         self.name = name
         self.dag_id = dag_id
         self.logs = work / "logs"
         self.logs.mkdir(parents=True)
         self.sim = Simulator(self.logs, seed=seed)
-        self.airflow = Standalone(work, self.sim.url, self.logs, env)
+        self.airflow = launcher(work, self.sim.url, self.logs, env)
         self.api: AirflowAPI | None = None
         self.estate_used = False
         self.failed = False
@@ -40,7 +40,7 @@ class Stack:
         self.sim.start()
         self.note(f"simulator up with the demo estate at {self.sim.url} ({time.monotonic() - t0:.1f}s)")
         self.api = self.airflow.start()
-        self.note(f"airflow standalone healthy at {self.airflow.url} ({time.monotonic() - t0:.1f}s)")
+        self.note(f"airflow ({type(self.airflow).__name__}) healthy at {self.airflow.url} ({time.monotonic() - t0:.1f}s)")
 
         def dag_parsed() -> bool:
             response = self.api.http.get(f"{self.api.url}/api/v2/dags/{self.dag_id}", timeout=10)
@@ -92,12 +92,14 @@ def _kept_logs_folder() -> Path:
 def stack(request, _kept_logs_folder) -> Any:
     """Started once for the module and stopped right after it: an idle scheduler should not slow
     down the rest of the suite. A module's ``STANDALONE_ENV`` adds to Airflow's environment; its
-    ``SIMULATOR_SEED`` (a manifest folder) and ``E2E_DAG_ID`` replace the demo estate and DAG."""
+    ``SIMULATOR_SEED`` (a manifest folder) and ``E2E_DAG_ID`` replace the demo estate and DAG; its
+    ``AIRFLOW_LAUNCHER`` replaces ``airflow standalone`` (celery_stack.CeleryAirflow: MWAA's executor)."""
     global _stack
     work = Path(tempfile.mkdtemp(prefix="dr-e2e-"))
     module = request.module
     _stack = Stack(work, module.__name__.rsplit(".", 1)[-1], getattr(module, "STANDALONE_ENV", None),
-                   seed=getattr(module, "SIMULATOR_SEED", "demo"), dag_id=getattr(module, "E2E_DAG_ID", DAG_ID))
+                   seed=getattr(module, "SIMULATOR_SEED", "demo"), dag_id=getattr(module, "E2E_DAG_ID", DAG_ID),
+                   launcher=getattr(module, "AIRFLOW_LAUNCHER", Standalone))
     try:
         _stack.start()
     except BaseException:
@@ -134,6 +136,18 @@ def chromium(tmp_path_factory) -> str | None:
     from browser import ensure_chromium
 
     return ensure_chromium(tmp_path_factory.mktemp("apt") / "apt-get.log")
+
+
+@pytest.fixture(scope="session")
+def redis_broker(tmp_path_factory) -> None:
+    """Debian's redis-server (the CeleryExecutor test's broker), installed with apt-get when missing.
+
+    Session-scoped, so it is ready (or the test skipped, naming why) before a module's stack starts."""
+    from celery_stack import ensure_redis
+
+    reason = ensure_redis(tmp_path_factory.mktemp("apt-redis") / "apt-get.log")
+    if reason:
+        pytest.skip(f"no CeleryExecutor end-to-end test: {reason}")
 
 
 @pytest.hookimpl(hookwrapper=True)

@@ -25,6 +25,18 @@ def report_of(dag_run) -> dict:
     return json.loads((report_folder(dag_run) / "report.json").read_text())
 
 
+def report_in_xcom(dag_run) -> dict:
+    """The report as the report task left it in the metadata database (XCom ``report``)."""
+    from airflow.models.xcom import XComModel
+    from airflow.utils.session import create_session
+
+    with create_session() as session:
+        row = session.scalars(XComModel.get_many(run_id=dag_run.run_id, dag_ids=dag_run.dag_id, task_ids="report",
+                                                 key="report")).first()
+        assert row is not None, f"no report in XCom for {dag_run.run_id}"
+        return XComModel.deserialize_value(row)
+
+
 def report_folder(dag_run):
     from dr_adapters.report.render import report_dir
 

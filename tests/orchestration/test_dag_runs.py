@@ -11,7 +11,7 @@ from datetime import datetime
 import pytest
 from awssim.snapshot import serving_roles as roles
 
-from dag_run_helpers import CONFIRM, recovery_instances, report_of, run
+from dag_run_helpers import CONFIRM, recovery_instances, report_in_xcom, report_of, run
 from notifications import events, subscribe_queue
 
 pytestmark = pytest.mark.airflow
@@ -45,6 +45,10 @@ def test_failover_then_failback_returns_the_estate(dag, estate):
     sent = events(sqs, queue)
     assert [e["event"] for e in sent] == ["run_started"] + ["approval_required"] * 3 + ["run_succeeded"]
     assert "hitlDetails" in sent[1]["how_to_approve"] and sent[-1]["report"]
+    # the whole report is in the metadata database too, whichever worker's disk has the local copy
+    assert sent[-1]["report_api"].endswith(f"/dagRuns/{dag_run.run_id}/taskInstances/report/xcomEntries/report")
+    stored = report_in_xcom(dag_run)
+    assert stored.pop("location") == sent[-1]["report"] and stored == report
 
     dag_run, states = run(dag, {"Operation": "failback", "Confirm": CONFIRM, "Customer": "acme"})
     assert str(dag_run.state) == "success", states
@@ -78,6 +82,7 @@ def test_reject_stops_the_run_after_the_gate(dag, estate):
     assert after["orders-api"] == {"primary": 4, "dr": 0}
     report = report_of(dag_run)
     assert report["outcome"] == "rejected"
+    assert {k: v for k, v in report_in_xcom(dag_run).items() if k != "location"} == report  # the task failed: still kept
     assert report["approvals"][0]["decision"] == "rejected" and report["approvals"][0]["by"] == "alice"
     when = [datetime.fromisoformat(report["approvals"][0][k]) for k in ("requested_at", "responded_at")]
     assert when[0] <= when[1]  # and when (ISO 8601)

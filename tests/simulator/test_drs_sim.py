@@ -6,6 +6,7 @@ import time
 
 import boto3
 import pytest
+import requests
 from awssim.drs import seed_source_server, set_replication
 from awssim.kits.drs import seed_drs_servers
 from botocore.config import Config
@@ -220,6 +221,40 @@ def test_a_failed_launch_fails_the_job_waiter(aws):
     assert "LAUNCH_FAILED" in [i["event"] for i in drs.describe_job_log_items(jobID=job_id)["items"]]
     with pytest.raises(WaiterError, match="failure state"):  # an unknown job fails fast, not after an hour
         get_waiter(drs, "JobCompleted").wait(filters={"jobIDs": ["drsjob-00000000000000000"]}, WaiterConfig={"Delay": 0})
+
+
+def test_server_mode_breaks_and_repairs_a_launch_over_http(server_url):
+    """What set_replication does in-process, a test in another process does over the control endpoint."""
+    from awssim.drs.control import CONTROL_PATH
+
+    (sid,) = seed_drs_servers(HUB, PRIMARY, DR, ["web-1"], TAGS)  # the server runs in this process
+    drs = boto3.client("drs", region_name=DR, endpoint_url=server_url, aws_access_key_id=HUB,
+                       aws_secret_access_key="x")
+    control = f"{server_url}{CONTROL_PATH}"
+    broken = requests.post(control, json={"account_id": HUB, "region": DR, "source_server_id": sid,
+                                          "launch_fails": True}, timeout=10)
+    assert broken.status_code == 200 and broken.json()["launch_fails"] is True
+    job_id = drs.start_recovery(sourceServers=[{"sourceServerID": sid}])["job"]["jobID"]
+    with pytest.raises(WaiterError, match="failure state"):
+        get_waiter(drs, "JobCompleted").wait(filters={"jobIDs": [job_id]}, WaiterConfig={"Delay": 0, "MaxAttempts": 3})
+    assert describe(drs, sid)[sid]["lastLaunchResult"] == "FAILED"
+
+    repaired = requests.post(control, json={"account_id": HUB, "region": DR, "source_server_id": sid,
+                                            "launch_fails": False}, timeout=10).json()
+    assert repaired["launch_fails"] is False and repaired["state"] is None
+    job_id = drs.start_recovery(sourceServers=[{"sourceServerID": sid}])["job"]["jobID"]
+    get_waiter(drs, "JobCompleted").wait(filters={"jobIDs": [job_id]}, WaiterConfig={"Delay": 0, "MaxAttempts": 3})
+    assert describe(drs, sid)[sid]["lastLaunchResult"] == "SUCCEEDED"
+
+    # Bad requests name what is wrong and what to send.
+    missing = requests.post(control, json={"account_id": HUB, "region": DR, "source_server_id": "s-0a000000000000099",
+                                           "launch_fails": True}, timeout=10)
+    assert missing.status_code == 404 and "no source server s-0a000000000000099 in account" in missing.json()["error"]
+    bad = requests.post(control, json={"account_id": HUB, "region": DR, "source_server_id": sid, "launch_fails": "yes"},
+                        timeout=10)
+    assert bad.status_code == 400 and "launch_fails must be true or false" in bad.json()["error"]
+    assert "POST {" in bad.json()["error"]
+    assert requests.get(control, timeout=10).status_code == 405
 
 
 def test_replication_follows_the_origin_instance(aws):

@@ -8,6 +8,7 @@ shows exactly what ran; tasks downstream use ``none_failed`` so a skip never blo
 
 from __future__ import annotations
 
+import json
 import logging
 from dataclasses import replace
 from datetime import datetime, timezone
@@ -344,9 +345,15 @@ class ReportOperator(DrOperator):
         buckets = [(bucket, sessions.client("s3", region, fail_fast=True))
                    for bucket, region in plan.report_buckets if region != dark]
         report["location"] = write_report(report, text, buckets=buckets, prefix=plan.report_prefix)
+        # Also in the metadata database: the local copy sits on whichever worker ran this task (with
+        # Celery workers, as on MWAA, one of many, and its disk may not outlive the task); the UI's
+        # XCom tab and REST read it from anywhere.
+        ti.xcom_push(key="report", value=json.loads(json.dumps(report, default=str)))
         self.log.info("DR report (%s):\n%s", report["location"], text)
         event = {"succeeded": "run_succeeded", "rejected": "run_rejected"}.get(report["outcome"], "run_failed")
         details: dict[str, Any] = {"run_id": context["run_id"], "report": report["location"], "rto": report["rto"]}
+        details["report_api"] = (f"GET /api/v2/dags/{self.dag_id}/dagRuns/{context['run_id']}/taskInstances/"
+                                 f"{self.task_id}/xcomEntries/report")  # wherever the local copy landed
         if report.get("failover_mode") == "unplanned":  # what waits for the old region, and what may be lost
             details.update(failover_mode="unplanned", deferred=report["deferred"],
                            data_loss_exposure=report["data_loss_exposure"])
