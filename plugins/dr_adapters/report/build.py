@@ -102,8 +102,8 @@ def build_report(
     waits_in_window = sum(
         a["waited_seconds"] for a in approvals if recovered_at and (a["responded_at"] or "") <= recovered_at
     )
-    waits_in_window += sum(  # a person performing a manual step is waited for like an approver
-        m["waited_seconds"] for m in manual_steps if recovered_at and (m["responded_at"] or "") <= recovered_at)
+    waits_in_window += _waited_together(  # a person performing a manual step is waited for like an approver
+        [m for m in manual_steps if recovered_at and m["waited_seconds"] and (m["responded_at"] or "") <= recovered_at])
     rejected = [a for a in approvals if a["decision"] == "rejected"]
     failures = [
         {"task": r.task, "unit_id": r.unit_id, "resources": r.resource_ids, "error": r.error}
@@ -136,7 +136,7 @@ def build_report(
         "waves": waves,
         "after_waves": after,
         "approvals": approvals,
-        "manual_steps": manual_steps,
+        **({"manual_steps": manual_steps} if manual_steps else {}),  # runbook steps a person performed
         "rto": {
             "target_minutes": target,
             "measured_minutes": round(rto_seconds / 60, 2) if rto_seconds is not None else None,
@@ -160,7 +160,9 @@ def build_report(
 def _manual_steps(records: list[TaskRecord]) -> list[dict[str, Any]]:
     """Each manual step: what was asked, where, who answered what and when, and how long it waited."""
     steps = []
-    for r in sorted((r for r in records if isinstance(r, ManualStepRecord)), key=lambda r: r.started_at or ""):
+    # in the order they were asked; one marked success before it ran was never asked: last
+    for r in sorted((r for r in records if isinstance(r, ManualStepRecord)), key=lambda r: (not r.started_at,
+                                                                                           r.started_at or "")):
         responded = r.responded_at
         if r.decision == "marked success (manual override)" and not responded and r.started_at:
             later = [o.started_at for o in records if o.started_at and o.started_at > r.started_at]
@@ -184,6 +186,17 @@ def _manual_steps(records: list[TaskRecord]) -> list[dict[str, Any]]:
     return steps
 
 
+def _waited_together(steps: list[dict[str, Any]]) -> float:
+    """Seconds during which at least one of these steps waited: steps asked side by side count once."""
+    total, reach = 0.0, None
+    for start, end in sorted((_t(m["requested_at"]), _t(m["responded_at"])) for m in steps):
+        if reach is None or start > reach:
+            total, reach = total + (end - start).total_seconds(), end
+        elif end > reach:
+            total, reach = total + (end - reach).total_seconds(), end
+    return round(total, 3)
+
+
 def _resource_states(plan: Plan, records: list[TaskRecord]) -> list[dict[str, Any]]:
     """Every resource of the plan and where the run left it: the last phase that acted on it."""
     order = {p: i for i, p in enumerate(PHASE_ORDER)}
@@ -194,6 +207,8 @@ def _resource_states(plan: Plan, records: list[TaskRecord]) -> list[dict[str, An
                           key=lambda r: (order[r.phase], r.ended_at or r.started_at or ""))
             last = mine[-1] if mine else None
             state = f"{last.phase} {last.outcome}" if last else "not started"
+            if isinstance(last, ManualStepRecord) and last.decision:  # a person's answer says more
+                state = f"{last.phase} {last.decision}" + (f" by {last.responded_by}" if last.responded_by else "")
             if last and last.outcome == "failed" and last.error:
                 state += f": {last.error}"
             for rid in unit.resource_ids:
