@@ -230,3 +230,36 @@ def test_a_drill_skips_the_steps_that_say_so_and_asks_the_others(manual_dag):
     assert (steps["call-provider"]["outcome"], steps["call-provider"]["by"]) == ("skipped in drill", None)
     assert steps["call-provider"]["waited_seconds"] == 0.0
     assert (steps["smoke-test"]["outcome"], steps["smoke-test"]["by"]) == ("confirmed", "frank")
+
+
+def test_the_report_task_reads_a_step_marked_success_or_failed_as_the_operators_override():
+    """Airflow keeps no answer for a state change: the step's own record (or its absence) plus the task's
+    state tell the report what happened."""
+    from dr_adapters.orchestration.operators import ReportOperator
+    from dr_adapters.plan.model import WorkUnit
+
+    def unit(rid, phase):
+        return {**WorkUnit.from_dict({"unit_id": rid, "action": "ManualStep", "account_id": None, "resources": [
+            {"resource_id": rid, "action": "ManualStep", "config": {"title": f"Step {rid}", "instructions": "x",
+                                                                     "phase": phase}}]}).to_dict(), "wave": 2}
+
+    tasks = {"wave_2.manual_a": unit("a", "ACTIVATE"), "wave_2.manual_b": unit("b", "VALIDATE"),
+             "manual_c": unit("c", "CLEANUP"), "wave_2.manual_d": unit("d", "ACTIVATE")}
+    report = ReportOperator(task_id="report", plan={}, record_tasks=[], gate_tasks=[], manual_tasks=tasks)
+    waiting = {"task": "wave_2.manual_a", "unit_id": "a", "title": "Step a", "decision": "waiting",
+               "phase": "ACTIVATE", "wave": 2, "started_at": "2026-01-01T00:00:00+00:00"}
+    pushed = [waiting, {**waiting, "task": "wave_2.manual_b", "unit_id": "b", "title": "Step b"},
+              {**waiting, "task": "wave_2.manual_d", "unit_id": "d", "decision": "confirmed", "outcome": "succeeded",
+               "responded_by": "carol"}]
+    states = {"wave_2.manual_a": "success", "wave_2.manual_b": "failed", "manual_c": "success",
+              "wave_2.manual_d": "success"}
+    found = {r.task: r for r in report._manual_steps(lambda ids: [r for r in pushed if r["task"] in ids], states)}
+    assert (found["wave_2.manual_a"].decision, found["wave_2.manual_a"].outcome) == (
+        "marked success (manual override)", "succeeded")
+    assert (found["wave_2.manual_b"].decision, found["wave_2.manual_b"].outcome) == (
+        "marked failed (manual override)", "failed")
+    assert found["wave_2.manual_b"].error == "manual step 'Step b' marked failed"
+    # marked success before it ever ran: no record of its own, made from the plan's unit
+    assert (found["manual_c"].title, found["manual_c"].phase, found["manual_c"].decision) == (
+        "Step c", "CLEANUP", "marked success (manual override)")
+    assert (found["wave_2.manual_d"].decision, found["wave_2.manual_d"].responded_by) == ("confirmed", "carol")

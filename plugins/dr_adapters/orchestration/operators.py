@@ -365,19 +365,24 @@ class ReportOperator(DrOperator):
         return {"outcome": report["outcome"], "location": report["location"], "rto": report["rto"]}
 
     def _manual_steps(self, pull: Any, states: dict[str, str]) -> list[ManualStepRecord]:
-        """The manual steps' records; a step marked success (before it asked, or while it waited) was
-        confirmed by the operator's override: Airflow keeps no name for that."""
+        """The manual steps' records. A step marked success (before it asked, or while it waited) was
+        confirmed by the operator's override, one marked failed while it waited was failed by it:
+        Airflow keeps no name for either."""
         records = {r.task: r for r in map(ManualStepRecord.from_dict, pull(list(self.manual_tasks)))}
         for task, unit in self.manual_tasks.items():
-            if states.get(task) != "success" or (task in records and records[task].decision != "waiting"):
+            state, record = states.get(task), records.get(task)
+            if record is not None and record.decision == "waiting" and state == "failed":
+                record.decision, record.outcome, record.ended_at = "marked failed (manual override)", "failed", now()
+                record.error = f"manual step '{record.title}' marked failed"
+            if state != "success" or (record is not None and record.decision != "waiting"):
                 continue
-            if task not in records:
+            if record is None:
                 spec = WorkUnit.from_dict(unit)
-                records[task] = ManualStepRecord(task=task, phase=manual_step_config(spec.resources[0]).phase,
-                                                 wave=unit.get("wave"), unit_id=spec.unit_id, action=spec.action,
-                                                 account_id=spec.account_id, resource_ids=spec.resource_ids,
-                                                 title=manual_step_config(spec.resources[0]).title)
-            records[task].decision, records[task].outcome = "marked success (manual override)", "succeeded"
+                cfg = manual_step_config(spec.resources[0])
+                record = records[task] = ManualStepRecord(
+                    task=task, phase=cfg.phase, wave=unit.get("wave"), unit_id=spec.unit_id, action=spec.action,
+                    account_id=spec.account_id, resource_ids=spec.resource_ids, title=cfg.title)
+            record.decision, record.outcome = "marked success (manual override)", "succeeded"
         return list(records.values())
 
     def _task_states(self, context: Any) -> dict[str, str]:

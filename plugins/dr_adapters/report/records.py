@@ -119,7 +119,8 @@ class ManualStepRecord(TaskRecord):
     ALWAYS_WRITTEN: ClassVar[frozenset[str]] = TaskRecord.ALWAYS_WRITTEN | {"title", "decision"}
 
     title: str = ""
-    # "waiting" | "confirmed" | "failed" | "marked success (manual override)" | "skipped in drill" | "dry run"
+    # "waiting" | "confirmed" | "failed" | "marked success (manual override)" | "marked failed (manual override)"
+    # | "skipped in drill" | "dry run"
     decision: str | None = None
     responded_by: str | None = None
     responded_at: str | None = None
