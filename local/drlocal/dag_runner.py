@@ -7,6 +7,7 @@ task's HITL detail and the parked task is resumed), so the run records who answe
 
 from __future__ import annotations
 
+import importlib
 import logging
 import threading
 import time
@@ -85,6 +86,14 @@ class GateAnswerer(threading.Thread):
         self.delay = delay
         self.answered: list[tuple[str, str]] = []
         self._halt = threading.Event()
+
+    def start(self) -> None:
+        # Import what the thread uses here, in the caller's thread. Imported first from the thread, the
+        # scheduler's models take Python's import lock while they wait for SQLAlchemy's mapper lock,
+        # which the caller's dag.test may hold while it imports the same models: both wait forever.
+        for module in ("airflow.jobs.scheduler_job_runner", "airflow.models.hitl", "airflow.models.trigger"):
+            importlib.import_module(module)
+        super().start()
 
     def stop(self) -> None:
         self._halt.set()

@@ -123,3 +123,17 @@ def test_nothing_may_depend_on_a_step_asked_after_it_runs(tmp_path, placed, depe
             load_manifest(path)
     else:
         load_manifest(path)
+
+
+def test_the_simulator_seeds_and_snapshots_an_estate_around_it(aws, tmp_path):
+    """An estate with a manual step seeds, snapshots and tabulates (nothing of it is in AWS)."""
+    from awssim.seed import seed_estate
+    from awssim.snapshot import serving_roles, serving_sides
+    from drlocal.estate_table import estate_table
+
+    plan = build_plan(load_manifest(manifest(tmp_path, step("call-provider"))))
+    estate = seed_estate(plan, explorer=False)
+    before = serving_roles(plan, estate)
+    assert "call-provider" not in before and set(before) == set(plan.resources) - {"call-provider"}
+    assert set(serving_sides(plan, estate).values()) == {"primary"}
+    assert "call-provider" not in estate_table(plan, before)

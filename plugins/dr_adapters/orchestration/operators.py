@@ -368,6 +368,8 @@ class ReportOperator(DrOperator):
         """The manual steps' records. A step marked success (before it asked, or while it waited) was
         confirmed by the operator's override, one marked failed while it waited was failed by it:
         Airflow keeps no name for either."""
+        if not self.manual_tasks:
+            return []
         records = {r.task: r for r in map(ManualStepRecord.from_dict, pull(list(self.manual_tasks)))}
         for task, unit in self.manual_tasks.items():
             state, record = states.get(task), records.get(task)
