@@ -1,12 +1,13 @@
-"""Run a DR DAG in this process with ``dag.test`` and answer its approval gates.
+"""Run a DR DAG in this process with ``dag.test`` and answer its approval gates and manual steps.
 
-For the demo, the test suite and anyone trying the product without a scheduler. Gates are
-answered exactly as the HITL REST endpoint answers them (the response is written to the gate's
-HITL detail and the parked task is resumed), so the run records who approved and when.
+For the demo, the test suite and anyone trying the product without a scheduler. Gates and manual
+steps are answered exactly as the HITL REST endpoint answers them (the response is written to the
+task's HITL detail and the parked task is resumed), so the run records who answered and when.
 """
 
 from __future__ import annotations
 
+import importlib
 import logging
 import threading
 import time
@@ -15,11 +16,20 @@ from typing import Any
 
 log = logging.getLogger(__name__)
 
-Decision = Callable[[str], str | None]  # gate task_id -> "Approve" / "Reject" / None (leave waiting)
+# task_id -> the option ("Approve" / "Reject" at a gate, "Done" / "Failed" at a manual step), or
+# (option, who answers) to answer as someone else than the answerer's user, or None (leave waiting)
+Decision = Callable[[str], "str | tuple[str, str] | None"]
+
+
+def default_decision(task_id: str) -> str:
+    """Approve every gate, confirm every manual step."""
+    from dr_adapters.orchestration.manual_steps import DONE, is_manual_step_task
+
+    return DONE if is_manual_step_task(task_id) else "Approve"
 
 
 def respond_to_gate(dag_id: str, run_id: str, task_id: str, option: str, user: str) -> bool:
-    """Answer one waiting gate; False if it is not waiting (yet)."""
+    """Answer one waiting gate or manual step; False if it is not waiting (yet)."""
     from airflow.models.hitl import HITLDetail
     from airflow.models.taskinstance import TaskInstance
     from airflow.models.trigger import handle_event_submit
@@ -64,8 +74,9 @@ def sweep_gate_timeouts() -> None:
 
 
 class GateAnswerer(threading.Thread):
-    """Watches a run's gates and answers each one as ``decide(task_id)`` says; also does the
-    scheduler's sweep of gates whose alert interval has passed."""
+    """Watches a run's gates and manual steps and answers each one as ``decide(task_id)`` says, as
+    ``user`` unless ``decide`` names who; also does the scheduler's sweep of those whose alert
+    interval has passed."""
 
     def __init__(self, dag_id: str, decide: Decision, user: str = "demo-approver", delay: float = 0.5):
         # Import what the thread uses here, in the caller's thread: importing the scheduler's module
@@ -88,6 +99,14 @@ class GateAnswerer(threading.Thread):
         self.answered: list[tuple[str, str]] = []
         self._halt = threading.Event()
 
+    def start(self) -> None:
+        # Import what the thread uses here, in the caller's thread. Imported first from the thread, the
+        # scheduler's models take Python's import lock while they wait for SQLAlchemy's mapper lock,
+        # which the caller's dag.test may hold while it imports the same models: both wait forever.
+        for module in ("airflow.jobs.scheduler_job_runner", "airflow.models.hitl", "airflow.models.trigger"):
+            importlib.import_module(module)
+        super().start()
+
     def stop(self) -> None:
         self._halt.set()
         self.join(timeout=10)
@@ -108,8 +127,9 @@ class GateAnswerer(threading.Thread):
                         )
                     ).all()
                 for run_id, task_id in waiting:
-                    option = self.decide(task_id)
-                    if option and respond_to_gate(self.dag_id, run_id, task_id, option, self.user):
+                    answer = self.decide(task_id)
+                    option, user = answer if isinstance(answer, tuple) else (answer, self.user)
+                    if option and respond_to_gate(self.dag_id, run_id, task_id, option, user):
                         self.answered.append((task_id, option))
             except Exception:  # noqa: BLE001 - a busy sqlite database: try again next tick
                 log.debug("gate answerer retrying", exc_info=True)
@@ -117,8 +137,9 @@ class GateAnswerer(threading.Thread):
 
 def run_dag(dag: Any, conf: dict[str, Any], *, decide: Decision | None = None, user: str = "demo-approver",
             mark_success_pattern: str | None = None) -> Any:
-    """``dag.test`` with gates answered by ``decide`` (default: approve every gate)."""
-    answerer = GateAnswerer(dag.dag_id, decide or (lambda task_id: "Approve"), user=user)
+    """``dag.test`` with gates and manual steps answered by ``decide`` (default: approve every gate,
+    confirm every manual step)."""
+    answerer = GateAnswerer(dag.dag_id, decide or default_decision, user=user)
     answerer.start()
     started = time.monotonic()
     try:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from awssim.kits import kit_for
+from awssim.kits import in_aws, kit_for
 
 HEADERS = ("wave", "resource", "action", "account", "serving before", "serving after")
 
@@ -22,7 +22,7 @@ def estate_rows(plan: Any, before: dict[str, Any], after: dict[str, Any] | None 
     rows = []
     for wave in plan.waves:
         for unit in wave.units:
-            for resource in unit.resources:
+            for resource in filter(in_aws, unit.resources):  # a ManualStep serves from nowhere
                 kit = kit_for(resource.action)
                 rid = resource.resource_id
                 was = serving_region(plan, kit.serves_from(resource, before[rid]))

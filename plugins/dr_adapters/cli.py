@@ -183,6 +183,7 @@ def manifest_schema() -> dict:
 
 
 def describe_plan(plan: Plan) -> str:
+    from dr_adapters.adapters.manual_step import is_manual_step, manual_step_config, placement
     from dr_adapters.adapters.registry import adapter_for
 
     lines = [
@@ -213,6 +214,13 @@ def describe_plan(plan: Plan) -> str:
                     if summary:
                         lines.append(f"    {phase.value:<11} {action}: {summary}")
         lines.append("    VALIDATE    health of every resource; UNHEALTHY blocks the next wave")
+        for s, step in enumerate(wave.steps, start=1):  # runbook steps a person performs, where they are asked
+            for unit in (u for u in step if is_manual_step(u.action)):
+                cfg = manual_step_config(unit.resources[0])
+                where = placement(cfg) + (f" of step {s}" if len(wave.steps) > 1 and cfg.phase in ("INSTANTIATE", "ACTIVATE")
+                                          else "")
+                lines.append(f"    MANUAL      {unit.unit_id}: {cfg.title} (a person confirms it after {where}; "
+                             f"in a drill: {cfg.in_drill})")
     lines.append("approval gate before cleanup")
     for phase in (Phase.CLEANUP, Phase.REPLICATE):
         if phase in plan.phases:

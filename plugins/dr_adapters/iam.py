@@ -11,6 +11,7 @@ Two outputs share the statements built here:
 
 An adapter's policy grants its ``iam_actions`` (the calls it makes; tests prove each is made and
 nothing else is) and its ``service_side_actions`` (what AWS needs on our behalf, each with its reason).
+An adapter that makes no AWS call (``ManualStep``: a person acts) has no policy: IAM refuses an empty one.
 """
 
 from __future__ import annotations
@@ -77,6 +78,10 @@ def service_side(cls: type[Adapter]) -> set[str]:
 def shipped_actions(cls: type[Adapter]) -> set[str]:
     """Everything the adapter's policy grants: its own calls and the service-side actions."""
     return set(cls.iam_actions) | service_side(cls)
+
+
+POLICY_ADAPTERS: tuple[type[Adapter], ...] = tuple(cls for cls in ADAPTER_CLASSES if shipped_actions(cls))
+"""The adapters with a policy (every one that calls AWS), in registration order."""
 
 
 def adapter_statements(cls: type[Adapter]) -> list[dict[str, Any]]:
@@ -180,7 +185,7 @@ def spoke_role_template() -> dict[str, Any]:
             },
         },
     }
-    for cls in ADAPTER_CLASSES:
+    for cls in POLICY_ADAPTERS:
         name = adapter_name(cls)
         parameters[enable_parameter(cls)] = {
             "Type": "String",
@@ -258,7 +263,7 @@ def _readme() -> str:
     lines += [f"- `{action}`: {why}" for action, why in HUB_ACTIONS.items()]
     lines += ["", "Tag discovery, in every account (`discovery.json`):", ""]
     lines += [f"- `{action}`: {why}" for action, why in DISCOVERY_ACTIONS.items()]
-    for cls in ADAPTER_CLASSES:
+    for cls in POLICY_ADAPTERS:
         lines += ["", f"### `adapters/{adapter_name(cls)}.json` ({' / '.join(f'`{a}`' for a in cls.actions)})", "",
                   "Called by the adapter (botocore waiters included): "
                   + ", ".join(f"`{a}`" for a in sorted(cls.iam_actions)) + "."]
@@ -268,6 +273,10 @@ def _readme() -> str:
             for group in cls.service_side_actions:
                 condition = f" (condition: `{json.dumps(group.condition)}`)" if group.condition else ""
                 lines.append(f"- {', '.join(f'`{a}`' for a in group.actions)}{condition}: {group.reason}")
+    without = [cls for cls in ADAPTER_CLASSES if cls not in POLICY_ADAPTERS]
+    if without:
+        lines += ["", "### Actions without a policy", "", "They make no AWS call, and IAM refuses an empty policy:", ""]
+        lines += [f"- {' / '.join(f'`{a}`' for a in cls.actions)} (`{cls.__module__}`)" for cls in without]
     return "\n".join(lines) + "\n"
 
 
@@ -277,7 +286,7 @@ def _json(document: dict[str, Any]) -> str:
 
 def render_files() -> dict[str, str]:
     """Every file of ``include/iam/``, by path relative to it."""
-    files = {f"adapters/{adapter_name(cls)}.json": _json(adapter_policy(cls)) for cls in ADAPTER_CLASSES}
+    files = {f"adapters/{adapter_name(cls)}.json": _json(adapter_policy(cls)) for cls in POLICY_ADAPTERS}
     files["hub.json"] = _json(hub_policy())
     files["discovery.json"] = _json(policy([discovery_statement()]))
     files["spoke-role.yaml"] = SPOKE_HEADER + yaml.safe_dump(spoke_role_template(), sort_keys=False, width=200)
@@ -339,7 +348,7 @@ def manifest_policies(plans: list[Any], execution_role_arn: str = EXECUTION_ROLE
             report_objects.add(f"arn:aws:s3:::{bucket}/{plan.report_prefix.strip('/')}/*")
 
     def ordered(classes: set[type[Adapter]]) -> list[type[Adapter]]:
-        return [cls for cls in ADAPTER_CLASSES if cls in classes]
+        return [cls for cls in POLICY_ADAPTERS if cls in classes]
 
     hub = merged_statements(ordered(hub_classes), "DrHubResources") + [discovery_statement()]
     if spoke_classes:
@@ -364,7 +373,7 @@ def manifest_policies(plans: list[Any], execution_role_arn: str = EXECUTION_ROLE
         }])
         if len(ids) == 1:  # the template takes one ExternalId; several manifests sharing a role need the JSON
             values = {"HubPrincipalArn": execution_role_arn, "ExternalId": ids[0], "RoleName": role_name}
-            values.update({enable_parameter(cls): "true" if cls in classes else "false" for cls in ADAPTER_CLASSES})
+            values.update({enable_parameter(cls): "true" if cls in classes else "false" for cls in POLICY_ADAPTERS})
             policies[f"{stem}-cfn-parameters.json"] = [  # type: ignore[assignment]
                 {"ParameterKey": key, "ParameterValue": value} for key, value in values.items()]
     return policies

@@ -22,7 +22,7 @@ from typing import Any
 
 import boto3
 
-from awssim.kits import Estate, Kit, Seed, kit_for
+from awssim.kits import Estate, Kit, Seed, in_aws, kit_for
 from awssim.resource_explorer import enable_explorer
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -105,7 +105,7 @@ def seed_estate(plan: Any, *, scope: tuple[str, str] | None = None, explorer: bo
     by_kit: dict[Any, list[Seed]] = defaultdict(list)
     for wave in plan.waves:
         for unit in wave.units:
-            for resource in unit.resources:
+            for resource in filter(in_aws, unit.resources):  # a ManualStep has nothing to seed
                 kit = kit_for(resource.action)
                 by_kit[kit].append(Seed(resource, resource_tags(estate.scope_tags, wave.number, resource, kit)))
     for kit, items in by_kit.items():

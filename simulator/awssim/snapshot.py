@@ -12,7 +12,7 @@ from typing import Any
 
 import boto3
 
-from awssim.kits import Estate, kit_for
+from awssim.kits import Estate, in_aws, kit_for
 
 
 def serving_roles(plan: Any, sessions: dict[str | None, boto3.Session] | Estate) -> dict[str, Any]:
@@ -21,13 +21,13 @@ def serving_roles(plan: Any, sessions: dict[str | None, boto3.Session] | Estate)
 
     estate = sessions if isinstance(sessions, Estate) else plan_estate(plan, sessions)
     estate.cache.clear()  # a snapshot reads AWS afresh
-    return {rid: kit_for(r.action).serving_role(estate, r) for rid, r in plan.resources.items()}
+    return {rid: kit_for(r.action).serving_role(estate, r) for rid, r in plan.resources.items() if in_aws(r)}
 
 
 def serving_sides(plan: Any, estate: Estate) -> dict[str, str | None]:
     """``primary`` or ``dr`` (None: half-way) per resource: which region serves it now."""
     roles = serving_roles(plan, estate)
-    return {rid: kit_for(r.action).serves_from(r, roles[rid]) for rid, r in plan.resources.items()}
+    return {rid: kit_for(r.action).serves_from(r, roles[rid]) for rid, r in plan.resources.items() if in_aws(r)}
 
 
 def running_instances(session: boto3.Session, region: str) -> int:

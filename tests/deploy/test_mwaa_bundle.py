@@ -211,8 +211,8 @@ def test_invalid_manifest_fails_the_build_and_writes_nothing(tmp_path):
 
 
 def test_iam_policies_follow_the_manifests_and_the_adapters(bundle):
-    from dr_adapters.adapters.registry import ADAPTER_CLASSES, adapter_for
-    from dr_adapters.iam import enable_parameter
+    from dr_adapters.adapters.registry import adapter_for
+    from dr_adapters.iam import POLICY_ADAPTERS, enable_parameter
     from dr_adapters.iam import shipped_actions
 
     def actions(statements):
@@ -250,7 +250,7 @@ def test_iam_policies_follow_the_manifests_and_the_adapters(bundle):
     assert params["ExternalId"] == "acme-dr-7f3a" and params["RoleName"] == "dr-orchestration"
     # one Enable parameter per adapter: "true" exactly for the five the spoke's resources use
     enabled = {k: v for k, v in params.items() if k.startswith("Enable")}
-    assert set(enabled) == {enable_parameter(cls) for cls in ADAPTER_CLASSES}
+    assert set(enabled) == {enable_parameter(cls) for cls in POLICY_ADAPTERS}
     assert {k for k, v in enabled.items() if v == "true"} == {
         f"Enable{n}" for n in ("Drs", "Aurora", "Ecs", "LambdaFunction", "Route53")}
 

@@ -24,6 +24,7 @@ from cfnlint.api import lint
 
 from dr_adapters import iam
 from dr_adapters.adapters.registry import ADAPTER_CLASSES
+from dr_adapters.iam import POLICY_ADAPTERS
 from dr_adapters.cli import main as cli
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -59,7 +60,7 @@ def test_make_iam_regenerates_include_iam():
     assert "-m dr_adapters iam --write include/iam" in recipe
 
 
-@pytest.mark.parametrize("cls", ADAPTER_CLASSES, ids=iam.adapter_name)
+@pytest.mark.parametrize("cls", POLICY_ADAPTERS, ids=iam.adapter_name)
 def test_adapter_policy_is_its_calls_plus_its_service_side_actions(cls):
     document = json.loads((IAM_DIR / "adapters" / f"{iam.adapter_name(cls)}.json").read_text())
     calls, *service_side = document["Statement"]
@@ -70,6 +71,19 @@ def test_adapter_policy_is_its_calls_plus_its_service_side_actions(cls):
     assert all(s["Effect"] == "Allow" for s in document["Statement"])
     assert not any(a.endswith("*") for a in actions_of(document)), "no wildcard actions"
     assert len(json.dumps(document, separators=(",", ":"))) <= iam.MANAGED_POLICY_MAX_CHARS
+
+
+def test_an_action_that_calls_no_aws_has_no_policy():
+    """ManualStep (a person performs it) needs no permission: no policy file, no Enable parameter, and
+    every other adapter has both (IAM refuses a policy without statements)."""
+    without = [cls for cls in ADAPTER_CLASSES if cls not in POLICY_ADAPTERS]
+    assert [cls.actions for cls in without] == [("ManualStep",)]
+    assert all(not cls.iam_actions and not cls.service_side_actions for cls in without)
+    template = yaml.safe_load((IAM_DIR / "spoke-role.yaml").read_text())
+    for cls in without:
+        assert not (IAM_DIR / "adapters" / f"{iam.adapter_name(cls)}.json").exists()
+        assert iam.enable_parameter(cls) not in template["Parameters"]
+    assert "`ManualStep`" in (IAM_DIR / "README.md").read_text().split("### Actions without a policy")[1]
 
 
 def test_drs_launch_permissions_are_modelled_as_service_side():
@@ -140,13 +154,13 @@ def test_spoke_role_deploys_with_every_adapter_policy_by_default(aws):
     assert role["MaxSessionDuration"] >= 900  # the orchestrator asks for 900-second sessions
     policies = attached(aws, "dr-orchestration")
     assert policies == {f"dr-orchestration-{iam.adapter_name(cls).replace('_', '-')}": iam.adapter_policy(cls)
-                        for cls in ADAPTER_CLASSES}
+                        for cls in POLICY_ADAPTERS}
 
 
 def test_spoke_role_holds_only_the_enabled_adapters(aws):
     kept = {"aurora", "route53"}
-    disabled = {iam.enable_parameter(cls): "false" for cls in ADAPTER_CLASSES if iam.adapter_name(cls) not in kept}
-    assert len(disabled) == len(ADAPTER_CLASSES) - len(kept)
+    disabled = {iam.enable_parameter(cls): "false" for cls in POLICY_ADAPTERS if iam.adapter_name(cls) not in kept}
+    assert len(disabled) == len(POLICY_ADAPTERS) - len(kept)
     deploy(aws, HubPrincipalArn=HUB_PRINCIPAL, ExternalId="acme-dr-7f3a", RoleName="dr-billing", **disabled)
     assert set(attached(aws, "dr-billing")) == {"dr-billing-aurora", "dr-billing-route53"}
 

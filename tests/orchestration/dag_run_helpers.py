@@ -87,9 +87,9 @@ def resume(dag, dag_run, *, decide=None, user: str = "demo-approver"):
     from airflow.utils.state import DagRunState, TaskInstanceState
     from sqlalchemy import select
 
-    from drlocal.dag_runner import GateAnswerer
+    from drlocal.dag_runner import GateAnswerer, default_decision
 
-    answerer = GateAnswerer(dag.dag_id, decide or (lambda task_id: "Approve"), user=user)
+    answerer = GateAnswerer(dag.dag_id, decide or default_decision, user=user)
     answerer.start()
     session = settings.Session()
     try:

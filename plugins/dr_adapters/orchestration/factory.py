@@ -5,8 +5,11 @@
 
 Inside a wave each phase is one task mapped over the wave's work units (parallel; a failed unit
 does not stop its siblings but blocks the next wave). Same-wave dependencies split a wave into
-steps: ``instantiate_1 -> activate_1 -> instantiate_2 -> activate_2``. Parsing reads local files
-only: no AWS call, no Variable, no discovery.
+steps: ``instantiate_1 -> activate_1 -> instantiate_2 -> activate_2``. A ``ManualStep`` is a task of
+its own (``manual_<resource>``, orchestration.manual_steps) in that chain, right after the task of its
+``phase`` in its dependency step (VALIDATE: after the wave's validate; CLEANUP, REPLICATE: after those
+tasks); steps placed at the same point are asked side by side. Parsing reads local files only: no AWS
+call, no Variable, no discovery.
 """
 
 from __future__ import annotations
@@ -22,7 +25,9 @@ from typing import Any
 
 from airflow.sdk import DAG, CronTriggerTimetable, Param, TaskGroup, get_parsing_context
 
+from dr_adapters.adapters.manual_step import is_manual_step, manual_step_config
 from dr_adapters.orchestration.gates import WaveApprovalOperator
+from dr_adapters.orchestration.manual_steps import ManualStepOperator, manual_task_id
 from dr_adapters.orchestration.operators import PhaseOperator, PreflightOperator, ReportOperator, ValidateOperator
 from dr_adapters.sources.loader import ManifestError, declared_dag_id, discover_manifests, load_manifest, parse_text
 from dr_adapters.sources.manifest import dag_id_for
@@ -122,6 +127,18 @@ def build_dag(plan: Plan) -> DAG:
         raise ValueError(f"{plan.dag_id}: work unit ids repeat across waves; the planner must make them unique")
     record_tasks: list[str] = []
     gate_tasks: list[str] = []
+    manual_tasks: dict[str, dict[str, Any]] = {}  # task id -> the step's unit, for the report
+
+    def manual(units: Any, wave: int, placement: str) -> list[ManualStepOperator]:
+        """Tasks asking a person for the manual steps among ``units`` placed at ``placement``."""
+        tasks = []
+        for u in units:
+            if _is_manual(u) and manual_step_config(u.resources[0]).phase == placement:
+                task = ManualStepOperator(task_id=manual_task_id(u.unit_id), plan=header, unit=unit_dicts[u.unit_id],
+                                          wave=wave, trigger_rule=TRIGGER_RULE, retries=0)
+                manual_tasks[task.task_id] = {**unit_dicts[u.unit_id], "wave": wave}
+                tasks.append(task)
+        return tasks
 
     with DAG(
         dag_id=plan.dag_id,
@@ -149,7 +166,7 @@ def build_dag(plan: Plan) -> DAG:
                 previous >> gate
                 previous = gate
             with TaskGroup(group_id=f"wave_{wave.number}", tooltip=f"{wave.layer_id}: {len(wave.resource_ids)} resources") as group:
-                chain = []
+                chain: list[Any] = []  # in order; an element is a task, or manual steps asked side by side
                 for s, step in enumerate(wave.steps, start=1):
                     suffix = f"_{s}" if len(wave.steps) > 1 else ""
                     for phase in (Phase.INSTANTIATE, Phase.ACTIVATE):
@@ -159,14 +176,20 @@ def build_dag(plan: Plan) -> DAG:
                                 task_id=f"{phase.method}{suffix}", phase=phase.value, wave=wave.number, units=units,
                                 **mapped,
                             ).expand(unit_id=list(units)))
-                units = {u.unit_id: unit_dicts[u.unit_id] for u in wave.units}
-                chain.append(ValidateOperator.partial(task_id="validate", wave=wave.number, units=units, **mapped)
-                             .expand(unit_id=list(units)))
+                            record_tasks.append(f"{group.group_id}.{phase.method}{suffix}")
+                        chain.append(manual(step, wave.number, phase.value))
+                units = {u.unit_id: unit_dicts[u.unit_id] for u in wave.units if not _is_manual(u)}
+                if units:  # a manual step is validated by its own answer
+                    chain.append(ValidateOperator.partial(task_id="validate", wave=wave.number, units=units, **mapped)
+                                 .expand(unit_id=list(units)))
+                    record_tasks.append(f"{group.group_id}.validate")
+                chain.append(manual(wave.units, wave.number, "VALIDATE"))
+                chain = [t for t in chain if t]
                 for upstream, downstream in zip(chain, chain[1:]):
-                    upstream >> downstream
-                record_tasks += [f"{group.group_id}.{t.task_id.split('.')[-1]}" for t in chain]
-            previous >> group
-            previous = group
+                    _link(upstream, downstream)
+            if chain:
+                _link(previous, group)
+                previous = group
 
         gate = WaveApprovalOperator(task_id="approve_cleanup", plan=header, next_step="cleanup of the old region",
                                     trigger_rule=TRIGGER_RULE, retries=0)
@@ -180,16 +203,31 @@ def build_dag(plan: Plan) -> DAG:
                 task = (PhaseOperator.partial(task_id=phase.method, phase=phase.value, units=all_units, **mapped)
                         .expand(unit_id=list(all_units)))
                 record_tasks.append(phase.method)
-                previous >> task
+                _link(previous, task)
                 previous = task
-        report = ReportOperator(task_id="report", plan=full, record_tasks=record_tasks, gate_tasks=gate_tasks, retries=1)
-        previous >> report
+            steps = [t for w in plan.waves for t in manual(w.units, w.number, phase.value)]
+            if steps:
+                _link(previous, steps)
+                previous = steps
+        report = ReportOperator(task_id="report", plan=full, record_tasks=record_tasks, gate_tasks=gate_tasks,
+                                manual_tasks=manual_tasks, retries=1)
+        _link(previous, report)
     # The run parameters are the DAG's, set once its tasks exist. Set before, Airflow copies them
     # into every task, compares and serializes each copy (two thirds of the DAG processor's work
     # per DAG); tasks do not need them: at run time Airflow merges the DAG's params, then the
     # task's, then the run's conf (``process_params``). Setting them validates them.
     dag.params = run_params(plan)
     return dag
+
+
+def _is_manual(unit: WorkUnit) -> bool:
+    return is_manual_step(unit.action)
+
+
+def _link(upstream: Any, downstream: Any) -> None:
+    """``upstream >> downstream`` where either may be a list (manual steps asked side by side)."""
+    for task in upstream if isinstance(upstream, list) else [upstream]:
+        task >> downstream
 
 
 def _acts_in(unit: WorkUnit, phase: Phase) -> bool:

@@ -18,6 +18,7 @@ from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
 from airflow.sdk import BaseOperator
 
 from dr_adapters.adapters.base import AdapterError, RunContext
+from dr_adapters.adapters.manual_step import manual_step_config
 from dr_adapters.adapters.registry import adapter_for
 from dr_adapters.aws.sessions import DEAD_ENDPOINT_ERRORS
 from dr_adapters.health import check_url
@@ -28,7 +29,7 @@ from dr_adapters.preflight import probe_region, run_preflight
 from dr_adapters.plan.model import Plan, WorkUnit, plan_from_dict
 from dr_adapters.plan.run_request import ALIASES, RunRequest, RunRequestError, parse_run_request
 from dr_adapters.plan.types import FailoverMode, Health, Operation, Phase, Regions
-from dr_adapters.report.records import GateRecord, PreflightRecord, TaskRecord
+from dr_adapters.report.records import GateRecord, ManualStepRecord, PreflightRecord, TaskRecord
 
 log = logging.getLogger(__name__)
 MAX_ROUNDS = 10
@@ -301,10 +302,12 @@ class ReportOperator(DrOperator):
     """Last task, runs whatever happened: writes the report, sends the final notification, and fails
     when the run did not succeed so the run's state tells the truth."""
 
-    def __init__(self, *, record_tasks: list[str], gate_tasks: list[str], **kwargs: Any):
+    def __init__(self, *, record_tasks: list[str], gate_tasks: list[str],
+                 manual_tasks: dict[str, dict[str, Any]] | None = None, **kwargs: Any):
         super().__init__(trigger_rule="all_done", **kwargs)
         self.record_tasks = record_tasks
         self.gate_tasks = gate_tasks
+        self.manual_tasks = manual_tasks or {}  # task id -> its ManualStep unit (with its wave)
 
     def execute(self, context: Any) -> dict[str, Any]:
         from dr_adapters.report.build import build_report
@@ -324,6 +327,7 @@ class ReportOperator(DrOperator):
         gates += [GateRecord(task=g, decision="marked success (manual override)")
                   for g in self.gate_tasks if g not in recorded and states.get(g) == "success"]
         preflight = ti.xcom_pull(task_ids="preflight", key="record")
+        manual = self._manual_steps(pull, states)
         report = build_report(
             plan,
             run_id=context["run_id"],
@@ -331,7 +335,7 @@ class ReportOperator(DrOperator):
             dry_run=bool(request and request.dry_run),
             run_started_at=context["dag_run"].start_date.isoformat(),
             preflight=PreflightRecord.from_dict(preflight) if preflight else None,
-            records=[TaskRecord.from_dict(r) for r in pull(self.record_tasks)],
+            records=[TaskRecord.from_dict(r) for r in pull(self.record_tasks)] + manual,
             gates=gates,
             failed_tasks=sorted(t for t, state in states.items()
                                 if state in ("failed", "upstream_failed") and t != self.task_id),
@@ -366,6 +370,29 @@ class ReportOperator(DrOperator):
         if report["outcome"] != "succeeded":
             raise AirflowFailException(f"the run {report['outcome']}; report: {report['location']}")
         return {"outcome": report["outcome"], "location": report["location"], "rto": report["rto"]}
+
+    def _manual_steps(self, pull: Any, states: dict[str, str]) -> list[ManualStepRecord]:
+        """The manual steps' records. A step marked success (before it asked, or while it waited) was
+        confirmed by the operator's override, one marked failed while it waited was failed by it:
+        Airflow keeps no name for either."""
+        if not self.manual_tasks:
+            return []
+        records = {r.task: r for r in map(ManualStepRecord.from_dict, pull(list(self.manual_tasks)))}
+        for task, unit in self.manual_tasks.items():
+            state, record = states.get(task), records.get(task)
+            if record is not None and record.decision == "waiting" and state == "failed":
+                record.decision, record.outcome, record.ended_at = "marked failed (manual override)", "failed", now()
+                record.error = f"manual step '{record.title}' marked failed"
+            if state != "success" or (record is not None and record.decision != "waiting"):
+                continue
+            if record is None:
+                spec = WorkUnit.from_dict(unit)
+                cfg = manual_step_config(spec.resources[0])
+                record = records[task] = ManualStepRecord(
+                    task=task, phase=cfg.phase, wave=unit.get("wave"), unit_id=spec.unit_id, action=spec.action,
+                    account_id=spec.account_id, resource_ids=spec.resource_ids, title=cfg.title)
+            record.decision, record.outcome = "marked success (manual override)", "succeeded"
+        return list(records.values())
 
     def _task_states(self, context: Any) -> dict[str, str]:
         """task_id -> state for this run (a mapped task's worst state wins)."""

@@ -3,7 +3,7 @@
 Built from the ``record`` each task leaves behind (typed in ``report.records``); plain Python so it
 can be tested and rendered anywhere. The report itself stays a JSON-safe dict, as it is written as
 JSON. Measured RTO runs from the start of the run to the end of the last wave's validation; it is
-also given without the time spent waiting at approval gates.
+also given without the time spent waiting at approval gates and for manual steps (a person's answer).
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from dr_adapters.plan.model import Plan
-from dr_adapters.report.records import GateRecord, PreflightRecord, TaskRecord
+from dr_adapters.report.records import GateRecord, ManualStepRecord, PreflightRecord, TaskRecord
 
 PHASE_ORDER = ("INSTANTIATE", "ACTIVATE", "VALIDATE", "CLEANUP", "REPLICATE")
 
@@ -95,12 +95,15 @@ def build_report(
             "overdue_alerts": len(g.overdue_alerts or []),
         })
 
+    manual_steps = _manual_steps(records)
     validated_ends = [w["phases"]["VALIDATE"]["ended_at"] for w in waves if w["phases"]["VALIDATE"]["ended_at"]]
     recovered_at = max(validated_ends) if validated_ends and not any(w["outcome"] == "failed" for w in waves) else None
     rto_seconds = _seconds(run_started_at, recovered_at)
     waits_in_window = sum(
         a["waited_seconds"] for a in approvals if recovered_at and (a["responded_at"] or "") <= recovered_at
     )
+    waits_in_window += _waited_together(  # a person performing a manual step is waited for like an approver
+        [m for m in manual_steps if recovered_at and m["waited_seconds"] and (m["responded_at"] or "") <= recovered_at])
     rejected = [a for a in approvals if a["decision"] == "rejected"]
     failures = [
         {"task": r.task, "unit_id": r.unit_id, "resources": r.resource_ids, "error": r.error}
@@ -133,6 +136,7 @@ def build_report(
         "waves": waves,
         "after_waves": after,
         "approvals": approvals,
+        **({"manual_steps": manual_steps} if manual_steps else {}),  # runbook steps a person performed
         "rto": {
             "target_minutes": target,
             "measured_minutes": round(rto_seconds / 60, 2) if rto_seconds is not None else None,
@@ -153,6 +157,46 @@ def build_report(
     return report
 
 
+def _manual_steps(records: list[TaskRecord]) -> list[dict[str, Any]]:
+    """Each manual step: what was asked, where, who answered what and when, and how long it waited."""
+    steps = []
+    # in the order they were asked; one marked success before it ran was never asked: last
+    for r in sorted((r for r in records if isinstance(r, ManualStepRecord)), key=lambda r: (not r.started_at,
+                                                                                           r.started_at or "")):
+        responded = r.responded_at
+        if r.decision == "marked success (manual override)" and not responded and r.started_at:
+            later = [o.started_at for o in records if o.started_at and o.started_at > r.started_at]
+            responded = min(later) if later else None  # the run went on: the override came before
+        steps.append({
+            "task": r.task,
+            "resource_id": r.resource_ids[0] if r.resource_ids else r.unit_id,
+            "title": r.title,
+            "wave": r.wave,
+            "phase": r.phase,
+            "direction": "failback" if r.failback else "failover",
+            "outcome": r.decision or r.outcome,
+            "by": r.responded_by,
+            "requested_at": r.started_at,
+            "responded_at": responded,
+            "waited_seconds": (_seconds(r.started_at, responded) or 0.0) if r.decision not in (
+                "skipped in drill", "dry run") else 0.0,
+            "overdue_alerts": len(r.overdue_alerts or []),
+            "error": r.error,
+        })
+    return steps
+
+
+def _waited_together(steps: list[dict[str, Any]]) -> float:
+    """Seconds during which at least one of these steps waited: steps asked side by side count once."""
+    total, reach = 0.0, None
+    for start, end in sorted((_t(m["requested_at"]), _t(m["responded_at"])) for m in steps):
+        if reach is None or start > reach:
+            total, reach = total + (end - start).total_seconds(), end
+        elif end > reach:
+            total, reach = total + (end - reach).total_seconds(), end
+    return round(total, 3)
+
+
 def _resource_states(plan: Plan, records: list[TaskRecord]) -> list[dict[str, Any]]:
     """Every resource of the plan and where the run left it: the last phase that acted on it."""
     order = {p: i for i, p in enumerate(PHASE_ORDER)}
@@ -163,6 +207,8 @@ def _resource_states(plan: Plan, records: list[TaskRecord]) -> list[dict[str, An
                           key=lambda r: (order[r.phase], r.ended_at or r.started_at or ""))
             last = mine[-1] if mine else None
             state = f"{last.phase} {last.outcome}" if last else "not started"
+            if isinstance(last, ManualStepRecord) and last.decision:  # a person's answer says more
+                state = f"{last.phase} {last.decision}" + (f" by {last.responded_by}" if last.responded_by else "")
             if last and last.outcome == "failed" and last.error:
                 state += f": {last.error}"
             for rid in unit.resource_ids:

@@ -108,3 +108,21 @@ class GateRecord(_Record):
     overdue_alerts: list[str] | None = None  # when each approval_overdue alert went out
     error: str | None = None
     source_dark: str | None = None  # the region being left, found not answering when the gate opened
+
+
+@dataclass(kw_only=True)
+class ManualStepRecord(TaskRecord):
+    """A manual step's task: a TaskRecord (so its wave, phase and outcome count like any unit's), plus
+    what the person was asked and who answered, when (``phase`` is where it sits: VALIDATE after the
+    wave's validation). ``started_at`` is when it was asked, ``ended_at`` when it was answered."""
+
+    ALWAYS_WRITTEN: ClassVar[frozenset[str]] = TaskRecord.ALWAYS_WRITTEN | {"title", "decision"}
+
+    title: str = ""
+    # "waiting" | "confirmed" | "failed" | "marked success (manual override)" | "marked failed (manual override)"
+    # | "skipped in drill" | "dry run"
+    decision: str | None = None
+    responded_by: str | None = None
+    responded_at: str | None = None
+    failback: bool | None = None  # asked with the way-back instructions
+    overdue_alerts: list[str] | None = None  # when each manual_step_overdue alert went out

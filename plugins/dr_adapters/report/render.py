@@ -27,6 +27,18 @@ def _unplanned_lines(report: dict[str, Any]) -> list[str]:
     return lines
 
 
+def _manual_step_lines(report: dict[str, Any]) -> list[str]:
+    steps = report.get("manual_steps") or []
+    lines = ["manual steps:"] if steps else []
+    for m in steps:
+        who = f" by {m['by']}" if m["by"] else ""
+        when = f" at {m['responded_at']}" if m["responded_at"] else ""
+        alerts = f" ({m['overdue_alerts']} overdue alert(s))" if m["overdue_alerts"] else ""
+        lines.append(f"  wave {m['wave']} after {m['phase']:<11} {m['title']}: {m['outcome']}{who}{when}, "
+                     f"waited {m['waited_seconds']:.1f}s{alerts}")
+    return lines
+
+
 def render_text(report: dict[str, Any]) -> str:
     rto = report["rto"]
     lines = [
@@ -57,12 +69,14 @@ def render_text(report: dict[str, Any]) -> str:
             who = f" by {a['by']}" if a["by"] else ""
             alerts = f" ({a['overdue_alerts']} overdue alert(s))" if a.get("overdue_alerts") else ""
             lines.append(f"  {a['gate']:<24} {a['decision']}{who}, waited {a['waited_seconds']:.1f}s{alerts}")
+    lines += _manual_step_lines(report)
     lines.append("")
     if rto["measured_minutes"] is not None:
         verdict = "" if rto["met"] is None else ("  MET" if rto["met"] else "  MISSED")
         lines.append(
             f"measured RTO: {rto['measured_minutes']:.2f} min "
-            f"({rto['measured_minutes_excluding_approvals']:.2f} min without approval waits) "
+            f"({rto['measured_minutes_excluding_approvals']:.2f} min without approval"
+            f"{' and manual-step' if report.get('manual_steps') else ''} waits) "
             f"vs target {rto['target_minutes'] or '-'} min{verdict}"
         )
     else:

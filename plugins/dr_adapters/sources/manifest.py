@@ -236,6 +236,7 @@ class Manifest(Strict):
         _check_unique(self, problems)
         _check_accounts(self, problems)
         _check_dependencies(self, problems)
+        _check_manual_steps(self, problems)
         _check_discovery(self, problems)
         _check_placeholders(self, problems)
         if problems:
@@ -328,6 +329,23 @@ def _check_dependencies(m: Manifest, problems: list[str]) -> None:
     cycle = find_cycle(graph)
     if cycle:
         problems.append("dependency cycle: " + " -> ".join(cycle) + " -- remove one of these dependencies")
+
+
+def _check_manual_steps(m: Manifest, problems: list[str]) -> None:
+    """A ManualStep is asked after its phase's automated work: that phase must run, and nothing may
+    depend on a step asked only after it ran (after its wave's validation, or after the waves)."""
+    from dr_adapters.adapters.manual_step import asked_in_time, is_manual_step, placement, placement_problems
+
+    steps = {r.resource_id: (layer.priority, r.config) for layer, r in m.resources() if is_manual_step(r.action)}
+    for rid, (_, cfg) in steps.items():
+        problems += placement_problems(rid, cfg, list(m.phases))
+    for layer, r in m.resources():
+        for dep in (d for d in r.dependencies if d in steps):
+            wave, cfg = steps[dep]
+            if not asked_in_time(cfg, wave, layer.priority, r.config.phase if is_manual_step(r.action) else None):
+                problems.append(f"resource {r.resource_id!r} depends on the manual step {dep!r}, which is asked after "
+                                f"{placement(cfg)}, later than {r.resource_id!r} runs -- place {dep!r} earlier "
+                                "(phase) or drop the dependency")
 
 
 def find_cycle(graph: dict[str, list[str]]) -> list[str] | None:

@@ -26,6 +26,15 @@ import boto3
 
 PRIMARY, DR = "primary", "dr"  # how snapshots name the two sides: stable whichever regions a plan uses
 
+NO_AWS_STATE: frozenset[str] = frozenset({"ManualStep"})
+"""Actions that hold nothing in AWS (a person performs a ManualStep): they have no kit, and seeding,
+snapshots and estate tables pass over them; the conformance suite excludes them by name."""
+
+
+def in_aws(resource: Any) -> bool:
+    """Does this manifest resource exist in AWS (so a kit seeds and reads it)?"""
+    return resource.action not in NO_AWS_STATE
+
 
 @dataclass
 class Estate:
