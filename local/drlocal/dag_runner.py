@@ -79,18 +79,6 @@ class GateAnswerer(threading.Thread):
     interval has passed."""
 
     def __init__(self, dag_id: str, decide: Decision, user: str = "demo-approver", delay: float = 0.5):
-        # Import what the thread uses here, in the caller's thread: importing the scheduler's module
-        # from the thread took the import lock and then waited on SQLAlchemy's mapper configuration,
-        # which the run's thread held while waiting on that import lock (a deadlock seen in dag.test).
-        import airflow.jobs.scheduler_job_runner  # noqa: F401
-        import airflow.models.hitl  # noqa: F401
-        import airflow.models.taskinstance  # noqa: F401
-        import airflow.models.trigger  # noqa: F401
-        import airflow.triggers.base  # noqa: F401
-        from airflow.models import import_all_models
-
-        import_all_models()
-
         super().__init__(daemon=True, name="gate-answerer")
         self.dag_id = dag_id
         self.decide = decide
@@ -103,8 +91,10 @@ class GateAnswerer(threading.Thread):
         # Import what the thread uses here, in the caller's thread. Imported first from the thread, the
         # scheduler's models take Python's import lock while they wait for SQLAlchemy's mapper lock,
         # which the caller's dag.test may hold while it imports the same models: both wait forever.
-        for module in ("airflow.jobs.scheduler_job_runner", "airflow.models.hitl", "airflow.models.trigger"):
+        for module in ("airflow.jobs.scheduler_job_runner", "airflow.models.hitl", "airflow.models.trigger",
+                       "airflow.models.taskinstance", "airflow.triggers.base"):
             importlib.import_module(module)
+        importlib.import_module("airflow.models").import_all_models()
         super().start()
 
     def stop(self) -> None:
