@@ -29,6 +29,9 @@ in-process (``moto.mock_aws``) and server mode (``python -m awssim serve``). It 
 * EventBridge global endpoints (``CreateEndpoint`` ... ``DeleteEndpoint``, answered from the home region and,
   with ``HomeRegion``, from the secondary), rules listed for tag discovery (``events:rule``) and tagged by
   exact ARN, and managed rules refused (``awssim.eventbridge``);
+* FSx file systems and backups with lifecycles that take time, ``CopyBackup`` across regions,
+  ``CreateFileSystemFromBackup``, idempotency tokens, final backups on delete and what AWS refuses of them,
+  listed for tag discovery (``fsx:file-system``, ``fsx:backup``) (``awssim.fsx_backups``);
 * regional outages: a dark region's requests fail like a dead endpoint's (``awssim.outage``).
 
 State is kept per account and region, like moto's own backends, and replies follow botocore's
@@ -45,8 +48,8 @@ def install() -> None:
     global _installed
     if _installed:
         return
-    from awssim import (autoscaling, drs, elasticache_global, eventbridge, memorydb, opensearch, outage,
-                        rds_global, rds_replicas, resource_explorer, route53_dns)
+    from awssim import (autoscaling, drs, elasticache_global, eventbridge, fsx_backups, memorydb, opensearch,
+                        outage, rds_global, rds_replicas, resource_explorer, route53_dns)
 
     drs.register()
     resource_explorer.register()
@@ -58,5 +61,6 @@ def install() -> None:
     route53_dns.register()
     autoscaling.register()
     eventbridge.register()
+    fsx_backups.register()
     outage.install_in_process()
     _installed = True
