@@ -28,7 +28,6 @@ from dr_adapters.plan.types import Phase
 
 PLANNED_ACTIONS = (
     "EFS",
-    "FSx",
 )
 """Actions of the manifest format that this version does not implement yet (rejected clearly)."""
 
