@@ -51,9 +51,9 @@ import hashlib
 import re
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
-from pydantic import Field, StringConstraints
+from pydantic import Field, field_validator
 
 from dr_adapters.adapters.base import (
     ActionConfig,
@@ -85,8 +85,7 @@ TAG_TEXT = re.compile(r"[^\w .:/=+\-@]")  # what FSx refuses in a tag value
 RESTORE_TEST = re.compile(r"^(?P<seconds>\d+(?:\.\d+)?)s to AVAILABLE at (?P<at>\S+) run (?P<run>.+)$")
 MAX_IDS = 50  # DescribeBackups takes at most 50 BackupIds
 
-SubnetId = Annotated[str, StringConstraints(pattern=r"^subnet-[0-9a-f]{8,17}$")]
-SecurityGroupId = Annotated[str, StringConstraints(pattern=r"^sg-[0-9a-f]{8,17}$")]
+NETWORK_IDS = {"subnet": re.compile(r"^subnet-[0-9a-f]{8,17}$"), "sg": re.compile(r"^sg-[0-9a-f]{8,17}$")}
 
 
 class FsxConfig(ActionConfig):
@@ -95,14 +94,14 @@ class FsxConfig(ActionConfig):
     file_system_id: str = Field(alias="fileSystemId", pattern=r"^fs-[0-9a-f]{8,17}$", description=(
         "ID of the protected file system in the primary region (fs-...). File systems restored from its backups "
         "carry it in their dr:protected-file-system tag."))
-    subnet_ids: list[SubnetId] = Field(alias="subnetIds", min_length=1, max_length=2, description=(
+    subnet_ids: list[str] = Field(alias="subnetIds", min_length=1, max_length=2, description=(
         "Subnets a restore in the primary region (a failback) goes into: one, two for a Multi-AZ deployment "
         "(the first is the preferred file server's). Discovery reads the protected file system's."))
-    dr_subnet_ids: list[SubnetId] = Field(alias="drSubnetIds", min_length=1, max_length=2, description=(
+    dr_subnet_ids: list[str] = Field(alias="drSubnetIds", min_length=1, max_length=2, description=(
         "Subnets a restore in the DR region (a failover or a drill) goes into: one, two for Multi-AZ."))
-    security_group_ids: list[SecurityGroupId] = Field([], alias="securityGroupIds", max_length=50, description=(
+    security_group_ids: list[str] = Field([], alias="securityGroupIds", max_length=50, description=(
         "Security groups of a file system restored in the primary region (default: the VPC's default group)."))
-    dr_security_group_ids: list[SecurityGroupId] = Field([], alias="drSecurityGroupIds", max_length=50,
+    dr_security_group_ids: list[str] = Field([], alias="drSecurityGroupIds", max_length=50,
                                                          description="Security groups of a file system restored in "
                                                                      "the DR region (default: the VPC's default group).")
     storage_type: Literal["SSD", "HDD", "INTELLIGENT_TIERING"] | None = Field(None, alias="storageType", description=(
@@ -115,6 +114,15 @@ class FsxConfig(ActionConfig):
     source_file_system_action: Literal["keep", "delete"] = Field("keep", alias="sourceFileSystemAction", description=(
         "CLEANUP, on the file system left: keep (tagged dr:retired, left running) or delete (DeleteFileSystem with "
         "the final backup its type takes)."))
+
+    @field_validator("subnet_ids", "dr_subnet_ids", "security_group_ids", "dr_security_group_ids")
+    @classmethod
+    def _ids(cls, value: list[str], info: Any) -> list[str]:
+        kind = "sg" if "security" in info.field_name else "subnet"
+        bad = [v for v in value if not NETWORK_IDS[kind].match(v)]
+        if bad:
+            raise ValueError(f"{', '.join(bad)}: not {kind}-<8 to 17 hex digits>")
+        return value
 
 
 def _tags(resource: dict[str, Any]) -> dict[str, str]:
@@ -245,7 +253,7 @@ class FsxAdapter(Adapter):
             "CreateFileSystemFromBackup of a Windows backup: the file system joins the backup's AWS Managed "
             "Microsoft AD (dependent actions of fsx:CreateFileSystemFromBackup)."),
         ServiceSide(
-            "FsxServiceLinkedRole", ("iam:CreateServiceLinkedRole",),
+            "ServiceLinkedRole", ("iam:CreateServiceLinkedRole",),
             "CreateFileSystemFromBackup: the first FSx file system of an account creates FSx's service-linked role.",
             {"StringLike": {"iam:AWSServiceName": "fsx.amazonaws.com"}}),
         ServiceSide(
