@@ -150,7 +150,8 @@ def test_preflight_names_subnets_that_do_not_fit_the_backup_s_deployment(aws):
     (unit,) = units_of("FSx", [{"resourceId": "fs-0", "action": "FSx",
                                 "config": {**resource.config, "drSubnetIds": resource.config["drSubnetIds"][:1]}}])
     bad = [f for f in mini.adapter.preflight(mini.ctx("failover"), unit) if not f.ok]
-    assert [f.message for f in bad] == ["drSubnetIds lists 1 subnet(s); a MULTI_AZ_1 file system takes 2"]
+    assert [f.message for f in bad] == [
+        "drSubnetIds lists 1 subnet(s); a MULTI_AZ_1 file system takes 2 -- fix the subnets in the manifest"]
 
 
 def test_failover_and_failback_each_restore_and_retire_and_the_primary_serves_again(aws):
@@ -176,4 +177,5 @@ def test_discovery_says_what_a_tagged_file_system_lacks(aws):
     (derived,) = mini.adapter.derive([Tagged(fs["ResourceARN"], HUB, PRIMARY, "fsx:file-system", tags)], read)
     assert isinstance(derived, NotDerived) and "dr:dr-subnet-ids" in derived.message
     (derived,) = mini.adapter.derive([Tagged(fs["ResourceARN"], HUB, PRIMARY, "fsx:file-system", tags_of(fs))], read)
-    assert derived.config == {"fileSystemId": resource.config["fileSystemId"], "subnetIds": resource.config["subnetIds"]}
+    assert derived.config == {"fileSystemId": resource.config["fileSystemId"],
+                              "subnetIds": resource.config["subnetIds"]}

@@ -28,9 +28,9 @@ the lineage when it is of the named file system or carries the tag (our backups,
   (or the next drill of the way back) has a fresh copy to restore.
 
 Where this follows AWS rather than the seeds (SRS SI-2.12 lists ``RestoreVolumeFromSnapshot`` and
-``UpdateFileSystem``): those roll a volume back in place, in one region; a regional failover needs a
-file system in the other region, and FSx makes one only from a backup there. ONTAP is not covered: its
-backups are volume backups and its cross-region DR is SnapMirror (preflight says so).
+``UpdateFileSystem``): those roll a volume back in place, in one region; a regional failover needs a file
+system in the other region, and FSx makes one only from a backup there. ONTAP is not covered: its backups
+are volume backups and its cross-region DR is SnapMirror (preflight says so).
 
 Drill: a real restore test, which no backup schedule alone proves. INSTANTIATE checks the newest copy against
 the RPO; ACTIVATE restores it into a throw-away file system (tagged ``dr:drill-of``, no ``dr:enabled``, no
@@ -47,16 +47,10 @@ read in the source region; the copy's age is the data-loss exposure. CLEANUP and
 
 from __future__ import annotations
 
-import hashlib
-import re
-from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Any, Literal
-
-from pydantic import Field, field_validator
+from typing import Any
 
 from dr_adapters.adapters.base import (
-    ActionConfig,
     Adapter,
     AdapterError,
     Finding,
@@ -68,147 +62,12 @@ from dr_adapters.adapters.base import (
     source_finding,
 )
 from dr_adapters.adapters.discovery import Derived, DiscoveryRead, NotDerived, Tagged
-from dr_adapters.plan.model import ResourceSpec, WorkUnit
+from dr_adapters.adapters.fsx_lineage import (
+    BROKEN, BUSY, DRILL_TAG, LINEAGE_TAG, RESTORE_TEST_TAG, RESTORED_FROM_TAG, RETIRED_TAG, RUN_TAG, SETTINGS_KEY,
+    FsxConfig, Lineage, ago, age_of, carried, failure_of, is_serving, listed, newest, of_lineage, read_lineages,
+    resolve_lineages, restorable, tag_list, tag_value, tags_of, token)
+from dr_adapters.plan.model import WorkUnit
 from dr_adapters.plan.types import Health, Phase
-
-LINEAGE_TAG = "dr:protected-file-system"  # on every file system and backup of the lineage we make
-RESTORED_FROM_TAG = "dr:restored-from"
-RETIRED_TAG = "dr:retired"  # CLEANUP's mark on a file system left: no longer serving, never restored from again
-DRILL_TAG = "dr:drill-of"  # a drill's throw-away file system: the protected file system's id
-RUN_TAG = "dr:run-id"
-RESTORE_TEST_TAG = "dr:restore-test"  # on a backup a drill restored: how long the restore took, when, which run
-BOOKKEEPING = (RESTORED_FROM_TAG, RETIRED_TAG, DRILL_TAG, RUN_TAG, RESTORE_TEST_TAG)
-SETTINGS_KEY = {"WINDOWS": "WindowsConfiguration", "LUSTRE": "LustreConfiguration", "OPENZFS": "OpenZFSConfiguration"}
-BUSY = ("CREATING", "UPDATING")
-BROKEN = ("FAILED", "MISCONFIGURED", "MISCONFIGURED_UNAVAILABLE")
-TAG_TEXT = re.compile(r"[^\w .:/=+\-@]")  # what FSx refuses in a tag value
-RESTORE_TEST = re.compile(r"^(?P<seconds>\d+(?:\.\d+)?)s to AVAILABLE at (?P<at>\S+) run (?P<run>.+)$")
-MAX_IDS = 50  # DescribeBackups takes at most 50 BackupIds
-
-NETWORK_IDS = {"subnet": re.compile(r"^subnet-[0-9a-f]{8,17}$"), "sg": re.compile(r"^sg-[0-9a-f]{8,17}$")}
-
-
-class FsxConfig(ActionConfig):
-    """One FSx file system (Windows File Server, Lustre or OpenZFS) protected by backups copied to the DR region."""
-
-    file_system_id: str = Field(alias="fileSystemId", pattern=r"^fs-[0-9a-f]{8,17}$", description=(
-        "ID of the protected file system in the primary region (fs-...). File systems restored from its backups "
-        "carry it in their dr:protected-file-system tag."))
-    subnet_ids: list[str] = Field(alias="subnetIds", min_length=1, max_length=2, description=(
-        "Subnets a restore in the primary region (a failback) goes into: one, two for a Multi-AZ deployment "
-        "(the first is the preferred file server's). Discovery reads the protected file system's."))
-    dr_subnet_ids: list[str] = Field(alias="drSubnetIds", min_length=1, max_length=2, description=(
-        "Subnets a restore in the DR region (a failover or a drill) goes into: one, two for Multi-AZ."))
-    security_group_ids: list[str] = Field([], alias="securityGroupIds", max_length=50, description=(
-        "Security groups of a file system restored in the primary region (default: the VPC's default group)."))
-    dr_security_group_ids: list[str] = Field([], alias="drSecurityGroupIds", max_length=50,
-                                                         description="Security groups of a file system restored in "
-                                                                     "the DR region (default: the VPC's default group).")
-    storage_type: Literal["SSD", "HDD", "INTELLIGENT_TIERING"] | None = Field(None, alias="storageType", description=(
-        "Storage type of a restored file system (default: the backed-up file system's)."))
-    rpo_minutes: int | None = Field(None, alias="rpoMinutes", ge=1, description=(
-        "Oldest backup (minutes) INSTANTIATE and ACTIVATE accept to restore (default: the plan's RPO)."))
-    final_backup: bool = Field(True, alias="finalBackup", description=(
-        "Planned failover/failback: ACTIVATE backs up the serving file system and copies it across before "
-        "restoring, so nothing written before then is lost; false: restore the newest copy already there."))
-    source_file_system_action: Literal["keep", "delete"] = Field("keep", alias="sourceFileSystemAction", description=(
-        "CLEANUP, on the file system left: keep (tagged dr:retired, left running) or delete (DeleteFileSystem with "
-        "the final backup its type takes)."))
-
-    @field_validator("subnet_ids", "dr_subnet_ids", "security_group_ids", "dr_security_group_ids")
-    @classmethod
-    def _ids(cls, value: list[str], info: Any) -> list[str]:
-        kind = "sg" if "security" in info.field_name else "subnet"
-        bad = [v for v in value if not NETWORK_IDS[kind].match(v)]
-        if bad:
-            raise ValueError(f"{', '.join(bad)}: not {kind}-<8 to 17 hex digits>")
-        return value
-
-
-def _tags(resource: dict[str, Any]) -> dict[str, str]:
-    return {t["Key"]: t["Value"] for t in resource.get("Tags", [])}
-
-
-def _tag_list(tags: dict[str, str]) -> list[dict[str, str]]:
-    return [{"Key": k, "Value": v} for k, v in tags.items()]
-
-
-def _tag_value(text: str) -> str:
-    """``text`` as FSx takes a tag value (letters, digits, spaces and ``_.:/=+-@``; 256 characters)."""
-    return TAG_TEXT.sub("_", text)[:256]
-
-
-def _carried(tags: dict[str, str]) -> dict[str, str]:
-    """The tags a backup or a restore carries on: the owner's, not AWS's nor our bookkeeping."""
-    return {k: v for k, v in tags.items() if not k.startswith("aws:") and k not in BOOKKEEPING}
-
-
-def _token(*parts: str) -> str:
-    """A ClientRequestToken (<= 63 of [A-Za-z0-9_.-]) naming one intended change: a retry reuses it."""
-    return hashlib.sha256("/".join(parts).encode()).hexdigest()[:40]
-
-
-def _age(created: datetime) -> float:
-    return (datetime.now(timezone.utc) - created).total_seconds()
-
-
-def _ago(seconds: float) -> str:
-    minutes = int(seconds // 60)
-    return f"{seconds:.0f} s" if minutes < 1 else (f"{minutes} min" if minutes < 120 else
-                                                    f"{minutes // 60} h {minutes % 60} min")
-
-
-def _newest(items: list[dict[str, Any]]) -> dict[str, Any] | None:
-    return max(items, key=lambda i: i["CreationTime"], default=None)
-
-
-@dataclass(frozen=True)
-class _Side:
-    """Where a restore in one region goes."""
-
-    region: str
-    subnets: tuple[str, ...]
-    security_groups: tuple[str, ...]
-    subnets_key: str  # the config key that lists ``subnets``
-
-
-@dataclass
-class _Target:
-    """One resource as this run finds it: its lineage in the target region (and the source, when read)."""
-
-    resource: ResourceSpec
-    cfg: FsxConfig
-    source: _Side
-    target: _Side
-    serving: dict[str, Any] | None = None  # the lineage's serving file system in the target region
-    copies: list[dict[str, Any]] = field(default_factory=list)  # AVAILABLE lineage backups there, newest first
-    drills: list[dict[str, Any]] = field(default_factory=list)  # drill file systems of it there
-    left: list[dict[str, Any]] = field(default_factory=list)  # lineage file systems in the source (when read)
-    tags: dict[str, str] | None = None  # the lineage's tags, for the scope guard (None: nothing found)
-
-    @property
-    def rid(self) -> str:
-        return self.resource.resource_id
-
-    @property
-    def fs_id(self) -> str:
-        return self.cfg.file_system_id
-
-    @property
-    def left_serving(self) -> dict[str, Any] | None:
-        return _newest([fs for fs in self.left if _serving(fs)])
-
-    def restore_test(self, backup_id: str) -> dict[str, str] | None:
-        """What a drill recorded on ``backup_id`` (seconds, at, run), if anything."""
-        backup = next((b for b in self.copies if b["BackupId"] == backup_id), None)
-        found = RESTORE_TEST.match(_tags(backup).get(RESTORE_TEST_TAG, "")) if backup else None
-        return found.groupdict() if found else None
-
-
-def _serving(fs: dict[str, Any]) -> bool:
-    tags = _tags(fs)
-    return RETIRED_TAG not in tags and DRILL_TAG not in tags and fs["Lifecycle"] != "DELETING"
-
 
 class FsxAdapter(Adapter):
     actions = ("FSx",)
@@ -228,8 +87,10 @@ class FsxAdapter(Adapter):
         Phase.INSTANTIATE: "Find the newest AVAILABLE backup copy in the target region; error if older than the RPO.",
         Phase.ACTIVATE: "Planned: back up the serving file system and CopyBackup it across; CreateFileSystemFromBackup "
                         "in the target region; wait until AVAILABLE.",
-        Phase.CLEANUP: "Tag the file system left dr:retired (or delete it with a final backup: sourceFileSystemAction).",
-        Phase.REPLICATE: "CreateBackup of the restored file system, CopyBackup into the region left, wait until AVAILABLE.",
+        Phase.CLEANUP: "Tag the file system left dr:retired (or delete it with a final backup: "
+                       "sourceFileSystemAction).",
+        Phase.REPLICATE: "CreateBackup of the restored file system, CopyBackup into the region left, wait until "
+                         "AVAILABLE.",
     }
     iam_actions = (
         "fsx:DescribeFileSystems",  # waiters FileSystemAvailable and FileSystemDeleted too
@@ -263,61 +124,12 @@ class FsxAdapter(Adapter):
             {"StringLike": {"kms:ViaService": "fsx.*.amazonaws.com"}}),
     )
 
-    # -- reading AWS -----------------------------------------------------------------------------
     @staticmethod
     def _fsx(ctx: RunContext, unit: WorkUnit, region: str) -> Any:
         return ctx.client("fsx", region, unit.account_id)
 
-    def _file_systems(self, ctx: RunContext, unit: WorkUnit, region: str) -> list[dict[str, Any]]:
-        pages = self._fsx(ctx, unit, region).get_paginator("describe_file_systems").paginate()
-        return [fs for page in pages for fs in page["FileSystems"]]
-
     def _backups(self, ctx: RunContext, unit: WorkUnit, region: str) -> list[dict[str, Any]]:
-        # No tag filter exists: a copy of a restored file system's backup names a file system of another region,
-        # so the lineage is told in Python (by the backed-up file system's id, or the lineage tag).
-        pages = self._fsx(ctx, unit, region).get_paginator("describe_backups").paginate()
-        return [b for page in pages for b in page["Backups"]]
-
-    @staticmethod
-    def _of_lineage(fs_id: str, resource: dict[str, Any], backed_up: str) -> bool:
-        tags = _tags(resource)
-        return DRILL_TAG not in tags and (backed_up == fs_id or tags.get(LINEAGE_TAG) == fs_id)
-
-    def _targets(self, ctx: RunContext, unit: WorkUnit, *, source: bool = False) -> list[_Target]:
-        """Each resource's lineage in the target region; ``source``: in the region left too (never unplanned)."""
-        region, other = ctx.target_region, ctx.source_region
-        in_target, backups = self._file_systems(ctx, unit, region), self._backups(ctx, unit, region)
-        in_source = self._file_systems(ctx, unit, other) if source and not ctx.unplanned else []
-        targets = []
-        for resource in unit.resources:
-            cfg = self.config(resource)
-            primary = _Side(ctx.regions.primary, tuple(cfg.subnet_ids), tuple(cfg.security_group_ids), "subnetIds")
-            dr = _Side(ctx.regions.dr, tuple(cfg.dr_subnet_ids), tuple(cfg.dr_security_group_ids), "drSubnetIds")
-            t = _Target(resource, cfg, *ctx.source_and_target(primary, dr))
-            mine = [fs for fs in in_target if self._of_lineage(cfg.file_system_id, fs, fs["FileSystemId"])]
-            t.serving = _newest([fs for fs in mine if _serving(fs)])
-            t.drills = [fs for fs in in_target if _tags(fs).get(DRILL_TAG) == cfg.file_system_id]
-            t.copies = sorted((b for b in backups if b["Lifecycle"] == "AVAILABLE" and self._of_lineage(
-                cfg.file_system_id, b, b["FileSystem"]["FileSystemId"])), key=lambda b: b["CreationTime"], reverse=True)
-            t.left = [fs for fs in in_source if self._of_lineage(cfg.file_system_id, fs, fs["FileSystemId"])]
-            found = [t.left_serving, t.serving, *t.copies, *mine, *t.drills]
-            t.tags = next((_tags(x) for x in found if x is not None), None)
-            targets.append(t)
-        return targets
-
-    def _resolve(self, ctx: RunContext, unit: WorkUnit, *, source: bool = False) -> list[_Target]:
-        """Like ``_targets``, refusing the unit if a resource is out of scope or nowhere to be found."""
-        targets = self._targets(ctx, unit, source=source)
-        for t in targets:
-            if t.tags is None:
-                raise AdapterError(t.rid, f"no file system {t.fs_id} nor any backup of it in {t.target.region}",
-                                   f"check fileSystemId and accountId, and that its backups are copied to "
-                                   f"{t.target.region} (CopyBackup, or an AWS Backup copy rule)")
-            if why := ctx.scope.mismatch(t.tags):
-                raise AdapterError(t.rid, f"refusing to act on FSx file system {t.fs_id} outside this DAG's scope: "
-                                          f"{why}; tags {t.tags}",
-                                   "fix the manifest resource or the file system's Customer/Environment tags")
-        return targets
+        return listed(self._fsx(ctx, unit, region), "describe_backups", "Backups")
 
     # -- checks ------------------------------------------------------------------------------------
     def _rpo(self, ctx: RunContext, cfg: FsxConfig) -> int | None:
@@ -327,39 +139,34 @@ class FsxAdapter(Adapter):
     def _final_backup(ctx: RunContext, cfg: FsxConfig) -> bool:
         return cfg.final_backup and not ctx.unplanned and not ctx.is_drill
 
-    def _restorable(self, t: _Target, backup: dict[str, Any]) -> str | None:
-        """Why ``backup`` cannot be restored into the target side as configured (None: it can)."""
-        fs = backup["FileSystem"]
-        if fs["FileSystemType"] not in SETTINGS_KEY:
-            return (f"backup {backup['BackupId']} is of an {fs['FileSystemType']} file system: FSx restores only "
-                    "Windows, Lustre and OpenZFS file systems from backups (ONTAP: use SnapMirror)")
-        deployment = (fs.get(SETTINGS_KEY[fs["FileSystemType"]]) or {}).get("DeploymentType", "")
-        wanted = 2 if deployment.startswith("MULTI_AZ") else 1
-        if len(t.target.subnets) != wanted:
-            key = t.target.subnets_key
-            return f"{key} lists {len(t.target.subnets)} subnet(s); a {deployment} file system takes {wanted}"
-        return None
-
-    def _newest_copy(self, ctx: RunContext, t: _Target) -> dict[str, Any]:
-        """The newest AVAILABLE backup in the target region, within the RPO and restorable (else an error)."""
+    def _check_copy(self, ctx: RunContext, t: Lineage) -> tuple[str, str | None, str]:
+        """What the newest AVAILABLE backup in the target region is, and why it cannot be restored now (None:
+        it can) with the fix: none there, older than the RPO, or not fitting the configured subnets."""
         region = t.target.region
         if not t.copies:
-            raise AdapterError(t.rid, f"no AVAILABLE backup of {t.fs_id} in {region}: nothing to restore",
-                               f"copy one to {region} (CopyBackup, or an AWS Backup copy rule)")
+            return "", (f"no AVAILABLE backup of {t.fs_id} in {region}: nothing to restore"), (
+                f"copy one to {region} (CopyBackup, or an AWS Backup copy rule)")
         newest, rpo = t.copies[0], self._rpo(ctx, t.cfg)
-        age = _age(newest["CreationTime"])
+        age = age_of(newest["CreationTime"])
+        said = f"newest backup {newest['BackupId']} of {t.fs_id} in {region} is {ago(age)} old"
+        if problem := restorable(t, newest):
+            return said, problem, "fix the subnets in the manifest"
         if rpo and age > rpo * 60:
-            raise AdapterError(t.rid, f"newest backup {newest['BackupId']} of {t.fs_id} in {region} is {_ago(age)} "
-                                      f"old, beyond the RPO of {rpo} min",
-                               f"copy a fresh backup to {region}, or raise rpoMinutes if that loss is accepted")
-        if problem := self._restorable(t, newest):
-            raise AdapterError(t.rid, problem, "fix the subnets in the manifest")
-        return newest
+            return said, f"{said}, beyond the RPO of {rpo} min", (
+                f"copy a fresh backup to {region}, or raise rpoMinutes if that loss is accepted")
+        return said, None, ""
+
+    def _newest_copy(self, ctx: RunContext, t: Lineage) -> dict[str, Any]:
+        """The newest AVAILABLE backup in the target region, within the RPO and restorable (else an error)."""
+        _, problem, fix = self._check_copy(ctx, t)
+        if problem:
+            raise AdapterError(t.rid, problem, fix)
+        return t.copies[0]
 
     # -- read-only -----------------------------------------------------------------------------------
     def preflight(self, ctx: RunContext, unit: WorkUnit) -> list[Finding]:
         findings = []
-        for t in self._targets(ctx, unit):
+        for t in read_lineages(ctx, unit):
             if t.tags is not None and (why := ctx.scope.mismatch(t.tags)):
                 findings.append(Finding(t.rid, False, f"FSx file system {t.fs_id} is out of scope: {why}", t.tags))
                 continue
@@ -368,63 +175,56 @@ class FsxAdapter(Adapter):
                 findings.append(self._source_finding(ctx, unit, t, target_ok=findings[-1].ok))
         return findings
 
-    def _target_finding(self, ctx: RunContext, t: _Target) -> Finding:
-        region = t.target.region
+    def _target_finding(self, ctx: RunContext, t: Lineage) -> Finding:
         if t.serving is not None and not ctx.is_drill:
             return Finding(t.rid, t.serving["Lifecycle"] not in BROKEN, f"{t.serving['FileSystemId']} of {t.fs_id} "
-                           f"already restored in {region} ({t.serving['Lifecycle']})", t.tags)
-        if not t.copies:
-            return Finding(t.rid, False, f"no AVAILABLE backup of {t.fs_id} in {region}: nothing to restore -- copy "
-                                         "one there (CopyBackup, or an AWS Backup copy rule)", t.tags)
-        newest, rpo = t.copies[0], self._rpo(ctx, t.cfg)
-        age = _age(newest["CreationTime"])
-        said = f"newest backup {newest['BackupId']} of {t.fs_id} in {region} is {_ago(age)} old"
-        exposure = f"{said}: writes since then are lost"
-        if problem := self._restorable(t, newest):
-            return Finding(t.rid, False, problem, t.tags, exposure)
-        if rpo and age > rpo * 60:
-            if self._final_backup(ctx, t.cfg):
-                return Finding(t.rid, True, f"warning: {said}, beyond the RPO of {rpo} min (this planned run takes "
-                                            "a final backup)", t.tags, exposure)
-            return Finding(t.rid, False, f"{said}, beyond the RPO of {rpo} min", t.tags, exposure)
-        return Finding(t.rid, True, f"{said} (RPO {rpo or 'not set'} min)", t.tags, exposure)
+                           f"already restored in {t.target.region} ({t.serving['Lifecycle']})", t.tags)
+        said, problem, fix = self._check_copy(ctx, t)
+        exposure = f"{said}: writes since then are lost" if said else None
+        if problem and "beyond the RPO" in problem and self._final_backup(ctx, t.cfg):
+            return Finding(t.rid, True, f"warning: {problem} (this planned run takes a final backup)", t.tags, exposure)
+        if problem:
+            return Finding(t.rid, False, f"{problem} -- {fix}", t.tags, exposure)
+        return Finding(t.rid, True, f"{said} (RPO {self._rpo(ctx, t.cfg) or 'not set'} min)", t.tags, exposure)
 
-    def _source_finding(self, ctx: RunContext, unit: WorkUnit, t: _Target, target_ok: bool) -> Finding:
+    def _source_finding(self, ctx: RunContext, unit: WorkUnit, t: Lineage, target_ok: bool) -> Finding:
         def read_tags() -> dict[str, str] | None:
-            left = [fs for fs in self._file_systems(ctx, unit, t.source.region)
-                    if self._of_lineage(t.fs_id, fs, fs["FileSystemId"]) and _serving(fs)]
-            return _tags(_newest(left)) if left else None
+            fsx = self._fsx(ctx, unit, t.source.region)
+            left = [fs for fs in listed(fsx, "describe_file_systems", "FileSystems")
+                    if of_lineage(t.fs_id, fs, fs["FileSystemId"]) and is_serving(fs)]
+            return tags_of(newest(left)) if left else None
 
         return source_finding(ctx, t.rid, f"FSx file system of {t.fs_id} serving in {t.source.region}", read_tags,
                               target_ok=target_ok)
 
     def validate(self, ctx: RunContext, unit: WorkUnit) -> list[HealthCheck]:
         checks = []
-        for t in self._targets(ctx, unit):
+        for t in read_lineages(ctx, unit):
             fs = self._drill_of_run(ctx, t) if ctx.is_drill else t.serving
             what = "drill restore" if ctx.is_drill else "restored file system"
             if fs is None:
                 checks.append(HealthCheck(t.rid, Health.UNHEALTHY, f"no {what} of {t.fs_id} in {t.target.region}"))
                 continue
             text = f"{what} {fs['FileSystemId']} in {t.target.region} is {fs['Lifecycle']} ({fs.get('DNSName')})"
-            test = t.restore_test(_tags(fs).get(RESTORED_FROM_TAG, ""))
+            test = t.restore_test(tags_of(fs).get(RESTORED_FROM_TAG, ""))
             if ctx.is_drill and test:
-                text += f"; restore of {_tags(fs)[RESTORED_FROM_TAG]} took {test['seconds']} s (creation to AVAILABLE)"
+                text += (f"; restore of {tags_of(fs)[RESTORED_FROM_TAG]} took {test['seconds']} s (creation to "
+                         "AVAILABLE)")
             status = {"AVAILABLE": Health.HEALTHY, "CREATING": Health.DEGRADED, "UPDATING": Health.DEGRADED}
             checks.append(HealthCheck(t.rid, status.get(fs["Lifecycle"], Health.UNHEALTHY), text))
         return checks
 
     def explain_failure(self, ctx: RunContext, unit: WorkUnit) -> str | None:
         broken = [f"{t.rid}: file system {fs['FileSystemId']} in {t.target.region} is {fs['Lifecycle']}: "
-                  f"{(fs.get('FailureDetails') or {}).get('Message', 'no details')}"
-                  for t in self._targets(ctx, unit) for fs in (t.serving, *t.drills)
+                  f"{failure_of(fs)}"
+                  for t in read_lineages(ctx, unit) for fs in (t.serving, *t.drills)
                   if fs and fs["Lifecycle"] in BROKEN]
         return "; ".join(broken) or None
 
     # -- phases --------------------------------------------------------------------------------------
     def instantiate(self, ctx: RunContext, unit: WorkUnit) -> PhaseOutcome:
         out = PhaseOutcome()
-        for t in self._resolve(ctx, unit):
+        for t in resolve_lineages(ctx, unit):
             if t.serving is not None and not ctx.is_drill:
                 out.notes.append(f"{t.rid}: {t.serving['FileSystemId']} already restored in {t.target.region}")
             elif self._final_backup(ctx, t.cfg):
@@ -432,15 +232,15 @@ class FsxAdapter(Adapter):
                                  f"{t.target.region} (finalBackup); {len(t.copies)} AVAILABLE copies there now")
             else:
                 newest = self._newest_copy(ctx, t)
-                age = _age(newest["CreationTime"])
-                out.notes.append(f"{t.rid}: newest backup {newest['BackupId']} in {t.target.region} is {_ago(age)} "
+                age = age_of(newest["CreationTime"])
+                out.notes.append(f"{t.rid}: newest backup {newest['BackupId']} in {t.target.region} is {ago(age)} "
                                  "old, within the RPO: ready to restore")
                 out.data.setdefault("backups", {})[t.rid] = {"backup_id": newest["BackupId"], "age_seconds": age}
         return out
 
     def activate(self, ctx: RunContext, unit: WorkUnit) -> PhaseOutcome:
         out = PhaseOutcome()
-        for t in self._resolve(ctx, unit, source=not ctx.is_drill):
+        for t in resolve_lineages(ctx, unit, source=not ctx.is_drill):
             if ctx.is_drill:
                 self._drill_restore(ctx, unit, t, out)
             elif t.serving is not None:
@@ -453,27 +253,27 @@ class FsxAdapter(Adapter):
                                        "set finalBackup: false to restore the newest copy, or fail over unplanned")
                 copy = self._ship(ctx, unit, t, left, t.source.region, t.target.region, out)
                 if copy is not None:
-                    if problem := self._restorable(t, copy):
+                    if problem := restorable(t, copy):
                         raise AdapterError(t.rid, problem, "fix the subnets in the manifest")
                     self._restore(ctx, unit, t, copy, out, drill=False)
             else:
                 self._restore(ctx, unit, t, self._newest_copy(ctx, t), out, drill=False)
         return out
 
-    def _await_restored(self, unit: WorkUnit, t: _Target, out: PhaseOutcome, dry_run: bool) -> None:
+    def _await_restored(self, unit: WorkUnit, t: Lineage, out: PhaseOutcome, dry_run: bool) -> None:
         fs, region = t.serving, t.target.region
         assert fs is not None
         if fs["Lifecycle"] in BROKEN:
             raise AdapterError(t.rid, f"restored file system {fs['FileSystemId']} in {region} is {fs['Lifecycle']}: "
-                                      f"{(fs.get('FailureDetails') or {}).get('Message', 'no details')}",
+                                      f"{failure_of(fs)}",
                                "fix the cause (subnets, security groups, Active Directory), delete it, and clear this "
                                "task to restore again")
         if fs["Lifecycle"] in BUSY and not dry_run:
-            out.waits.append(self._fs_wait(unit, region, fs["FileSystemId"], "FileSystemAvailable", "becoming AVAILABLE"))
+            out.waits.append(self._wait(unit, region, fs["FileSystemId"], "FileSystemAvailable"))
         out.notes.append(f"{t.rid}: {fs['FileSystemId']} in {region} is {fs['Lifecycle']} (restored from "
-                         f"{_tags(fs).get(RESTORED_FROM_TAG, 'a backup')})")
+                         f"{tags_of(fs).get(RESTORED_FROM_TAG, 'a backup')})")
 
-    def _restore(self, ctx: RunContext, unit: WorkUnit, t: _Target, backup: dict[str, Any], out: PhaseOutcome,
+    def _restore(self, ctx: RunContext, unit: WorkUnit, t: Lineage, backup: dict[str, Any], out: PhaseOutcome,
                  *, drill: bool) -> None:
         fs_type, side = backup["FileSystem"]["FileSystemType"], t.target
         old = backup["FileSystem"].get(SETTINGS_KEY[fs_type]) or {}
@@ -486,13 +286,13 @@ class FsxAdapter(Adapter):
                 settings["PreferredSubnetId"] = side.subnets[0]
         if drill:
             tags = {**{k: v for k, v in (t.tags or {}).items() if k in ("Customer", "Environment")},
-                    "Name": _tag_value(f"dr-drill-{t.rid}"), DRILL_TAG: t.fs_id}
+                    "Name": tag_value(f"dr-drill-{t.rid}"), DRILL_TAG: t.fs_id}
         else:
-            tags = {**_carried(_tags(backup)), LINEAGE_TAG: t.fs_id}
-        tags.update({RESTORED_FROM_TAG: backup["BackupId"], RUN_TAG: _tag_value(ctx.run_id)})
+            tags = {**carried(tags_of(backup)), LINEAGE_TAG: t.fs_id}
+        tags.update({RESTORED_FROM_TAG: backup["BackupId"], RUN_TAG: tag_value(ctx.run_id)})
         args: dict[str, Any] = {
-            "BackupId": backup["BackupId"], "SubnetIds": list(side.subnets), "Tags": _tag_list(tags),
-            "ClientRequestToken": _token(ctx.run_id, t.rid, "drill" if drill else "restore", backup["BackupId"]),
+            "BackupId": backup["BackupId"], "SubnetIds": list(side.subnets), "Tags": tag_list(tags),
+            "ClientRequestToken": token(ctx.run_id, t.rid, "drill" if drill else "restore", backup["BackupId"]),
             SETTINGS_KEY[fs_type]: {k: v for k, v in settings.items() if v is not None},
         }
         if side.security_groups:
@@ -506,63 +306,63 @@ class FsxAdapter(Adapter):
             return
         fs_id = reply["FileSystem"]["FileSystemId"]
         out.notes.append(f"{t.rid}: restoring backup {backup['BackupId']} into {kind} {fs_id} in {side.region}")
-        out.waits.append(self._fs_wait(unit, side.region, fs_id, "FileSystemAvailable", "becoming AVAILABLE"))
+        out.waits.append(self._wait(unit, side.region, fs_id, "FileSystemAvailable"))
 
-    def _ship(self, ctx: RunContext, unit: WorkUnit, t: _Target, fs: dict[str, Any], from_region: str,
+    def _ship(self, ctx: RunContext, unit: WorkUnit, t: Lineage, fs: dict[str, Any], from_region: str,
               to_region: str, out: PhaseOutcome) -> dict[str, Any] | None:
         """Back ``fs`` up in ``from_region`` and copy the backup to ``to_region``, once per run: the copy when
         AVAILABLE, else None (with the wait or the note of what a dry run would do)."""
-        run, fs_id = _tag_value(ctx.run_id), fs["FileSystemId"]
+        run, fs_id = tag_value(ctx.run_id), fs["FileSystemId"]
         made = [b for b in self._backups(ctx, unit, from_region)
-                if b["FileSystem"]["FileSystemId"] == fs_id and _tags(b).get(RUN_TAG) == run]
+                if b["FileSystem"]["FileSystemId"] == fs_id and tags_of(b).get(RUN_TAG) == run]
         failed = [b for b in made if b["Lifecycle"] == "FAILED"]  # each retry gets a token of its own
-        backup = _newest([b for b in made if b["Lifecycle"] not in ("FAILED", "DELETED")])
+        backup = newest([b for b in made if b["Lifecycle"] not in ("FAILED", "DELETED")])
         if backup is None:
-            tags = {**_carried(_tags(fs)), LINEAGE_TAG: t.fs_id, RUN_TAG: run}
+            tags = {**carried(tags_of(fs)), LINEAGE_TAG: t.fs_id, RUN_TAG: run}
             reply = ctx.mutate(self._fsx(ctx, unit, from_region), "create_backup", FileSystemId=fs_id,
-                               ClientRequestToken=_token(ctx.run_id, t.rid, "backup", fs_id, str(len(failed))),
-                               Tags=_tag_list(tags))
+                               ClientRequestToken=token(ctx.run_id, t.rid, "backup", fs_id, str(len(failed))),
+                               Tags=tag_list(tags))
             if reply is None:
                 out.notes.append(f"{t.rid}: would back up {fs_id} in {from_region} and copy it to {to_region}")
                 return None
             backup = reply["Backup"]
             out.notes.append(f"{t.rid}: backing up {fs_id} in {from_region} ({backup['BackupId']})")
         if backup["Lifecycle"] != "AVAILABLE":
-            out.waits.append(self._backup_wait(unit, from_region, backup["BackupId"]))
+            out.waits.append(self._wait(unit, from_region, backup["BackupId"], "BackupAvailable"))
             return None
         copies = [b for b in self._backups(ctx, unit, to_region) if b.get("SourceBackupId") == backup["BackupId"]]
-        copy = _newest([b for b in copies if b["Lifecycle"] not in ("FAILED", "DELETED")])
+        copy = newest([b for b in copies if b["Lifecycle"] not in ("FAILED", "DELETED")])
         if copy is None:
             tries = str(sum(b["Lifecycle"] == "FAILED" for b in copies))
             reply = ctx.mutate(self._fsx(ctx, unit, to_region), "copy_backup", SourceBackupId=backup["BackupId"],
                                SourceRegion=from_region, CopyTags=True,
-                               ClientRequestToken=_token(ctx.run_id, t.rid, "copy", backup["BackupId"], tries))
+                               ClientRequestToken=token(ctx.run_id, t.rid, "copy", backup["BackupId"], tries))
             if reply is None:
                 out.notes.append(f"{t.rid}: would copy backup {backup['BackupId']} to {to_region}")
                 return None
             copy = reply["Backup"]
             out.notes.append(f"{t.rid}: copying backup {backup['BackupId']} to {to_region} ({copy['BackupId']})")
         if copy["Lifecycle"] != "AVAILABLE":
-            out.waits.append(self._backup_wait(unit, to_region, copy["BackupId"]))
+            out.waits.append(self._wait(unit, to_region, copy["BackupId"], "BackupAvailable"))
             return None
         return copy
 
-    def _drill_of_run(self, ctx: RunContext, t: _Target) -> dict[str, Any] | None:
-        run = _tag_value(ctx.run_id)
-        return _newest([fs for fs in t.drills if _tags(fs).get(RUN_TAG) == run and fs["Lifecycle"] != "DELETING"])
+    def _drill_of_run(self, ctx: RunContext, t: Lineage) -> dict[str, Any] | None:
+        run = tag_value(ctx.run_id)
+        return newest([fs for fs in t.drills if tags_of(fs).get(RUN_TAG) == run and fs["Lifecycle"] != "DELETING"])
 
-    def _drill_restore(self, ctx: RunContext, unit: WorkUnit, t: _Target, out: PhaseOutcome) -> None:
+    def _drill_restore(self, ctx: RunContext, unit: WorkUnit, t: Lineage, out: PhaseOutcome) -> None:
         fs = self._drill_of_run(ctx, t)
         if fs is None:
             self._restore(ctx, unit, t, self._newest_copy(ctx, t), out, drill=True)
             return
-        fs_id, backup_id, region = fs["FileSystemId"], _tags(fs).get(RESTORED_FROM_TAG, "?"), t.target.region
+        fs_id, backup_id, region = fs["FileSystemId"], tags_of(fs).get(RESTORED_FROM_TAG, "?"), t.target.region
         if fs["Lifecycle"] in BUSY:
-            out.waits.append(self._fs_wait(unit, region, fs_id, "FileSystemAvailable", "drill restore becoming AVAILABLE"))
+            out.waits.append(self._wait(unit, region, fs_id, "FileSystemAvailable"))
             return
         if fs["Lifecycle"] != "AVAILABLE":
             raise AdapterError(t.rid, f"drill: backup {backup_id} restored into {fs_id} in {region}, which is "
-                                      f"{fs['Lifecycle']}: {(fs.get('FailureDetails') or {}).get('Message', 'no details')}",
+                                      f"{fs['Lifecycle']}: {failure_of(fs)}",
                                "the backup does not restore as configured (subnets, security groups, Active "
                                "Directory): fix that; CLEANUP deletes the drill file system")
         problems = self._unusable(t, fs, backup_id)
@@ -570,21 +370,21 @@ class FsxAdapter(Adapter):
             raise AdapterError(t.rid, f"drill: restored {fs_id} is not usable: {'; '.join(problems)}",
                                "check the backup and the subnets; CLEANUP deletes the drill file system")
         test = t.restore_test(backup_id)
-        if test is None or test["run"] != _tag_value(ctx.run_id):
-            seconds = _age(fs["CreationTime"])  # creation to AVAILABLE, as first seen: at most one poll late
+        if test is None or test["run"] != tag_value(ctx.run_id):
+            seconds = age_of(fs["CreationTime"])  # creation to AVAILABLE, as first seen: at most one poll late
             at = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-            test = {"seconds": f"{seconds:.1f}", "at": at, "run": _tag_value(ctx.run_id)}
+            test = {"seconds": f"{seconds:.1f}", "at": at, "run": tag_value(ctx.run_id)}
             backup = next((b for b in t.copies if b["BackupId"] == backup_id), None)
             if backup is not None:  # the durable record: this backup was proven restorable, in that time
-                value = _tag_value(f"{test['seconds']}s to AVAILABLE at {at} run {ctx.run_id}")
+                value = tag_value(f"{test['seconds']}s to AVAILABLE at {at} run {ctx.run_id}")
                 ctx.mutate(self._fsx(ctx, unit, region), "tag_resource", ResourceARN=backup["ResourceARN"],
-                           Tags=_tag_list({RESTORE_TEST_TAG: value}))
+                           Tags=tag_list({RESTORE_TEST_TAG: value}))
         out.notes.append(f"{t.rid}: drill: backup {backup_id} restored into {fs_id} in {region} in {test['seconds']} s "
                          f"(creation to AVAILABLE); {fs.get('DNSName')} reachable in {', '.join(fs['SubnetIds'])}")
         out.data.setdefault("restore_seconds", {})[t.rid] = float(test["seconds"])
 
     @staticmethod
-    def _unusable(t: _Target, fs: dict[str, Any], backup_id: str) -> list[str]:
+    def _unusable(t: Lineage, fs: dict[str, Any], backup_id: str) -> list[str]:
         """What a drill's restored file system lacks to serve as the protected one would."""
         source = next((b["FileSystem"] for b in t.copies if b["BackupId"] == backup_id), {})
         problems = []
@@ -602,7 +402,7 @@ class FsxAdapter(Adapter):
 
     def cleanup(self, ctx: RunContext, unit: WorkUnit) -> PhaseOutcome:
         out = PhaseOutcome()
-        for t in self._resolve(ctx, unit, source=not ctx.is_drill):
+        for t in resolve_lineages(ctx, unit, source=not ctx.is_drill):
             if ctx.is_drill:
                 for fs in t.drills:  # earlier drills' leftovers too
                     self._delete(ctx, unit, t, fs, t.target.region, out, final_backup=False)
@@ -612,17 +412,18 @@ class FsxAdapter(Adapter):
                 raise AdapterError(t.rid, f"refusing to retire {t.fs_id}'s file system in {t.source.region}: nothing "
                                           f"restored is AVAILABLE in {t.target.region}", "run ACTIVATE first")
             for fs in t.left:
-                if t.cfg.source_file_system_action == "delete" and (_serving(fs) or fs["Lifecycle"] == "DELETING"):
+                if t.cfg.source_file_system_action == "delete" and (is_serving(fs) or fs["Lifecycle"] == "DELETING"):
                     self._delete(ctx, unit, t, fs, t.source.region, out, final_backup=True)
-                elif _serving(fs):
+                elif is_serving(fs):
+                    retired = tag_list({RETIRED_TAG: tag_value(ctx.run_id)})
                     reply = ctx.mutate(self._fsx(ctx, unit, t.source.region), "tag_resource",
-                                       ResourceARN=fs["ResourceARN"], Tags=_tag_list({RETIRED_TAG: _tag_value(ctx.run_id)}))
+                                       ResourceARN=fs["ResourceARN"], Tags=retired)
                     verb = "would retire" if reply is None else "retired"
                     out.notes.append(f"{t.rid}: {verb} {fs['FileSystemId']} in {t.source.region} (tag {RETIRED_TAG}; "
                                      "left running)")
         return out
 
-    def _delete(self, ctx: RunContext, unit: WorkUnit, t: _Target, fs: dict[str, Any], region: str,
+    def _delete(self, ctx: RunContext, unit: WorkUnit, t: Lineage, fs: dict[str, Any], region: str,
                 out: PhaseOutcome, *, final_backup: bool) -> None:
         fs_id = fs["FileSystemId"]
         if fs["Lifecycle"] != "DELETING":
@@ -630,29 +431,29 @@ class FsxAdapter(Adapter):
             scratch = str((fs.get(SETTINGS_KEY.get(fs_type, "")) or {}).get("DeploymentType", "")).startswith("SCRATCH")
             options: dict[str, Any] = {"SkipFinalBackup": True}
             if final_backup and not scratch:
-                tags = {**_carried(_tags(fs)), LINEAGE_TAG: t.fs_id, RUN_TAG: _tag_value(ctx.run_id)}
-                options = {"SkipFinalBackup": False, "FinalBackupTags": _tag_list(tags)}
+                tags = {**carried(tags_of(fs)), LINEAGE_TAG: t.fs_id, RUN_TAG: tag_value(ctx.run_id)}
+                options = {"SkipFinalBackup": False, "FinalBackupTags": tag_list(tags)}
             args = {SETTINGS_KEY[fs_type]: options} if fs_type in SETTINGS_KEY else {}
             reply = ctx.mutate(self._fsx(ctx, unit, region), "delete_file_system", FileSystemId=fs_id,
-                               ClientRequestToken=_token(ctx.run_id, t.rid, "delete", fs_id), **args)
-            what = "drill file system" if DRILL_TAG in _tags(fs) else "file system"
+                               ClientRequestToken=token(ctx.run_id, t.rid, "delete", fs_id), **args)
+            what = "drill file system" if DRILL_TAG in tags_of(fs) else "file system"
             backed = " with a final backup" if final_backup and not scratch else ""
             out.notes.append(f"{t.rid}: {'would delete' if reply is None else 'deleting'} {what} {fs_id} in "
                              f"{region}{backed}")
             if reply is None:
                 return
-        out.waits.append(self._fs_wait(unit, region, fs_id, "FileSystemDeleted", "being deleted"))
+        out.waits.append(self._wait(unit, region, fs_id, "FileSystemDeleted"))
 
     def replicate(self, ctx: RunContext, unit: WorkUnit) -> PhaseOutcome:
         out = PhaseOutcome()
-        for t in self._resolve(ctx, unit):
+        for t in resolve_lineages(ctx, unit):
             if ctx.is_drill:
                 out.notes.append(f"{t.rid}: drill: no backup is copied back")
                 continue
             fs = t.serving
             if fs is None or fs["Lifecycle"] != "AVAILABLE":
                 if ctx.dry_run:
-                    out.notes.append(f"{t.rid}: would back up the restored file system and copy it to {t.source.region}")
+                    out.notes.append(f"{t.rid}: would back up the restored file system, copy it to {t.source.region}")
                     continue
                 raise AdapterError(t.rid, f"no restored file system of {t.fs_id} AVAILABLE in {t.target.region} to "
                                           "back up", "run ACTIVATE first")
@@ -662,17 +463,13 @@ class FsxAdapter(Adapter):
                                  f"{t.source.region} as {copy['BackupId']}: the way back can restore it")
         return out
 
-    # -- waits -------------------------------------------------------------------------------------
     @staticmethod
-    def _fs_wait(unit: WorkUnit, region: str, fs_id: str, waiter: str, what: str) -> Wait:
-        # A restore takes minutes to hours (size, type): poll every 30 s, up to 4 h.
-        return Wait("fsx", region, unit.account_id, waiter, {"FileSystemIds": [fs_id]},
-                    f"FSx file system {fs_id} in {region} {what}", delay=30, max_attempts=480)
-
-    @staticmethod
-    def _backup_wait(unit: WorkUnit, region: str, backup_id: str) -> Wait:
-        return Wait("fsx", region, unit.account_id, "BackupAvailable", {"BackupIds": [backup_id]},
-                    f"FSx backup {backup_id} in {region} becoming AVAILABLE", delay=30, max_attempts=480)
+    def _wait(unit: WorkUnit, region: str, ident: str, waiter: str) -> Wait:
+        """``waiter`` (ours: waiters/fsx.json) on one backup or file system. Restores and copies take minutes to
+        hours (size, type, distance between regions): poll every 30 s, up to 4 h."""
+        args = {"BackupIds": [ident]} if waiter == "BackupAvailable" else {"FileSystemIds": [ident]}
+        return Wait("fsx", region, unit.account_id, waiter, args, f"FSx {ident} in {region}: {waiter}", delay=30,
+                    max_attempts=480)
 
     # -- tag discovery -------------------------------------------------------------------------------
     # The protected file system (primary), the file systems restored from it and its backups all name one
@@ -684,24 +481,19 @@ class FsxAdapter(Adapter):
         return f"fsx/{account_id}/{config['fileSystemId']}"
 
     def derive(self, found: list[Tagged], read: DiscoveryRead) -> list[Derived | NotDerived]:
-        systems: dict[str, dict[str, Any]] = {}
+        # One listing per region and kind (not per resource; an id deleted since the search is simply absent).
+        parts: dict[str, dict[str, Any]] = {}
         for region in sorted({read.primary} | {f.region for f in found if f.resource_type == "fsx:file-system"}):
-            pages = read.client("fsx", region).get_paginator("describe_file_systems").paginate()
-            systems.update((fs["ResourceARN"], fs) for page in pages for fs in page["FileSystems"])
-        backups: dict[str, dict[str, Any]] = {}
+            fsx = read.client("fsx", region)
+            parts.update((fs["ResourceARN"], fs) for fs in listed(fsx, "describe_file_systems", "FileSystems"))
+        systems = dict(parts)
         for region in sorted({f.region for f in found if f.resource_type == "fsx:backup"}):
-            ids = sorted(f.name for f in found if f.resource_type == "fsx:backup" and f.region == region)
-            pages = read.client("fsx", region).get_paginator("describe_backups")
-            for i in range(0, len(ids), MAX_IDS):
-                try:
-                    listed = [b for page in pages.paginate(BackupIds=ids[i:i + MAX_IDS]) for b in page["Backups"]]
-                except read.client("fsx", region).exceptions.BackupNotFound:  # one deleted since the search
-                    listed = [b for page in pages.paginate() for b in page["Backups"] if b["BackupId"] in ids]
-                backups.update((b["ResourceARN"], b) for b in listed)
+            fsx = read.client("fsx", region)
+            parts.update((b["ResourceARN"], b) for b in listed(fsx, "describe_backups", "Backups"))
         originals = {fs["FileSystemId"]: fs for arn, fs in systems.items() if arn.split(":")[3] == read.primary}
         out: list[Derived | NotDerived] = []
         for f in found:
-            part = systems.get(f.arn) if f.resource_type == "fsx:file-system" else backups.get(f.arn)
+            part = parts.get(f.arn)
             if part is None:
                 out.append(NotDerived(f.arn, "no longer exists -- run discover again"))
                 continue
@@ -721,8 +513,8 @@ class FsxAdapter(Adapter):
                 why = (f"nothing says where to restore it in {read.dr} -- tag it dr:dr-subnet-ids='subnet-...' (one "
                        "subnet; two for Multi-AZ)")
             elif "subnetIds" not in config and "dr:subnet-ids" not in f.tags:
-                why = (f"its file system in {read.primary} is gone: nothing says where a failback restores it -- tag it "
-                       "dr:subnet-ids='subnet-...'")
+                why = (f"its file system in {read.primary} is gone: nothing says where a failback restores it -- tag "
+                       "it dr:subnet-ids='subnet-...'")
             if why:
                 out.append(NotDerived(f.arn, why))
                 continue
