@@ -35,8 +35,8 @@ simulator works against AWS:
   API and Resource Explorer. ``CreateFileSystem`` honours moto's ``_custom_id_`` tag (then dropped) so that a
   seeded file system has the id a manifest names.
 
-Not modelled: data, networking (subnets and security groups are not looked up: any well-formed id is
-taken), Active Directory, KMS keys, volumes and ONTAP SVMs, automatic daily backups, ``UpdateFileSystem``.
+Not modelled: data, networking (subnets and security groups are not looked up), Active Directory, KMS
+keys, volumes and ONTAP SVMs, automatic daily backups, ``UpdateFileSystem``.
 """
 
 from __future__ import annotations
@@ -135,7 +135,8 @@ class SimFileSystem:
                  subnets: list[str], security_groups: list[str], settings: dict[str, Any], kms_key_id: str | None,
                  version: str | None):
         self.id, self.type, self.capacity, self.storage_type = fs_id, fs_type, capacity, storage_type
-        self.subnets, self.security_groups, self.kms_key_id, self.version = subnets, security_groups, kms_key_id, version
+        self.subnets, self.security_groups = subnets, security_groups
+        self.kms_key_id, self.version = kms_key_id, version
         self.account, self.region = backend.account_id, backend.region_name
         self.arn = f"arn:aws:fsx:{self.region}:{self.account}:file-system/{fs_id}"
         self.settings = _response_settings(fs_type, settings, subnets, fs_id)
@@ -186,8 +187,8 @@ def _response_settings(fs_type: str, asked: dict[str, Any], subnets: list[str], 
 
 
 class SimBackup:
-    def __init__(self, backend: FsxSimBackend, file_system: dict[str, Any], lifecycle: str, kind: str = "USER_INITIATED",
-                 source: SimBackup | None = None):
+    def __init__(self, backend: FsxSimBackend, file_system: dict[str, Any], lifecycle: str,
+                 kind: str = "USER_INITIATED", source: SimBackup | None = None):
         self.id = _new_id("backup")
         self.account, self.region = backend.account_id, backend.region_name
         self.arn = f"arn:aws:fsx:{self.region}:{self.account}:backup/{self.id}"
@@ -476,7 +477,8 @@ class FsxSimBackend(FSxBackend):
             found = [b for b in found if attribute[f["Name"]](b) in (f.get("Values") or [])]
         return sorted(found, key=lambda b: b.creation_time)
 
-    def delete_backup(self, backup_id: str, client_request_token: str | None = None) -> dict[str, Any]:  # type: ignore[override]
+    def delete_backup(self, backup_id: str,  # type: ignore[override]
+                      client_request_token: str | None = None) -> dict[str, Any]:
         backup = self.backup(backup_id)
         if backup.lifecycle in BACKUP_BUSY:
             raise FsxError("BackupInProgress", f"Backup {backup.id} is {backup.lifecycle}.")
@@ -549,16 +551,13 @@ def call_action(self: FSxResponse) -> Any:
         return BaseResponse.call_action(self)
 
 
-def create_file_system(self: FSxResponse) -> str:
-    backend = self.fsx_backend
-    fs = backend.create_file_system(_params(self))
-    return _reply({"FileSystem": fs.describe(backend._tags(fs.arn))})
-
-
-def create_file_system_from_backup(self: FSxResponse) -> str:
-    backend = self.fsx_backend
-    fs = backend.create_file_system_from_backup(_params(self))
-    return _reply({"FileSystem": fs.describe(backend._tags(fs.arn))})
+def _created(key: str, create: Any) -> Any:
+    """A response method answering ``{key: <description>}`` of what ``create(backend, params)`` made."""
+    def respond(self: FSxResponse) -> str:
+        backend = self.fsx_backend
+        made = create(backend, _params(self))
+        return _reply({key: made.describe(backend._tags(made.arn))})
+    return respond
 
 
 def describe_file_systems(self: FSxResponse) -> str:
@@ -569,18 +568,6 @@ def describe_file_systems(self: FSxResponse) -> str:
 
 def delete_file_system(self: FSxResponse) -> str:
     return _reply(self.fsx_backend.delete_file_system(_params(self)))
-
-
-def create_backup(self: FSxResponse) -> str:
-    backend = self.fsx_backend
-    backup = backend.create_backup(_params(self))
-    return _reply({"Backup": backup.describe(backend._tags(backup.arn))})
-
-
-def copy_backup(self: FSxResponse) -> str:
-    backend = self.fsx_backend
-    backup = backend.copy_backup(_params(self))
-    return _reply({"Backup": backup.describe(backend._tags(backup.arn))})
 
 
 def describe_backups(self: FSxResponse) -> str:
@@ -624,7 +611,12 @@ def register() -> None:
     if backends.backend is not FsxSimBackend:
         backends.backend = FsxSimBackend
         backends.clear()  # accounts created before (none, when installed first) would keep moto's class
-    for fn in (call_action, create_file_system, create_file_system_from_backup, describe_file_systems,
-               delete_file_system, create_backup, copy_backup, describe_backups, delete_backup, tag_resource,
+    created = {"create_file_system": ("FileSystem", FsxSimBackend.create_file_system),
+               "create_file_system_from_backup": ("FileSystem", FsxSimBackend.create_file_system_from_backup),
+               "create_backup": ("Backup", FsxSimBackend.create_backup),
+               "copy_backup": ("Backup", FsxSimBackend.copy_backup)}
+    for name, (key, create) in created.items():
+        setattr(FSxResponse, name, _created(key, create))
+    for fn in (call_action, describe_file_systems, delete_file_system, describe_backups, delete_backup, tag_resource,
                untag_resource, list_tags_for_resource):
         setattr(FSxResponse, fn.__name__, fn)
