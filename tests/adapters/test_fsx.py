@@ -6,6 +6,9 @@ tags; never the adapter's own account of what it did.
 
 from __future__ import annotations
 
+import re
+from datetime import datetime, timezone
+
 import pytest
 from awssim.fsx_backups import backend_of
 from awssim.kits import PRIMARY as PRIMARY_SIDE
@@ -14,10 +17,16 @@ from dr_adapters.adapters.base import AdapterError
 from dr_adapters.adapters.discovery import DiscoveryRead, NotDerived, Tagged
 from dr_adapters.adapters.runner import converge
 from dr_adapters.plan.types import Health, Phase
+from dr_adapters.report.build import build_report
+from dr_adapters.report.records import TaskRecord
 from mini_estate import DR, HUB, PRIMARY, mini_estate, units_of
 
 DRILL_TAG, RESTORE_TEST_TAG, RETIRED_TAG = "dr:drill-of", "dr:restore-test", "dr:retired"
 LINEAGE_TAG, RESTORED_FROM_TAG = "dr:protected-file-system", "dr:restored-from"
+
+
+def now():
+    return datetime.now(timezone.utc).isoformat()
 
 
 def tags_of(resource):
@@ -53,7 +62,16 @@ def test_a_drill_restores_a_throwaway_file_system_records_its_restore_time_and_l
             "AutomaticBackupRetentionDays"] == 0  # a throw-away file system takes no backups
     health = [h for u in mini.units for h in mini.adapter.validate(ctx, u)]
     assert {h.status for h in health} == {Health.HEALTHY}
-    assert all("took" in h.reason and "creation to AVAILABLE" in h.reason for h in health), health  # the report's
+    assert all("took" in h.reason and "creation to AVAILABLE" in h.reason for h in health), health
+    # VALIDATE's health is what the run report lists per unit: the restore time reaches the drill's report
+    records = [TaskRecord(task=f"validate-{u.unit_id}", phase="VALIDATE", wave=1, unit_id=u.unit_id, action="FSx",
+                          account_id=u.account_id, resource_ids=u.resource_ids, started_at=now(), ended_at=now(),
+                          outcome="succeeded", health=[h.to_dict() for h in mini.adapter.validate(ctx, u)])
+               for u in mini.units]
+    report = build_report(mini.plan, run_id="drill", operation="drill", dry_run=False, run_started_at=now(),
+                          preflight=None, records=records, gates=[], failed_tasks=[], ended_at=now())
+    reported = [c["reason"] for u in report["waves"][0]["phases"]["VALIDATE"]["units"] for c in u["health"]]
+    assert len(reported) == 2 and all(re.search(r"took \d+\.\d s \(creation to AVAILABLE\)", r) for r in reported)
     mini.drive(ctx, steps=(Phase.CLEANUP, Phase.REPLICATE))
 
     assert mini.kit.leftovers(mini.estate) == []
