@@ -197,3 +197,19 @@ def test_discovery_says_what_a_tagged_file_system_lacks(aws):
     (derived,) = mini.adapter.derive([Tagged(fs["ResourceARN"], HUB, PRIMARY, "fsx:file-system", tags_of(fs))], read)
     assert derived.config == {"fileSystemId": resource.config["fileSystemId"],
                               "subnetIds": resource.config["subnetIds"]}
+
+
+def test_a_drill_cleanup_waits_for_a_restore_still_being_created_then_deletes_it(aws, monkeypatch):
+    mini = mini_estate("FSx")
+    unit, ctx = mini.units[0], mini.ctx("drill")
+    monkeypatch.setenv("AWSSIM_DELAY_SECONDS", "60")  # the restore outlasts the test: FSx refuses to delete it
+    mini.adapter.run_phase(Phase.ACTIVATE, ctx, unit)
+    ctx.changes.clear()
+    waiting = mini.adapter.run_phase(Phase.CLEANUP, ctx, unit)
+    assert [w.waiter for w in waiting.waits] == ["FileSystemAvailable"] and ctx.changes == []
+    (drill,) = [fs for fs in file_systems(mini, unit.account_id, DR) if DRILL_TAG in tags_of(fs)]
+    assert drill["Lifecycle"] == "CREATING"
+    monkeypatch.setenv("AWSSIM_DELAY_SECONDS", "0")
+    backend_of(HUB, DR).file_systems[drill["FileSystemId"]].due = 0  # created at last
+    converge(mini.adapter, Phase.CLEANUP, ctx, unit, delay=0)
+    assert mini.kit.leftovers(mini.estate) == []

@@ -69,6 +69,7 @@ from dr_adapters.adapters.fsx_lineage import (
 from dr_adapters.plan.model import WorkUnit
 from dr_adapters.plan.types import Health, Phase
 
+
 class FsxAdapter(Adapter):
     actions = ("FSx",)
     config_model = FsxConfig
@@ -139,26 +140,27 @@ class FsxAdapter(Adapter):
     def _final_backup(ctx: RunContext, cfg: FsxConfig) -> bool:
         return cfg.final_backup and not ctx.unplanned and not ctx.is_drill
 
-    def _check_copy(self, ctx: RunContext, t: Lineage) -> tuple[str, str | None, str]:
-        """What the newest AVAILABLE backup in the target region is, and why it cannot be restored now (None:
-        it can) with the fix: none there, older than the RPO, or not fitting the configured subnets."""
+    def _check_copy(self, ctx: RunContext, t: Lineage) -> tuple[str, str | None, str, bool]:
+        """What the newest AVAILABLE backup in the target region is, why it cannot be restored now (None: it
+        can: there is one, it fits the configured subnets, it is within the RPO), the fix, and whether only its
+        age is the problem."""
         region = t.target.region
         if not t.copies:
-            return "", (f"no AVAILABLE backup of {t.fs_id} in {region}: nothing to restore"), (
-                f"copy one to {region} (CopyBackup, or an AWS Backup copy rule)")
+            return "", f"no AVAILABLE backup of {t.fs_id} in {region}: nothing to restore", (
+                f"copy one to {region} (CopyBackup, or an AWS Backup copy rule)"), False
         newest, rpo = t.copies[0], self._rpo(ctx, t.cfg)
         age = age_of(newest["CreationTime"])
         said = f"newest backup {newest['BackupId']} of {t.fs_id} in {region} is {ago(age)} old"
         if problem := restorable(t, newest):
-            return said, problem, "fix the subnets in the manifest"
+            return said, problem, "fix the subnets in the manifest", False
         if rpo and age > rpo * 60:
             return said, f"{said}, beyond the RPO of {rpo} min", (
-                f"copy a fresh backup to {region}, or raise rpoMinutes if that loss is accepted")
-        return said, None, ""
+                f"copy a fresh backup to {region}, or raise rpoMinutes if that loss is accepted"), True
+        return said, None, "", False
 
     def _newest_copy(self, ctx: RunContext, t: Lineage) -> dict[str, Any]:
         """The newest AVAILABLE backup in the target region, within the RPO and restorable (else an error)."""
-        _, problem, fix = self._check_copy(ctx, t)
+        _, problem, fix, _ = self._check_copy(ctx, t)
         if problem:
             raise AdapterError(t.rid, problem, fix)
         return t.copies[0]
@@ -179,9 +181,9 @@ class FsxAdapter(Adapter):
         if t.serving is not None and not ctx.is_drill:
             return Finding(t.rid, t.serving["Lifecycle"] not in BROKEN, f"{t.serving['FileSystemId']} of {t.fs_id} "
                            f"already restored in {t.target.region} ({t.serving['Lifecycle']})", t.tags)
-        said, problem, fix = self._check_copy(ctx, t)
+        said, problem, fix, stale = self._check_copy(ctx, t)
         exposure = f"{said}: writes since then are lost" if said else None
-        if problem and "beyond the RPO" in problem and self._final_backup(ctx, t.cfg):
+        if stale and self._final_backup(ctx, t.cfg):
             return Finding(t.rid, True, f"warning: {problem} (this planned run takes a final backup)", t.tags, exposure)
         if problem:
             return Finding(t.rid, False, f"{problem} -- {fix}", t.tags, exposure)
@@ -251,6 +253,9 @@ class FsxAdapter(Adapter):
                     raise AdapterError(t.rid, f"no AVAILABLE file system of {t.fs_id} serving in {t.source.region} to "
                                               "take a final backup of",
                                        "set finalBackup: false to restore the newest copy, or fail over unplanned")
+                if str((left.get("LustreConfiguration") or {}).get("DeploymentType", "")).startswith("SCRATCH"):
+                    raise AdapterError(t.rid, f"{left['FileSystemId']} is a scratch Lustre file system: FSx cannot back "
+                                              "it up", "set finalBackup: false (and protect its data elsewhere)")
                 copy = self._ship(ctx, unit, t, left, t.source.region, t.target.region, out)
                 if copy is not None:
                     if problem := restorable(t, copy):
@@ -426,6 +431,10 @@ class FsxAdapter(Adapter):
     def _delete(self, ctx: RunContext, unit: WorkUnit, t: Lineage, fs: dict[str, Any], region: str,
                 out: PhaseOutcome, *, final_backup: bool) -> None:
         fs_id = fs["FileSystemId"]
+        if fs["Lifecycle"] in BUSY:  # FSx deletes no file system while it is created or changed: once it is done
+            if not ctx.dry_run:
+                out.waits.append(self._wait(unit, region, fs_id, "FileSystemAvailable"))
+            return
         if fs["Lifecycle"] != "DELETING":
             fs_type = fs["FileSystemType"]
             scratch = str((fs.get(SETTINGS_KEY.get(fs_type, "")) or {}).get("DeploymentType", "")).startswith("SCRATCH")
