@@ -7,11 +7,13 @@ manifest names the protected one (``fileSystemId``, in the primary region) and e
 adapter restores carries ``dr:protected-file-system=<that id>``: together they are its *lineage*. The lineage's
 *serving* file system in a region is one not tagged ``dr:retired`` and not being deleted. A backup belongs to
 the lineage when it is of the named file system or carries the tag (our backups, and copies made with
-``CopyTags``, carry it). Per phase, on a failover (a failback is the same with the regions swapped):
+``CopyTags``, carry it). The config and the lineage as read from AWS are in ``adapters/fsx_lineage.py``.
+Per phase, on a failover (a failback is the same with the regions swapped):
 
 * INSTANTIATE finds the newest AVAILABLE backup of the lineage in the target region and checks that its
-  age (``CreationTime``) is within the RPO (``rpoMinutes``, else the plan's): an error naming the backup
-  and its age otherwise. It changes nothing (FSx has nothing to prewarm).
+  age (``CreationTime``; a copy's is when it was copied, so copy right after backing up, as an AWS Backup
+  copy rule and REPLICATE do) is within the RPO (``rpoMinutes``, else the plan's): an error naming the
+  backup and its age otherwise. It changes nothing (FSx has nothing to prewarm).
 * ACTIVATE restores it into the target region (``CreateFileSystemFromBackup`` into the configured subnets
   and security groups, the backup's type, capacity and settings, ``storageType`` if set) and waits until
   the file system is AVAILABLE. On a *planned* run with ``finalBackup`` (the default) it first backs up the
@@ -29,8 +31,9 @@ the lineage when it is of the named file system or carries the tag (our backups,
 
 Where this follows AWS rather than the seeds (SRS SI-2.12 lists ``RestoreVolumeFromSnapshot`` and
 ``UpdateFileSystem``): those roll a volume back in place, in one region; a regional failover needs a file
-system in the other region, and FSx makes one only from a backup there. ONTAP is not covered: its backups
-are volume backups and its cross-region DR is SnapMirror (preflight says so).
+system in the other region, and FSx makes one only from a backup there. PRD Appendix B calls FSx
+"REPLICATE only"; the SRS gives it all four phases, as here. ONTAP is not covered: its backups are volume
+backups and its cross-region DR is SnapMirror (preflight says so).
 
 Drill: a real restore test, which no backup schedule alone proves. INSTANTIATE checks the newest copy against
 the RPO; ACTIVATE restores it into a throw-away file system (tagged ``dr:drill-of``, no ``dr:enabled``, no
