@@ -19,8 +19,9 @@ simulator works against AWS:
   answers with the resource it created (a retry whose first reply was lost creates nothing more); with other
   parameters it is ``IncompatibleParameterError``.
 * What AWS refuses: copying a backup that is not ``AVAILABLE`` (``SourceBackupUnavailable``) or that does not
-  exist in ``SourceRegion`` (``BackupNotFound``), an unknown region (``InvalidRegion``), a sixth copy in
-  progress into one region (``ServiceLimitExceeded``); restoring a backup of another region (it is not found
+  exist in ``SourceRegion`` (``BackupNotFound``), an unknown region or a cross-region copy to or from an
+  opt-in region (``InvalidRegion``), a backup of an Intelligent-Tiering file system (``UnsupportedOperation``),
+  a sixth copy in progress into one region (``ServiceLimitExceeded``); restoring a backup of another region (it is not found
   here: ``BackupNotFound``), one not ``AVAILABLE``, an ONTAP backup (volumes are restored, not file systems),
   type settings of another file system type, OpenZFS without ``OpenZFSConfiguration``
   (``MissingFileSystemConfiguration``), one subnet for a Multi-AZ deployment or two for a single-AZ one
@@ -72,6 +73,10 @@ MULTI_AZ = ("MULTI_AZ_1", "MULTI_AZ_2")
 BACKUP_BUSY = ("PENDING", "CREATING", "TRANSFERRING", "COPYING")
 COPIES_IN_PROGRESS_LIMIT = 5  # per account and destination region
 CUSTOM_ID_TAG = "_custom_id_"
+OPT_IN_REGIONS = frozenset({  # no cross-Region backup copy to or from them (FSx user guides)
+    "af-south-1", "ap-east-1", "ap-south-2", "ap-southeast-3", "ap-southeast-4", "ap-southeast-5", "ap-southeast-7",
+    "ca-west-1", "eu-central-2", "eu-south-1", "eu-south-2", "il-central-1", "me-central-1", "me-south-1",
+    "mx-central-1"})
 TAG_TEXT = re.compile(r"^[\w .:/=+\-@]*$")  # \p{L}\p{Z}\p{N}_.:/=+-@ (botocore's TagKey / TagValue)
 MAX_TAGS = 50
 
@@ -448,10 +453,14 @@ class FsxSimBackend(FSxBackend):
             return found
         if source_region not in fsx_models.fsx_backends[self.account_id].regions:
             raise FsxError("InvalidRegion", f"{source_region} is not a Region of this partition where FSx runs.")
+        if source_region != self.region_name and {source_region, self.region_name} & OPT_IN_REGIONS:
+            raise FsxError("InvalidRegion", "Cross-Region backup copies are not supported in opt-in Regions.")
         source = self._region(source_region).backup(params.get("SourceBackupId", ""))
         if source.lifecycle != "AVAILABLE":
             raise FsxError("SourceBackupUnavailable", f"Source backup {source.id} is {source.lifecycle}, not "
                            "AVAILABLE.", BackupId=source.id)
+        if source.file_system.get("StorageType") == "INTELLIGENT_TIERING":
+            raise FsxError("UnsupportedOperation", "Backups of Intelligent-Tiering file systems cannot be copied.")
         copying = [b for b in self.backups.values() if b.lifecycle == "COPYING"]
         if len(copying) >= COPIES_IN_PROGRESS_LIMIT:
             raise FsxError("ServiceLimitExceeded", f"{len(copying)} backup copies are already in progress into "

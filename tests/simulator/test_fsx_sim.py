@@ -100,6 +100,7 @@ def test_copy_backup_refuses_what_aws_refuses(aws, monkeypatch):
     assert code_of(dr.copy_backup, SourceBackupId="backup-0123456789abcdef0", SourceRegion=PRIMARY) == "BackupNotFound"
     assert code_of(dr.copy_backup, SourceBackupId=made, SourceRegion="xx-nowhere-1") == "InvalidRegion"
     assert code_of(dr.copy_backup, SourceBackupId=made) == "BackupNotFound"  # no SourceRegion: an in-Region copy
+    assert code_of(fsx(aws, "me-south-1").copy_backup, SourceBackupId=made, SourceRegion=PRIMARY) == "InvalidRegion"
     busy = backend_of(HUB, PRIMARY).backups[made]
     busy.lifecycle, busy.due = "CREATING", time.time() + 60
     assert code_of(dr.copy_backup, SourceBackupId=made, SourceRegion=PRIMARY) == "SourceBackupUnavailable"
@@ -220,3 +221,10 @@ def test_the_extension_answers_over_http(server_url):
     until_available(lambda: clients[DR].describe_backups(BackupIds=[copy])["Backups"][0])
     restored = clients[DR].create_file_system_from_backup(BackupId=copy, SubnetIds=SUBNETS)["FileSystem"]
     until_available(lambda: clients[DR].describe_file_systems(FileSystemIds=[restored["FileSystemId"]])["FileSystems"][0])
+
+
+def test_backups_of_intelligent_tiering_file_systems_are_not_copied(aws):
+    tiered = {"FileSystemType": "OPENZFS", "StorageCapacity": 64, "StorageType": "INTELLIGENT_TIERING",
+              "OpenZFSConfiguration": {"DeploymentType": "MULTI_AZ_1", "ThroughputCapacity": 160}}
+    with pytest.raises(ClientError, match="UnsupportedOperation"):
+        protected(aws, tiered)
