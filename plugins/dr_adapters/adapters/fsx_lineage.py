@@ -53,8 +53,9 @@ class FsxConfig(ActionConfig):
         "Security groups of a file system restored in the primary region (default: the VPC's default group)."))
     dr_security_group_ids: list[str] = Field([], alias="drSecurityGroupIds", max_length=50, description=(
         "Security groups of a file system restored in the DR region (default: the VPC's default group)."))
-    storage_type: Literal["SSD", "HDD", "INTELLIGENT_TIERING"] | None = Field(None, alias="storageType", description=(
-        "Storage type of a restored file system (default: the backed-up file system's)."))
+    storage_type: Literal["SSD", "HDD"] | None = Field(None, alias="storageType", description=(
+        "Storage type of a restored file system (default: the backed-up file system's). Not Intelligent-Tiering: "
+        "FSx copies no backup of it to another region, so nothing could protect the way back."))
     rpo_minutes: int | None = Field(None, alias="rpoMinutes", ge=1, description=(
         "Oldest backup (minutes) INSTANTIATE and ACTIVATE accept to restore (default: the plan's RPO)."))
     final_backup: bool = Field(True, alias="finalBackup", description=(
