@@ -34,6 +34,9 @@ in-process (``moto.mock_aws``) and server mode (``python -m awssim serve``). It 
   (``UpdateFileSystemProtection``, ``FileSystemProtection`` in DescribeFileSystems), transitions taking time,
   each configuration held by both regions it spans and refused as on AWS; file systems are taggable and
   discoverable (``elasticfilesystem:file-system``) as moto has them (``awssim.efs_replication``);
+* FSx file systems and backups with lifecycles that take time, ``CopyBackup`` across regions,
+  ``CreateFileSystemFromBackup``, idempotency tokens, final backups on delete and what AWS refuses of them,
+  listed for tag discovery (``fsx:file-system``, ``fsx:backup``) (``awssim.fsx_backups``);
 * regional outages: a dark region's requests fail like a dead endpoint's (``awssim.outage``).
 
 State is kept per account and region, like moto's own backends, and replies follow botocore's
@@ -50,8 +53,8 @@ def install() -> None:
     global _installed
     if _installed:
         return
-    from awssim import (autoscaling, drs, efs_replication, elasticache_global, eventbridge, memorydb, opensearch,
-                        outage, rds_global, rds_replicas, resource_explorer, route53_dns)
+    from awssim import (autoscaling, drs, efs_replication, elasticache_global, eventbridge, fsx_backups, memorydb,
+                        opensearch, outage, rds_global, rds_replicas, resource_explorer, route53_dns)
 
     drs.register()
     resource_explorer.register()
@@ -64,5 +67,6 @@ def install() -> None:
     autoscaling.register()
     eventbridge.register()
     efs_replication.register()
+    fsx_backups.register()
     outage.install_in_process()
     _installed = True

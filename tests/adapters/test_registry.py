@@ -8,7 +8,6 @@ from pydantic import BaseModel
 from dr_adapters.adapters.base import ActionConfig, Adapter, PhaseOutcome
 from dr_adapters.adapters.registry import (
     ADAPTER_CLASSES,
-    PLANNED_ACTIONS,
     AdapterRegistrationError,
     discover,
     overridden_phases,
@@ -50,12 +49,6 @@ def test_two_adapters_claiming_one_action_are_refused_by_name():
 def test_an_existing_action_claimed_again_is_refused():
     with pytest.raises(AdapterRegistrationError, match=r"Impostor.*'DRS' is already claimed by .*DrsAdapter"):
         register([*ADAPTER_CLASSES, adapter("Impostor", actions=("DRS",))])
-
-
-def test_an_action_both_implemented_and_planned_is_refused():
-    planned = PLANNED_ACTIONS[0]
-    with pytest.raises(AdapterRegistrationError, match=rf"EarlyBird.*{planned}.*remove it from PLANNED_ACTIONS"):
-        register([adapter("EarlyBird", actions=(planned,))])
 
 
 @pytest.mark.parametrize("declared, message", [

@@ -21,7 +21,6 @@ EXPECTED = {
     "malformed-yaml.yaml": ("line 3", "not valid YAML"),
     "malformed-json.json": ("line 1", "not valid JSON"),
     "unknown-action.yaml": ("layers[0].resources[0] (thing).action", "unknown action 'Mainframe' -- use one of: AuroraMySQL, AuroraPostgreSQL, AutoScaling, DRS"),
-    "planned-action.yaml": ("layers[0].resources[0] (files).action", "not implemented in this version"),
     "unknown-key.yaml": ("aprovalRequired", "unknown key"),
     "unknown-config-key.yaml": ("layers[0].resources[0] (api).config.desiredCnt", "unknown key"),
     "wrong-type.yaml": ("layers[0].resources[0] (api).config.desiredCount", "valid integer"),

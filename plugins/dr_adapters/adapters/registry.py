@@ -6,7 +6,6 @@ here. Registration refuses, naming the adapter, what would otherwise surface as 
 mid-run (the pluggy idea: check plugins when they register, not when they are called):
 
 * two adapters claiming one action;
-* an action both implemented and listed as planned (``PLANNED_ACTIONS``);
 * declared ``phases`` that differ from the phase methods the adapter overrides;
 * no ``unplanned_behaviour`` (every adapter has an unplanned path, and says what it is);
 * a config model that is not an ``ActionConfig``;
@@ -26,10 +25,6 @@ from collections.abc import Iterable
 from dr_adapters.adapters.base import ActionConfig, Adapter
 from dr_adapters.plan.types import Phase
 
-PLANNED_ACTIONS = (
-    "FSx",
-)
-"""Actions of the manifest format that this version does not implement yet (rejected clearly)."""
 
 # Modules of this package that hold no technology: the contract, families, the runner, this file.
 _NOT_ADAPTERS = frozenset({"base", "discovery", "regional", "replicated", "registry", "runner"})
@@ -61,9 +56,6 @@ def check_adapter(cls: type[Adapter], claimed: dict[str, type[Adapter]]) -> None
         if action in claimed and claimed[action] is not cls:
             problems.append(f"action {action!r} is already claimed by {_name(claimed[action])} -- "
                             "give each action one adapter")
-        if action in PLANNED_ACTIONS:
-            problems.append(f"action {action!r} is implemented here and still listed in PLANNED_ACTIONS -- "
-                            "remove it from PLANNED_ACTIONS in adapters/registry.py")
     if not str(getattr(cls, "unplanned_behaviour", "")).strip():
         problems.append("no unplanned_behaviour -- say what it does when the region it leaves is dark "
                         "(no call to it; CLEANUP and REPLICATE wait for reprotect)")

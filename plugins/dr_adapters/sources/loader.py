@@ -123,13 +123,11 @@ def _problem(err: dict[str, Any], data: Any) -> Problem:
 
 
 def _message(err: dict[str, Any]) -> str:
-    from dr_adapters.adapters.registry import PLANNED_ACTIONS, supported_actions
+    from dr_adapters.adapters.registry import supported_actions
 
     kind = err["type"]
     if kind == "union_tag_invalid":
         action = err["ctx"]["tag"]
-        if action in PLANNED_ACTIONS:
-            return f"action {action!r} is part of the manifest format but not implemented in this version -- use one of: {', '.join(supported_actions())}"
         return f"unknown action {action!r} -- use one of: {', '.join(supported_actions())}"
     if kind == "union_tag_not_found":
         return f"missing 'action' -- add one of: {', '.join(supported_actions())}"
