@@ -7,6 +7,7 @@ HITL detail and the parked task is resumed), so the run records who approved and
 
 from __future__ import annotations
 
+import importlib
 import logging
 import threading
 import time
@@ -68,6 +69,12 @@ class GateAnswerer(threading.Thread):
     scheduler's sweep of gates whose alert interval has passed."""
 
     def __init__(self, dag_id: str, decide: Decision, user: str = "demo-approver", delay: float = 0.5):
+        # Imported here, in the caller's thread: imported first inside this thread, the scheduler's
+        # module (which defines ORM models) can deadlock against the caller configuring SQLAlchemy's
+        # mappers at the same moment (this thread holds the import lock, the caller the mapper lock).
+        for module in ("airflow.jobs.scheduler_job_runner", "airflow.models.hitl", "airflow.models.taskinstance"):
+            importlib.import_module(module)
+
         super().__init__(daemon=True, name="gate-answerer")
         self.dag_id = dag_id
         self.decide = decide
