@@ -239,6 +239,10 @@ def test_failed_resource_blocks_the_next_wave_and_clearing_it_finishes_the_run(d
     when = {k: datetime.fromisoformat(cleared[k]) for k in ("ended_at", "run_resumed_at", "next_try_started_at")}
     assert retried["ended_at"] < retried["next_try_started_at"] == cleared["started_at"]
     assert when["ended_at"] < when["run_resumed_at"] <= when["next_try_started_at"]
+    # who cleared it over REST: in Airflow's audit log, where the report points (the dry run is not logged)
+    audit = api.get("/api/v2/eventLogs", params={"dag_id": dag.dag_id, "run_id": dag_run.run_id,
+                                                  "event": "post_clear_task_instances"}).json()
+    assert [e["owner"] for e in audit["event_logs"]] == ["oncall"]
     text = (report_folder(dag_run) / "report.txt").read_text()
     assert f"wave_2.instantiate_1 [{failed}] try 2 failed at {cleared['ended_at']}: app-03: DRS launch" in text
     assert f"then cleared; the run resumed at {cleared['run_resumed_at']}" in text

@@ -177,4 +177,4 @@ def test_rto_runs_from_the_first_start_across_retries_and_clears(plan):
     assert f"started {at(0)} (first start)" in text
     assert "measured RTO: 40.00 min (35.50 min without approval waits)" in text
     assert f"app [app] try 2 failed at {at(14)}: {error}\n      then cleared; the run resumed at {at(30)}" in text
-    assert f"approve_wave_3 try 1 rejected by carol, waited 30.0s at {at(35)}" in text
+    assert f"approve_wave_3 try 1 rejected by carol at {at(35)} after waiting 30.0s" in text

@@ -31,14 +31,16 @@ def _attempt_lines(attempts: list[dict[str, Any]]) -> list[str]:
     lines = []
     for a in attempts:
         unit = f" [{a['unit_id']}]" if a.get("unit_id") else ""
-        how = a["outcome"] if "by" not in a else f"{a['outcome']}{' by ' + a['by'] if a['by'] else ''}, waited {a['waited_seconds']:.1f}s"
-        error = f": {a['error']}" if a.get("error") else ""
         ended = f" at {a['ended_at']}" if a.get("ended_at") else ""
+        error = f": {a['error']}" if a.get("error") else ""
+        how = f"{a['outcome']}{ended}{error}"
+        if "by" in a:  # a gate
+            how = f"{a['outcome']}{' by ' + a['by'] if a['by'] else ''}{ended} after waiting {a['waited_seconds']:.1f}s{error}"
         if a["then"] == "cleared":
             then = f"cleared; the run resumed at {a['run_resumed_at'] or '?'} (who cleared it: Airflow's audit log)"
         else:
             then = f"retried by Airflow at {a['next_try_started_at'] or '?'}"
-        lines.append(f"{a['task']}{unit} try {a['try'] or '?'} {how}{ended}{error}")
+        lines.append(f"{a['task']}{unit} try {a['try'] or '?'} {how}")
         lines.append(f"    then {then}")
     return lines
 
