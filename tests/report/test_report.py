@@ -178,3 +178,16 @@ def test_rto_runs_from_the_first_start_across_retries_and_clears(plan):
     assert "measured RTO: 40.00 min (35.50 min without approval waits)" in text
     assert f"app [app] try 2 failed at {at(14)}: {error}\n      then cleared; the run resumed at {at(30)}" in text
     assert f"approve_wave_3 try 1 rejected by carol at {at(35)} after waiting 30.0s" in text
+
+
+def test_a_try_airflow_failed_after_it_finished_is_listed_as_retried(plan):
+    """Airflow 3.3.1 can fail a deferred task's resumed try after it finished (apache/airflow#72716):
+    the task's own record said succeeded, Airflow ran it again; the report keeps both."""
+    recs = records()
+    first = {**recs[0], "try_number": 1, "clear_number": 0}
+    recs[0] = {**recs[0], "started_at": at(2), "try_number": 2, "clear_number": 0, "earlier_tries": [first]}
+    rep = report(plan, recs, [])
+    assert [(a["task"], a["try"], a["outcome"], a["then"]) for a in rep["earlier_attempts"]] == [
+        ("w1-a", 1, "succeeded", "retried by Airflow")]
+    assert rep["started_at"] == T0 and rep["rto"]["measured_minutes"] == 46.0
+    assert f"then retried by Airflow at {at(2)} (Airflow failed this try after the task had finished" in render_text(rep)

@@ -40,6 +40,8 @@ def _attempt_lines(attempts: list[dict[str, Any]]) -> list[str]:
             then = f"cleared; the run resumed at {a['run_resumed_at'] or '?'} (who cleared it: Airflow's audit log)"
         else:
             then = f"retried by Airflow at {a['next_try_started_at'] or '?'}"
+            if a["outcome"] == "succeeded":  # the task finished, but Airflow failed the try: its log says why
+                then += " (Airflow failed this try after the task had finished; see the try's log)"
         lines.append(f"{a['task']}{unit} try {a['try'] or '?'} {how}")
         lines.append(f"    then {then}")
     return lines
