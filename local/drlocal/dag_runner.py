@@ -79,6 +79,12 @@ class GateAnswerer(threading.Thread):
     interval has passed."""
 
     def __init__(self, dag_id: str, decide: Decision, user: str = "demo-approver", delay: float = 0.5):
+        # Imported here, in the caller's thread: imported first inside this thread, the scheduler's
+        # module (which defines ORM models) can deadlock against the caller configuring SQLAlchemy's
+        # mappers at the same moment (this thread holds the import lock, the caller the mapper lock).
+        for module in ("airflow.jobs.scheduler_job_runner", "airflow.models.hitl", "airflow.models.taskinstance"):
+            importlib.import_module(module)
+
         super().__init__(daemon=True, name="gate-answerer")
         self.dag_id = dag_id
         self.decide = decide

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 import time
+from datetime import datetime
 
 import pytest
 from awssim.snapshot import serving_roles as roles
@@ -126,6 +127,15 @@ def test_failover_approved_over_rest_and_marked_success(chromium, stack, estate)
     assert decisions == {"approve_wave_2": ("approved", "admin"),
                          "approve_wave_3": ("marked success (manual override)", None),
                          "approve_cleanup": ("approved", "admin")}, report["approvals"]
+    # Each task keeps its tries in Airflow's task state store (what keeps a failed try, and the run's
+    # first start, in the report across clears; tests/orchestration/test_safety_runs.py clears a run):
+    # it works under the real scheduler's task supervisor too. RTO runs from the run's start.
+    kept = api.call("GET", f"/dags/{DAG_ID}/dagRuns/{run_id}/taskInstances/preflight/state-store/dr_tries")["value"]
+    assert [(t["try_number"], t["outcome"]) for t in kept] == [(1, "succeeded")], kept
+    assert datetime.fromisoformat(report["rto"]["from"]) == datetime.fromisoformat(run["start_date"].replace("Z", "+00:00"))
+    # No clear here; a try Airflow 3.3.1 failed after it deferred and resumed (the stale executor event
+    # of apache/airflow#72716) is retried, and the report keeps it as such.
+    assert {a["then"] for a in report["earlier_attempts"]} <= {"retried by Airflow"}, report["earlier_attempts"]
 
     # No secret in any task log Airflow wrote (every task, the triggerer's too), the components'
     # output or the report: not the ExternalIds, the hub's keys, nor any issued STS credentials.

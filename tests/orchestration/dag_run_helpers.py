@@ -1,4 +1,5 @@
-"""Helpers for whole runs of the demo DAG (dag.test): run, end state, report, clearing."""
+"""Helpers for whole runs of the demo DAG (dag.test): run, end state, report; Airflow's REST API and CLI
+to clear a run, and the scheduler's part after a clear."""
 
 from __future__ import annotations
 
@@ -47,29 +48,31 @@ def recovery_instances(session: boto3.Session, region: str) -> list[dict]:
     return session.client("drs", region_name=region).describe_recovery_instances(filters={})["items"]
 
 
-def clear_failed(dag, dag_run, task_instances: list[tuple[str, int]]) -> list[tuple[str, int]]:
-    """What *Clear* on failed task instances does in the Grid (and REST ``clearTaskInstances`` with
-    its defaults ``only_failed`` and, as the UI sends it, ``include_downstream``): the same code as
-    the API route - downstream relatives of those map indexes, ``dag.clear(dry_run=True)`` to pick
-    the failed ones, ``clear_task_instances`` to reset them and re-queue the run. Returns what it cleared."""
-    from airflow.models.taskinstance import clear_task_instances, find_relevant_relatives
-    from airflow.serialization.serialized_objects import DagSerialization
-    from airflow.utils.session import create_session
-    from airflow.utils.state import DagRunState
+def rest_api(user: str = "oncall"):
+    """Airflow's public REST API (the API server's own app, in this process, on the test database),
+    signed in as ``user``: what a script calling the API server gets."""
+    from airflow.api_fastapi.app import create_app, get_auth_manager
+    from airflow.api_fastapi.auth.managers.simple.user import SimpleAuthManagerUser
+    from fastapi.testclient import TestClient
 
-    scheduler_dag = DagSerialization.deserialize_dag(DagSerialization.serialize_dag(dag))
-    with create_session() as session:
-        normal: set[str] = set()
-        mapped = set(task_instances)
-        for relative in find_relevant_relatives(normal, mapped, dag=scheduler_dag, run_id=dag_run.run_id,
-                                                direction="downstream", session=session):
-            (mapped if isinstance(relative, tuple) else normal).add(relative)
-        markers = [*normal, *((t, m) for t, m in mapped if t not in normal)]
-        tis = scheduler_dag.clear(dry_run=True, task_ids=markers, run_id=dag_run.run_id, session=session,
-                                  only_failed=True)
-        cleared = sorted((ti.task_id, ti.map_index) for ti in tis)
-        clear_task_instances(tis, session, DagRunState.QUEUED)
-    return cleared
+    app = create_app("core")
+    token = get_auth_manager().generate_jwt(SimpleAuthManagerUser(username=user, role="admin"))
+    return TestClient(app, base_url="http://localhost", headers={"Authorization": f"Bearer {token}"})
+
+
+def airflow_cli(command: str) -> str:
+    """Run an ``airflow ...`` command line as printed (its own process, on the test database)."""
+    import os
+    import shlex
+    import subprocess
+    import sys
+
+    argv = shlex.split(command)
+    assert argv[0] == "airflow", command
+    done = subprocess.run([sys.executable, "-m", "airflow", *argv[1:]], capture_output=True, text=True,
+                          env=os.environ.copy(), timeout=120)
+    assert done.returncode == 0, done.stderr[-3000:]
+    return done.stdout
 
 
 def resume(dag, dag_run, *, decide=None, user: str = "demo-approver"):

@@ -16,6 +16,7 @@ from awssim.snapshot import serving_roles, serving_sides
 from awssim.synthetic import synthetic_manifest
 
 from dag_run_helpers import report_of, run
+from notifications import events, subscribe_queue
 
 pytestmark = pytest.mark.airflow
 
@@ -88,8 +89,12 @@ def test_a_discovered_estate_fails_over_and_drift_stops_the_next_failover(tagged
     estate.sessions[None].client("lambda", region_name=REGIONS["primary"]).untag_resource(
         Resource=f"arn:aws:lambda:{REGIONS['primary']}:123456789012:function:{CUSTOMER}-late-addition",
         TagKeys=["dr:enabled"])
-    dag_run, states = run(dag(), {"operation": "failover", "confirm": CONFIRM, "approval_mode": "automatic"})
+    sqs, queue = subscribe_queue(estate.sessions[None], plan.sns_topic_arn)
+    dag_run, states = run(dag(), {"operation": "failover", "confirm": CONFIRM, "approval_mode": "automatic"},
+                          decide=lambda task_id: None)  # nobody answers: approval_mode=automatic never waits
     assert str(dag_run.state) == "success", {k: s for k, s in states.items() if s != "success"}
+    assert {(a["decision"], a["waited_seconds"]) for a in report_of(dag_run)["approvals"]} == {("automatic", 0.0)}
+    assert [e["event"] for e in events(sqs, queue)] == ["run_started", "run_succeeded"]  # no approval asked
     assert set(serving_sides(plan, estate).values()) == {DR}
     not_in_dr = [r for r, spec in plan.resources.items() if not kit_for(spec.action).serves_in(estate, spec, DR)]
     assert not_in_dr == []

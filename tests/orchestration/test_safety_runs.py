@@ -23,6 +23,7 @@ import logging
 import os
 import time
 from collections import Counter
+from datetime import datetime, timedelta, timezone
 
 import pytest
 from awssim.drs import set_replication
@@ -31,7 +32,7 @@ from awssim.snapshot import serving_roles as roles
 from aws_calls import record_aws_calls
 from aws_faults import KINDS, Faults, fast_retries, inject_faults
 from dag_run_helpers import (
-    CONFIRM, SPOKE, clear_failed, recovery_instances, report_folder, report_of, resume, run, states_of,
+    CONFIRM, SPOKE, airflow_cli, recovery_instances, report_folder, report_of, resume, rest_api, run, states_of,
 )
 from notifications import events, subscribe_queue
 
@@ -117,15 +118,31 @@ def test_dry_run_runs_the_whole_dag_logs_every_call_and_changes_nothing(dag, est
 
 
 def test_failed_resource_blocks_the_next_wave_and_clearing_it_finishes_the_run(dag, estate):
+    """A DRS launch fails in wave 2 (and in its automatic retry), after a person waited at approve_wave_2.
+    Clearing only the failed task instance re-runs it, and leaves the run failed; the action the failure
+    notification gives (clear the failed instances with what they blocked) completes the same run. The
+    report measures RTO from the run's first start, across both clears, and lists the failed tries."""
+    from airflow.models.dagrun import DagRun
+    from airflow.models.taskinstance import TaskInstance
+    from airflow.utils.session import create_session
+    from sqlalchemy import select
+
     plan, sessions = estate
     hub, dr = sessions[None], plan.regions.dr
     broken = plan.resources["app-03"].config["sourceServerId"]
     set_replication(HUB, dr, broken, launch_fails=True)  # every launch of app-03 fails in DRS
     sqs, queue = subscribe_queue(hub, plan.sns_topic_arn)
-    conf = {"operation": "failover", "confirm": CONFIRM, "approval_mode": "automatic"}
+    conf = {"operation": "failover", "confirm": CONFIRM}  # approvals required
+    opened: dict[str, float] = {}
 
+    def decide(task_id):  # a person who takes 3 seconds to approve each gate
+        return "Approve" if time.monotonic() - opened.setdefault(task_id, time.monotonic()) >= 3 else None
+
+    before = datetime.now(timezone.utc)
     with record_aws_calls() as calls:
-        dag_run, states = run(dag, conf, decide=lambda task_id: None)  # automatic: nobody needs to answer
+        dag_run, states = run(dag, conf, decide=decide)
+    first_started = dag_run.start_date  # the run's start by Airflow, before any clear resets it
+    assert before < first_started < before + timedelta(seconds=20)
 
     # the failing unit fails; its siblings (the spoke's servers, the services, the functions) finish
     instantiate = {ti.rendered_map_index: ti for ti in dag_run.get_task_instances()
@@ -142,35 +159,93 @@ def test_failed_resource_blocks_the_next_wave_and_clearing_it_finishes_the_run(d
     # DRS launched the other 7 hub servers, then app-03 alone once more (the task's retry)
     first_jobs = launch_jobs(hub, dr)
     assert [len(j) for j in first_jobs] == [8, 1] and first_jobs[1] == [broken]
-    # the report and the failure notification name the resource and the error
+    # the report and the failure notification name the resource and the error, and how to go on
     report = report_of(dag_run)
     failure = next(f for f in report["failures"] if f["task"] == "wave_2.instantiate_1")
     assert failure["error"].startswith(f"app-03: DRS launch of {broken} FAILED in {dr}")
     sent = events(sqs, queue)
-    assert [e["event"] for e in sent] == ["run_started", "run_failed"]  # automatic: no approval asked
+    assert [e["event"] for e in sent] == ["run_started", "approval_required", "run_failed"]
     assert sent[-1]["failing_task"] == "wave_2.instantiate_1" and "app-03" in sent[-1]["error"]
-    assert "clear just the failed task instance" in sent[-1]["remediation"]
-    assert {(a["decision"], a["waited_seconds"]) for a in report["approvals"]} == {("automatic", 0.0)}
+    retry = sent[-1]["retry"]
+    assert retry["cli"] in sent[-1]["remediation"] and json.dumps(retry["rest"]["body"]) in sent[-1]["remediation"]
+    assert "Downstream ticked" in sent[-1]["remediation"]
+    (waited,) = [a for a in report["approvals"] if a["gate"] == "approve_wave_2"]
+    assert waited["decision"] == "approved" and waited["waited_seconds"] >= 3
 
-    # fix the cause, clear just that task instance (and its downstream), let the run go on
+    # fix the cause; clear only the failed task instance (REST with clearTaskInstances' defaults)
     set_replication(HUB, dr, broken, launch_fails=False)
     done = {t for t, s in states_of(dag_run).items() if s == "success"}
-    cleared = clear_failed(dag, dag_run, [("wave_2.instantiate_1", instantiate[failed].map_index)])
-    assert ("wave_2.instantiate_1", instantiate[failed].map_index) in cleared and not done & set(cleared)
+    unit = ("wave_2.instantiate_1", instantiate[failed].map_index)
+    api = rest_api("oncall")
+    alone = api.post(f"/api/v2/dags/{dag.dag_id}/clearTaskInstances",
+                     json={"dag_run_id": dag_run.run_id, "dry_run": False, "task_ids": [list(unit)]})
+    assert alone.status_code == 200 and [(t["task_id"], t["map_index"]) for t in alone.json()["task_instances"]] == [unit]
     with record_aws_calls() as again:
-        dag_run = resume(dag, dag_run, decide=lambda task_id: None)
+        dag_run = resume(dag, dag_run, decide=decide)
+    states = states_of(dag_run)
+    # it ran again and succeeded, but what it blocked stays upstream_failed: the run is still failed
+    assert states[unit] == "success" and str(dag_run.state) == "failed"
+    assert {s for (t, _), s in states.items() if t.startswith(("wave_2.activate", "wave_3"))} == {"upstream_failed"}
+    assert launch_jobs(hub, dr) == first_jobs + [[broken]]
+
+    # the action the notification gives: its REST body selects every failed and blocked task of the run
+    # (asked here as a dry run), its CLI command clears them
+    blocked = {t for t, s in states.items() if s in ("failed", "upstream_failed")}
+    assert ("report", -1) in blocked and ("wave_3.validate", 0) in blocked
+    dry = api.post(retry["rest"]["path"], json={**retry["rest"]["body"], "dry_run": True})
+    assert dry.status_code == 200 and {(t["task_id"], t["map_index"]) for t in dry.json()["task_instances"]} == blocked
+    airflow_cli(retry["cli"])
+    assert {t for t, s in states_of(dag_run).items() if s is None} == blocked and not done & blocked
+    with record_aws_calls() as finish:
+        dag_run = resume(dag, dag_run, decide=decide)
 
     assert str(dag_run.state) == "success", states_of(dag_run)
     # finished work is not repeated: one launch, of app-03 alone; wave 1 not switched over again
     assert launch_jobs(hub, dr) == first_jobs + [[broken]]
     assert again.count("drs:StartRecovery") == 1 and again.where("drs:StartRecovery") == [(None, dr)]
-    assert again.count("rds:SwitchoverGlobalCluster") == 0 and again.count("rds:CreateDBInstance") == 0
+    assert finish.count("drs:StartRecovery") == 0
+    for calls_after_fix in (again, finish):
+        assert calls_after_fix.count("rds:SwitchoverGlobalCluster") == 0 and calls_after_fix.count("rds:CreateDBInstance") == 0
     # one recovery instance per server, in each account
     assert len(recovery_instances(hub, dr)) == 8 and len(recovery_instances(sessions[SPOKE], dr)) == 4
     after = roles(plan, sessions)
     assert after["www-dns"] == ["web-usw2.acme.example."] and after["orders-db"]["writer"] == "dr"
-    assert report_of(dag_run)["outcome"] == "succeeded"
-    assert [e["event"] for e in events(sqs, queue)] == ["run_succeeded"]
+    assert [e["event"] for e in events(sqs, queue)] == ["approval_required", "approval_required", "run_succeeded"]
+
+    # RTO: from the run's first start to the last wave validated, by Airflow's own clock, within seconds
+    report = report_of(dag_run)
+    assert report["outcome"] == "succeeded"
+    with create_session() as session:
+        run_row = session.scalar(select(DagRun).where(DagRun.run_id == dag_run.run_id))
+        # Airflow reset the run's start date at the second clear: not a start to measure RTO from
+        assert run_row.clear_number == 2 and run_row.start_date > first_started + timedelta(seconds=20)
+        validated = session.scalar(select(TaskInstance.end_date).where(  # wave 3's one validation, by Airflow
+            TaskInstance.run_id == dag_run.run_id, TaskInstance.task_id == "wave_3.validate"))
+    wall_clock = (validated - first_started).total_seconds()
+    rto = report["rto"]
+    assert abs(rto["measured_minutes"] * 60 - wall_clock) < 3, (rto, wall_clock)
+    assert abs((datetime.fromisoformat(rto["from"]) - first_started).total_seconds()) < 3
+    assert report["started_at"] == rto["from"]
+    # every gate's wait before the last validation is left out: approve_wave_2 (before the clears) and 3
+    waits = sum(a["waited_seconds"] for a in report["approvals"] if a["gate"] in ("approve_wave_2", "approve_wave_3"))
+    assert waits >= 6
+    assert abs(rto["measured_minutes_excluding_approvals"] - (rto["measured_minutes"] - waits / 60)) <= 0.011
+    # the failed tries are kept: the first retried by Airflow, the second cleared after the fix
+    tries = [(a["task"], a["unit_id"], a["try"], a["outcome"], a["then"]) for a in report["earlier_attempts"]]
+    assert tries == [("wave_2.instantiate_1", failed, 1, "failed", "retried by Airflow"),
+                     ("wave_2.instantiate_1", failed, 2, "failed", "cleared")]
+    retried, cleared = report["earlier_attempts"]
+    assert all(a["error"].startswith(f"app-03: DRS launch of {broken} FAILED") for a in (retried, cleared))
+    when = {k: datetime.fromisoformat(cleared[k]) for k in ("ended_at", "run_resumed_at", "next_try_started_at")}
+    assert retried["ended_at"] < retried["next_try_started_at"] == cleared["started_at"]
+    assert when["ended_at"] < when["run_resumed_at"] <= when["next_try_started_at"]
+    # who cleared it over REST: in Airflow's audit log, where the report points (the dry run is not logged)
+    audit = api.get("/api/v2/eventLogs", params={"dag_id": dag.dag_id, "run_id": dag_run.run_id,
+                                                  "event": "post_clear_task_instances"}).json()
+    assert [e["owner"] for e in audit["event_logs"]] == ["oncall"]
+    text = (report_folder(dag_run) / "report.txt").read_text()
+    assert f"wave_2.instantiate_1 [{failed}] try 2 failed at {cleared['ended_at']}: app-03: DRS launch" in text
+    assert f"then cleared; the run resumed at {cleared['run_resumed_at']}" in text
 
 
 def test_failover_through_faults_alerts_on_an_overdue_gate_and_leaks_no_secret(dag, estate, monkeypatch, capfd,

@@ -129,3 +129,65 @@ def test_an_unplanned_report_names_what_was_deferred_and_the_exposure(plan):
     assert rep["data_loss_exposure"] == [{"resource_id": "orders-db", "exposure": "orders-db-usw2: last replication lag 250 ms"}]
     text = render_text(rep)
     assert "UNPLANNED" in text and "deferred: CLEANUP in us-east-1" in text and "last replication lag 250 ms" in text
+
+
+def test_rto_runs_from_the_first_start_across_retries_and_clears(plan):
+    """A unit fails (and fails its automatic retry), is fixed and cleared; a gate is rejected, then
+    cleared and approved. Airflow reset the run's start_date at the last clear (minute 36): RTO still
+    runs from the first try of preflight, every try of every gate is an approval wait, and the
+    failed tries are listed with what followed them."""
+    from dr_adapters.report.records import PreflightRecord
+
+    def tried(rec, try_number, clears, resumed=None, **more):
+        return {**rec, "try_number": try_number, "clear_number": clears, "run_start_date": resumed or T0, **more}
+
+    preflight = PreflightRecord.from_dict(tried({"task": "preflight", "started_at": at(0), "ended_at": at(0.5),
+                                                 "outcome": "succeeded", "findings": [], "problems": []}, 1, 0))
+    recs = [tried(record("w1-a", "ACTIVATE", 1, 1, 6), 1, 0), tried(record("w1-v", "VALIDATE", 1, 6, 7), 1, 0)]
+    error = "app-03: DRS launch of s-1 FAILED in us-west-2"
+    first = tried(record("app", "INSTANTIATE", 2, 11, 12, outcome="failed", error=error), 1, 0)
+    retry = tried(record("app", "INSTANTIATE", 2, 13, 14, outcome="failed", error=error), 2, 0)
+    recs.append(tried(record("app", "INSTANTIATE", 2, 30.1, 33), 3, 1, resumed=at(30), earlier_tries=[first, retry]))
+    recs += [tried(record("w2-v", "VALIDATE", 2, 33, 34), 1, 1, at(30)),
+             tried(record("w3-a", "ACTIVATE", 3, 38, 39), 1, 2, at(36)), tried(record("w3-v", "VALIDATE", 3, 39, 40), 1, 2, at(36))]
+    gate2 = tried({"task": "approve_wave_2", "requested_at": at(7), "responded_at": at(10), "decision": "approved",
+                   "responded_by": "alice"}, 1, 0)
+    rejected = tried({"task": "approve_wave_3", "requested_at": at(34.5), "responded_at": at(35), "decision": "rejected",
+                      "responded_by": "carol"}, 1, 1, at(30))
+    gate3 = tried({"task": "approve_wave_3", "requested_at": at(36), "responded_at": at(37), "decision": "approved",
+                   "responded_by": "bob"}, 2, 2, at(36), earlier_tries=[rejected])
+
+    rep = build_report(plan, run_id="r1", operation="failover", dry_run=False, run_started_at=at(36),
+                       preflight=preflight, records=[TaskRecord.from_dict(r) for r in recs],
+                       gates=[GateRecord.from_dict(g) for g in (gate2, gate3)], failed_tasks=[], ended_at=at(45))
+
+    assert rep["outcome"] == "succeeded" and rep["started_at"] == at(0)
+    assert (rep["rto"]["from"], rep["rto"]["to"]) == (at(0), at(40))
+    assert rep["rto"]["measured_minutes"] == 40.0  # not 4.0, from the reset start_date
+    assert rep["rto"]["measured_minutes_excluding_approvals"] == 35.5  # 3 + 0.5 (rejected try) + 1 min of waits
+    assert [(a["task"], a["try"], a["outcome"], a["then"]) for a in rep["earlier_attempts"]] == [
+        ("app", 1, "failed", "retried by Airflow"), ("app", 2, "failed", "cleared"),
+        ("approve_wave_3", 1, "rejected", "cleared")]
+    failed, cleared, gate = rep["earlier_attempts"]
+    assert (failed["started_at"], failed["ended_at"], failed["error"], failed["next_try_started_at"]) == (
+        at(11), at(12), error, at(13))
+    assert (cleared["ended_at"], cleared["run_resumed_at"], cleared["next_try_started_at"]) == (at(14), at(30), at(30.1))
+    assert (gate["by"], gate["waited_seconds"], gate["run_resumed_at"]) == ("carol", 30.0, at(36))
+    text = render_text(rep)
+    assert f"started {at(0)} (first start)" in text
+    assert "measured RTO: 40.00 min (35.50 min without approval waits)" in text
+    assert f"app [app] try 2 failed at {at(14)}: {error}\n      then cleared; the run resumed at {at(30)}" in text
+    assert f"approve_wave_3 try 1 rejected by carol at {at(35)} after waiting 30.0s" in text
+
+
+def test_a_try_airflow_failed_after_it_finished_is_listed_as_retried(plan):
+    """Airflow 3.3.1 can fail a deferred task's resumed try after it finished (apache/airflow#72716):
+    the task's own record said succeeded, Airflow ran it again; the report keeps both."""
+    recs = records()
+    first = {**recs[0], "try_number": 1, "clear_number": 0}
+    recs[0] = {**recs[0], "started_at": at(2), "try_number": 2, "clear_number": 0, "earlier_tries": [first]}
+    rep = report(plan, recs, [])
+    assert [(a["task"], a["try"], a["outcome"], a["then"]) for a in rep["earlier_attempts"]] == [
+        ("w1-a", 1, "succeeded", "retried by Airflow")]
+    assert rep["started_at"] == T0 and rep["rto"]["measured_minutes"] == 46.0
+    assert f"then retried by Airflow at {at(2)} (Airflow failed this try after the task had finished" in render_text(rep)

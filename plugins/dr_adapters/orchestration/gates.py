@@ -23,6 +23,7 @@ from airflow.providers.standard.exceptions import HITLRejectException
 from airflow.providers.standard.operators.hitl import HITLOperator
 from airflow.sdk.exceptions import TaskAwaitingInput
 
+from dr_adapters.orchestration import tries
 from dr_adapters.orchestration.aws_access import DEFAULT_CONN_ID, orchestrator_region, sessions_for
 from dr_adapters.orchestration.notify import dark_region, notify
 from dr_adapters.orchestration.operators import now, request_from_context
@@ -77,6 +78,7 @@ class WaveApprovalOperator(HITLOperator):
         plan = plan_from_dict(self.plan)
         request = request_from_context(plan, context)
         record = GateRecord(task=self.task_id, next_step=self.next_step, requested_at=now())
+        tries.begin(context, record)  # a wait of an earlier try still counts in the report
         reason = None
         if not request.gates_wait:
             reason = f"approval not needed (operation={request.operation.value}, approval "
@@ -92,6 +94,7 @@ class WaveApprovalOperator(HITLOperator):
             reason = "reprotect: the waves do not run (only the deferred cleanup and replicate)"
         if reason:
             record.decision, record.responded_at, record.note = "automatic", record.requested_at, reason
+            tries.keep(context, record)
             context["ti"].xcom_push(key="record", value=record.to_dict())
             self.log.info("gate passes: %s", reason)
             return record.to_dict()
@@ -106,6 +109,7 @@ class WaveApprovalOperator(HITLOperator):
                 self.subject = f"DR {plan.dag_id}: {source} DOES NOT ANSWER -- continue unplanned, or reject?"
                 how = (f"{source}, the region being left, did not answer when this gate opened: choose "
                        f"'{CONTINUE_UNPLANNED}' to go on without it, or Reject to stop. " + how)
+        tries.keep(context, record)
         context["ti"].xcom_push(key="record", value=record.to_dict())
         notify(plan, sessions, "approval_required",
                f"DR {plan.dag_id}: approval required before {self.next_step}",
@@ -128,6 +132,7 @@ class WaveApprovalOperator(HITLOperator):
         record.responded_by = user.get("name") or user.get("id") if isinstance(user, dict) else str(user)
         if "error" in event:
             record.decision, record.error = "timed out", str(event.get("error"))
+        tries.keep(context, record)
         context["ti"].xcom_push(key="record", value=record.to_dict())
         answer = super().execute_complete(context, event)  # validates the answer against the options
         if chosen == REJECT:  # stop the run cleanly: nothing after the gate runs

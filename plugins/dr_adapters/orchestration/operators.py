@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+import shlex
 from dataclasses import replace
 from datetime import datetime, timezone
 from typing import Any
@@ -23,6 +24,7 @@ from dr_adapters.adapters.registry import adapter_for
 from dr_adapters.aws.sessions import DEAD_ENDPOINT_ERRORS
 from dr_adapters.health import check_url
 from dr_adapters.orchestration.aws_access import DEFAULT_CONN_ID, orchestrator_region, sessions_for
+from dr_adapters.orchestration import tries
 from dr_adapters.orchestration.notify import dark_region, notify
 from dr_adapters.orchestration.triggers import AwsWaitTrigger
 from dr_adapters.preflight import probe_region, run_preflight
@@ -106,18 +108,18 @@ class PreflightOperator(DrOperator):
     """Read-only checks before anything changes (and the whole of ``operation=readiness``)."""
 
     def execute(self, context: Any) -> dict[str, Any]:
-        started = now()
+        record = PreflightRecord(task=self.task_id, started_at=now())
+        tries.begin(context, record)  # its first try's start is the run's first start, whatever is cleared later
         try:
             plan, request = self.load(context)
         except AirflowFailException as exc:  # bad conf (e.g. another customer's): left for the report too
             problem = {"resource_id": "run parameters", "ok": False, "message": str(exc)}
-            failed = PreflightRecord(task=self.task_id, started_at=started, ended_at=now(), outcome="failed",
-                                     findings=[problem], problems=[problem])
-            context["ti"].xcom_push(key="record", value=failed.to_dict())
+            record.ended_at, record.outcome, record.findings, record.problems = now(), "failed", [problem], [problem]
+            tries.keep(context, record)
+            context["ti"].xcom_push(key="record", value=record.to_dict())
             raise
         ctx = self.run_context(plan, request, context)
-        record = PreflightRecord(task=self.task_id, started_at=started, operation=request.operation.value,
-                                 dry_run=request.dry_run, waves=list(request.waves))
+        record.operation, record.dry_run, record.waves = request.operation.value, request.dry_run, list(request.waves)
         notify(plan, ctx.aws, "run_started", f"DR {request.operation.value} started: {plan.dag_id}",
                {"run_id": context["run_id"], "waves": list(request.waves), "dry_run": request.dry_run},
                avoid=dark_region(plan, request))
@@ -125,6 +127,7 @@ class PreflightOperator(DrOperator):
         problems = [f for f in findings if not f["ok"]]
         record.ended_at, record.findings, record.problems = now(), findings, problems
         record.outcome = "failed" if problems else "succeeded"
+        tries.keep(context, record)
         context["ti"].xcom_push(key="record", value=record.to_dict())
         for f in findings:
             self.log.info("%s %s: %s", "OK  " if f["ok"] else "FAIL", f["resource_id"], f["message"])
@@ -178,6 +181,7 @@ class PhaseOperator(DrOperator):
                             wave=self.wave if self.wave is not None else self.unit.get("wave"),
                             unit_id=unit.unit_id, action=unit.action, account_id=unit.account_id,
                             resource_ids=unit.resource_ids, started_at=now(), changes=[], notes=[], rounds=0)
+        tries.begin(context, record)
         return self._converge(context, plan, request, record)
 
     def resume(self, context: Any, event: dict[str, Any], record: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -228,6 +232,7 @@ class PhaseOperator(DrOperator):
                 kwargs={"record": record.to_dict()},  # defer kwargs are serialized: the dict, not the type
             )
         record.ended_at, record.outcome = now(), "succeeded"
+        tries.keep(context, record)
         context["ti"].xcom_push(key="record", value=record.to_dict())
         return record.to_dict()
 
@@ -245,6 +250,7 @@ class PhaseOperator(DrOperator):
 
     def _fail(self, context: Any, record: TaskRecord, error: Exception | str) -> dict[str, Any]:
         record.ended_at, record.outcome, record.error = now(), "failed", str(error)
+        tries.keep(context, record)
         context["ti"].xcom_push(key="record", value=record.to_dict())
         if isinstance(error, AdapterError):
             raise AirflowFailException(str(error))  # needs a person to fix its cause: retrying won't help
@@ -267,9 +273,11 @@ class ValidateOperator(PhaseOperator):
         record = TaskRecord(task=self.task_id, phase="VALIDATE", wave=self.wave, unit_id=unit.unit_id,
                             action=unit.action, account_id=unit.account_id, resource_ids=unit.resource_ids,
                             started_at=now())
+        tries.begin(context, record)
         if request.dry_run:
             record.ended_at, record.outcome = now(), "succeeded"
             record.health, record.notes = [], ["dry run: nothing was activated to validate"]
+            tries.keep(context, record)
             context["ti"].xcom_push(key="record", value=record.to_dict())
             return record.to_dict()
         ctx = self.run_context(plan, request, context)
@@ -283,6 +291,7 @@ class ValidateOperator(PhaseOperator):
         record.ended_at, record.health, record.outcome = now(), checks, "failed" if unhealthy else "succeeded"
         if unhealthy:
             record.error = "; ".join(f"{c['resource_id']} UNHEALTHY: {c['reason']}" for c in unhealthy)
+        tries.keep(context, record)
         context["ti"].xcom_push(key="record", value=record.to_dict())
         if unhealthy:
             raise RuntimeError(f"unhealthy after activation (mark this task success to override): {record.error}")
@@ -296,6 +305,28 @@ def _changes(ctx: RunContext) -> list[dict[str, Any]]:
     ]
     ctx.changes.clear()
     return changes
+
+
+def retry_actions(dag_id: str, run_id: str) -> dict[str, Any]:
+    """How to go on after fixing what failed, ready to paste: clear the run's failed task instances
+    *and the ones they blocked*. Clearing only the failed task (REST ``clearTaskInstances`` without
+    ``include_downstream``, ``airflow tasks clear`` without ``-d``) re-runs it, but everything after it
+    stays ``upstream_failed``, and so does the run: Airflow never re-evaluates a finished task."""
+    body = {"dag_run_id": run_id, "dry_run": False, "only_failed": True, "reset_dag_runs": True}
+    cli = f"airflow dags clear {dag_id} --run-id {shlex.quote(run_id)} --only-failed --yes"
+    path = f"/api/v2/dags/{dag_id}/clearTaskInstances"
+    return {
+        "how": (
+            "Fix the cause, then clear the failed task instances together with the tasks they blocked "
+            "(finished work is not repeated; clearing only the failed task re-runs it but leaves everything "
+            "after it upstream_failed, and the run failed): in the Grid view, Clear on the failed task "
+            f"instance with Downstream ticked (the default); or the CLI: {cli}; or REST: POST {path} with "
+            f"{json.dumps(body)} (every failed and blocked task of the run; to retry one unit only, add "
+            '"task_ids": [["<task_id>", <map_index>]] and "include_downstream": true).'
+        ),
+        "cli": cli,
+        "rest": {"method": "POST", "path": path, "body": body},
+    }
 
 
 class ReportOperator(DrOperator):
@@ -363,12 +394,12 @@ class ReportOperator(DrOperator):
                            data_loss_exposure=report["data_loss_exposure"])
         if report["failures"]:
             first = report["failures"][0]
-            details.update(failing_task=first["task"], error=first["error"],
-                           remediation="Fix the cause, then clear just the failed task instance in the Grid view; "
-                           "finished work is not repeated.")
+            retry = retry_actions(plan.dag_id, context["run_id"])
+            details.update(failing_task=first["task"], error=first["error"], remediation=retry["how"], retry=retry)
         notify(plan, sessions, event, f"DR {report['operation']} {report['outcome']}: {plan.dag_id}", details, avoid=dark)
         if report["outcome"] != "succeeded":
-            raise AirflowFailException(f"the run {report['outcome']}; report: {report['location']}")
+            how = f"\n{retry_actions(plan.dag_id, context['run_id'])['how']}" if report["failures"] else ""
+            raise AirflowFailException(f"the run {report['outcome']}; report: {report['location']}{how}")
         return {"outcome": report["outcome"], "location": report["location"], "rto": report["rto"]}
 
     def _manual_steps(self, pull: Any, states: dict[str, str]) -> list[ManualStepRecord]:

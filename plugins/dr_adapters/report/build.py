@@ -2,8 +2,12 @@
 
 Built from the ``record`` each task leaves behind (typed in ``report.records``); plain Python so it
 can be tested and rendered anywhere. The report itself stays a JSON-safe dict, as it is written as
-JSON. Measured RTO runs from the start of the run to the end of the last wave's validation; it is
-also given without the time spent waiting at approval gates and for manual steps (a person's answer).
+JSON. Measured RTO runs from the run's first start to the end of the last wave's validation, whatever
+happened between (failed tries, automatic retries, a person clearing a failed task after a fix); it is
+also given without the time spent waiting at approval gates (every try of every gate counted) and for
+manual steps (a person's answer). Airflow
+resets a cleared run's start_date to the clear, so the first start is the earliest start of any try of
+any task (each record carries its task's earlier tries); those earlier tries are listed too.
 """
 
 from __future__ import annotations
@@ -12,7 +16,7 @@ from datetime import datetime
 from typing import Any
 
 from dr_adapters.plan.model import Plan
-from dr_adapters.report.records import GateRecord, ManualStepRecord, PreflightRecord, TaskRecord
+from dr_adapters.report.records import GateRecord, ManualStepRecord, PreflightRecord, TaskRecord, TriedRecord
 
 PHASE_ORDER = ("INSTANTIATE", "ACTIVATE", "VALIDATE", "CLEANUP", "REPLICATE")
 
@@ -24,6 +28,53 @@ def _t(value: str | None) -> datetime | None:
 def _seconds(start: str | None, end: str | None) -> float | None:
     a, b = _t(start), _t(end)
     return round((b - a).total_seconds(), 3) if a and b else None
+
+
+def first_start(run_started_at: str | None, tried: list[TriedRecord]) -> str | None:
+    """When the run first started: the earliest of the run's start_date as the report task sees it
+    (after a clear, when the run resumed), as each try of each task saw it (the first try of preflight
+    saw the one before any clear), and the start of every try."""
+    starts = [run_started_at]
+    for record in tried:
+        for t in (record.to_dict(), *(record.earlier_tries or [])):
+            starts.append(t.get("requested_at") if isinstance(record, GateRecord) else t.get("started_at"))
+            starts.append(t.get("run_start_date"))
+    known = [s for s in starts if s]
+    return min(known, key=_t) if known else None
+
+
+def _earlier_attempts(tried: list[TriedRecord]) -> list[dict[str, Any]]:
+    """Every try that is not a task's latest one: when it ran, how it ended, and what came next (a
+    retry by Airflow, or a clear: the run's clear count went up between the two tries)."""
+    attempts = []
+    for record in tried:
+        gate = isinstance(record, GateRecord)
+        tries = [*(record.earlier_tries or []), record.to_dict()]
+        for t, after in zip(tries, tries[1:]):
+            started = t.get("requested_at") if gate else t.get("started_at")
+            ended = t.get("responded_at") if gate else t.get("ended_at")
+            outcome = t.get("decision") if gate else t.get("outcome")
+            if not ended and outcome in (None, "waiting", "running"):
+                outcome = "no end recorded (its worker was lost, or it was cleared while it ran)"
+            error = t.get("error")
+            if isinstance(record, PreflightRecord) and t.get("problems") and not error:
+                error = "; ".join(f"{p['resource_id']}: {p['message']}" for p in t["problems"])
+            cleared = (after.get("clear_number") or 0) > (t.get("clear_number") or 0)
+            attempts.append({
+                "task": record.task,
+                "unit_id": getattr(record, "unit_id", None),
+                "try": t.get("try_number"),
+                "started_at": started,
+                "ended_at": ended,
+                "outcome": outcome,
+                "error": error,
+                **({"by": t.get("responded_by"), "waited_seconds": _seconds(started, ended) or 0.0} if gate else {}),
+                "then": "cleared" if cleared else "retried by Airflow",
+                "next_try_started_at": after.get("requested_at") if gate else after.get("started_at"),
+                # when the run went on after that clear (Airflow's start_date of the run, reset by the clear)
+                "run_resumed_at": after.get("run_start_date") if cleared else None,
+            })
+    return sorted(attempts, key=lambda a: (a["started_at"] or "", a["task"]))
 
 
 def _span(records: list[TaskRecord]) -> dict[str, Any]:
@@ -95,13 +146,17 @@ def build_report(
             "overdue_alerts": len(g.overdue_alerts or []),
         })
 
-    manual_steps = _manual_steps(records)
+    tried: list[TriedRecord] = [*([preflight] if preflight else []), *records, *gates]
+    started_at = first_start(run_started_at, tried)
+    earlier = _earlier_attempts(tried)
     validated_ends = [w["phases"]["VALIDATE"]["ended_at"] for w in waves if w["phases"]["VALIDATE"]["ended_at"]]
     recovered_at = max(validated_ends) if validated_ends and not any(w["outcome"] == "failed" for w in waves) else None
-    rto_seconds = _seconds(run_started_at, recovered_at)
-    waits_in_window = sum(
-        a["waited_seconds"] for a in approvals if recovered_at and (a["responded_at"] or "") <= recovered_at
-    )
+    rto_seconds = _seconds(started_at, recovered_at)
+    waits = [(a["responded_at"], a["waited_seconds"]) for a in approvals]
+    waits += [(a["ended_at"], a["waited_seconds"]) for a in earlier if "waited_seconds" in a]  # every try of a gate
+    waits_in_window = sum(seconds for responded, seconds in waits
+                          if recovered_at and responded and _t(responded) <= _t(recovered_at))
+    manual_steps = _manual_steps(records)
     waits_in_window += _waited_together(  # a person performing a manual step is waited for like an approver
         [m for m in manual_steps if recovered_at and m["waited_seconds"] and (m["responded_at"] or "") <= recovered_at])
     rejected = [a for a in approvals if a["decision"] == "rejected"]
@@ -125,7 +180,7 @@ def build_report(
         "dry_run": dry_run,
         "regions": {"primary": plan.regions.primary, "dr": plan.regions.dr},
         "outcome": outcome,
-        "started_at": run_started_at,
+        "started_at": started_at,
         "ended_at": ended_at,
         "preflight": {"outcome": preflight.outcome if preflight and preflight.outcome is not None else "not run",
                       "checks": len(preflight.findings) if preflight else 0,
@@ -138,6 +193,8 @@ def build_report(
         "approvals": approvals,
         **({"manual_steps": manual_steps} if manual_steps else {}),  # runbook steps a person performed
         "rto": {
+            "from": started_at,  # the run's first start
+            "to": recovered_at,  # the last wave validated
             "target_minutes": target,
             "measured_minutes": round(rto_seconds / 60, 2) if rto_seconds is not None else None,
             "measured_minutes_excluding_approvals": round((rto_seconds - waits_in_window) / 60, 2)
@@ -145,6 +202,7 @@ def build_report(
             "met": (rto_seconds / 60 <= target) if (rto_seconds is not None and target) else None,
         },
         "failures": failures,
+        "earlier_attempts": earlier,
         "failed_tasks": failed_tasks,
         "aws_changes": sum(len(r.changes or []) for r in records),
     }

@@ -9,6 +9,11 @@ the fields every record carries are always written, the others only once they ar
 record has no ``rounds``, a gate answered automatically has no ``responded_by``). ``from_dict``
 tolerates missing optional keys, so records written by an older version still load, and ignores
 keys it does not know, so a newer version's records do too.
+
+Each record also says which try of its task instance wrote it, and carries the task instance's earlier
+tries (``orchestration.tries``): Airflow deletes a task instance's XCom when it runs again (an automatic
+retry, or a person clearing it after a fix), and the report still has to show the failed attempt and
+measure RTO from the run's first start.
 """
 
 from __future__ import annotations
@@ -42,7 +47,21 @@ class _Record:
 
 
 @dataclass(kw_only=True)
-class PreflightRecord(_Record):
+class TriedRecord(_Record):
+    """Which try of its task instance wrote a record, and the earlier tries it carries on."""
+
+    try_number: int | None = None  # Airflow's try number
+    clear_number: int | None = None  # how many times the run had been cleared when this try started
+    # The run's start_date when this try started. Airflow resets it when the run is cleared, so after a
+    # clear it is when the run resumed, not when it first started.
+    run_start_date: str | None = None
+    # This task instance's earlier tries, oldest first: each a record of the same type as a dict,
+    # without its bulk (changes, notes, health, findings) and without earlier tries of its own.
+    earlier_tries: list[dict[str, Any]] | None = None
+
+
+@dataclass(kw_only=True)
+class PreflightRecord(TriedRecord):
     """The preflight task: read-only checks before anything changes (all of ``operation=readiness``).
 
     ``operation``, ``dry_run`` and ``waves`` are missing when the run's parameters could not be read.
@@ -63,7 +82,7 @@ class PreflightRecord(_Record):
 
 
 @dataclass(kw_only=True)
-class TaskRecord(_Record):
+class TaskRecord(TriedRecord):
     """One phase (or VALIDATE) task for one work unit.
 
     ``changes``, ``notes`` and ``rounds`` belong to the phase tasks that converge through an adapter;
@@ -91,7 +110,7 @@ class TaskRecord(_Record):
 
 
 @dataclass(kw_only=True)
-class GateRecord(_Record):
+class GateRecord(TriedRecord):
     """An approval gate between waves: who decided what, when, and how long it waited."""
 
     ALWAYS_WRITTEN: ClassVar[frozenset[str]] = frozenset({"task"})

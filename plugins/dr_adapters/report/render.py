@@ -39,13 +39,33 @@ def _manual_step_lines(report: dict[str, Any]) -> list[str]:
     return lines
 
 
+def _attempt_lines(attempts: list[dict[str, Any]]) -> list[str]:
+    lines = []
+    for a in attempts:
+        unit = f" [{a['unit_id']}]" if a.get("unit_id") else ""
+        ended = f" at {a['ended_at']}" if a.get("ended_at") else ""
+        error = f": {a['error']}" if a.get("error") else ""
+        how = f"{a['outcome']}{ended}{error}"
+        if "by" in a:  # a gate
+            how = f"{a['outcome']}{' by ' + a['by'] if a['by'] else ''}{ended} after waiting {a['waited_seconds']:.1f}s{error}"
+        if a["then"] == "cleared":
+            then = f"cleared; the run resumed at {a['run_resumed_at'] or '?'} (who cleared it: Airflow's audit log)"
+        else:
+            then = f"retried by Airflow at {a['next_try_started_at'] or '?'}"
+            if a["outcome"] == "succeeded":  # the task finished, but Airflow failed the try: its log says why
+                then += " (Airflow failed this try after the task had finished; see the try's log)"
+        lines.append(f"{a['task']}{unit} try {a['try'] or '?'} {how}")
+        lines.append(f"    then {then}")
+    return lines
+
+
 def render_text(report: dict[str, Any]) -> str:
     rto = report["rto"]
     lines = [
         f"DR {report['operation']} report: {report['dag_id']}  run {report['run_id']}",
         f"outcome: {report['outcome'].upper()}{'  (DRY RUN: no changes made)' if report['dry_run'] else ''}",
         f"regions: {report['regions']['primary']} (primary) -> {report['regions']['dr']} (dr)",
-        f"started {report['started_at']}  ended {report['ended_at']}",
+        f"started {report['started_at']} (first start)  ended {report['ended_at']}",
         f"preflight: {report['preflight']['outcome']} ({report['preflight']['checks']} checks)",
         *_unplanned_lines(report),
         "",
@@ -87,6 +107,9 @@ def render_text(report: dict[str, Any]) -> str:
         lines.append("failures:")
         for f in report["failures"]:
             lines.append(f"  {f['task']} [{f['unit_id'] or '-'}]: {f['error']}")
+    if report.get("earlier_attempts"):
+        lines += ["", "earlier attempts (tries before each task's last one):"]
+        lines += [f"  {line}" for line in _attempt_lines(report["earlier_attempts"])]
     if report.get("switched_to_unplanned"):
         s = report["switched_to_unplanned"]
         lines += ["", f"switched to unplanned at {s['gate']} by {s['by'] or '?'} ({s['at']})"]
