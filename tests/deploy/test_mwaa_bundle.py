@@ -53,9 +53,20 @@ def _clean_env(home: Path, **extra: str) -> dict[str, str]:
             "AIRFLOW_HOME": str(home), "AIRFLOW__CORE__LOAD_EXAMPLES": "False", **extra}
 
 
+# `make venv` puts the checkout's plugins/, simulator/ and local/ on the virtualenv's path (a .pth
+# file) so the local walk-through's `python -m ...` commands work; MWAA has no checkout, so the
+# probes drop those entries before importing anything.
+CHECKOUT_OFF_PATH = r"""
+import os as _os, sys as _sys
+_repo = _os.path.realpath(_sys.argv[1])
+_sys.path[:] = [p for p in _sys.path if not (_os.path.realpath(p) + _os.sep).startswith(
+    tuple(_os.path.join(_repo, d) + _os.sep for d in ("plugins", "simulator", "local")))]
+"""
+
+
 def _run_probe(code: str, cwd: Path, env: dict[str, str], via_startup: Path | None = None) -> dict:
     probe = cwd / "probe.py"
-    probe.write_text(code)
+    probe.write_text(CHECKOUT_OFF_PATH + code)
     cmd = [sys.executable, "-I", str(probe), str(ROOT)]
     if via_startup:  # as on MWAA: the startup script's exports, then the Airflow process
         cmd = ["sh", "-c", '. "$0" && exec "$@"', str(via_startup), *cmd]

@@ -22,7 +22,7 @@ import pytest
 import yaml
 from awssim.snapshot import serving_roles as roles
 
-from dag_run_helpers import CONFIRM, clear_failed, report_folder, report_of, resume, run
+from dag_run_helpers import CONFIRM, airflow_cli, report_folder, report_of, resume, run
 from notifications import events, subscribe_queue
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -198,9 +198,11 @@ def test_a_step_answered_failed_blocks_the_next_wave_until_cleared(manual_dag):
     assert failure["task"] == "wave_2.manual_call-provider"
     assert failure["error"] == "manual step 'Step call-provider' answered Failed by erin"
 
-    # the provider is reached after all: clear the step, it asks again, the run completes
-    cleared = clear_failed(dag, dag_run, [("wave_2.manual_call-provider", -1)])
-    assert ("wave_2.manual_call-provider", -1) in cleared
+    # the provider is reached after all: clear the step with what it blocked (the runbook's command),
+    # it asks again, the run completes
+    from dr_adapters.orchestration.operators import retry_actions
+
+    airflow_cli(retry_actions(dag.dag_id, dag_run.run_id)["cli"])
     answer["call-provider"] = ("Done", "erin")
     dag_run = resume(dag, dag_run, decide=decide)
     assert str(dag_run.state) == "success"
