@@ -22,6 +22,9 @@ in-process (``moto.mock_aws``) and server mode (``python -m awssim serve``). It 
   sets AWS refuses (``awssim.route53_dns``);
 * RDS DB-instance read replicas across regions: creation from a source ARN, promotion, Oracle
   ``SwitchoverReadReplica``, stop and delete taking time and refused as on AWS (``awssim.rds_replicas``);
+* ECS services refused where AWS refuses them: created or scaled in a deleted (``INACTIVE``) cluster, of an
+  ``INACTIVE`` task definition, ``awsvpc`` without a network configuration; a cluster deleted while it
+  still runs services (``awssim.ecs_clusters``);
 * regional outages: a dark region's requests fail like a dead endpoint's (``awssim.outage``).
 
 State is kept per account and region, like moto's own backends, and replies follow botocore's
@@ -38,8 +41,8 @@ def install() -> None:
     global _installed
     if _installed:
         return
-    from awssim import (drs, elasticache_global, memorydb, opensearch, outage, rds_global, rds_replicas,
-                        resource_explorer, route53_dns)
+    from awssim import (drs, ecs_clusters, elasticache_global, memorydb, opensearch, outage, rds_global,
+                        rds_replicas, resource_explorer, route53_dns)
 
     drs.register()
     resource_explorer.register()
@@ -49,5 +52,6 @@ def install() -> None:
     elasticache_global.register()
     opensearch.register()
     route53_dns.register()
+    ecs_clusters.register()
     outage.install_in_process()
     _installed = True
