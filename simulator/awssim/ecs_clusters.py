@@ -13,8 +13,11 @@ already moved databases. We refuse them as AWS does, with the errors of botocore
   "TaskDefinition is inactive";
 * ``CreateService`` of a task definition whose ``networkMode`` is ``awsvpc`` without
   ``networkConfiguration``: ``InvalidParameterException`` "Network Configuration must be provided when
-  networkMode 'awsvpc' is specified." (moto already refuses subnets and security groups that do not
-  exist, with AWS's "Error retrieving subnet information for [...]");
+  networkMode 'awsvpc' is specified.";
+* ``CreateService`` naming subnets or security groups that do not exist in its region:
+  ``InvalidParameterException`` "Error retrieving subnet information for [...]: The subnet ID '...' does
+  not exist (ErrorCode: InvalidSubnetID.NotFound)" naming the missing one (moto refuses them too, but
+  names any of the listed ones, existing or not);
 * ``DeleteCluster`` while services are ``ACTIVE`` in it: ``ClusterContainsServicesException``.
 
 The checks wrap moto's backend methods, so they answer in-process and in server mode alike.
@@ -24,6 +27,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from moto.ec2.models import ec2_backends
 from moto.ecs.exceptions import ECSException, EcsClientException, InvalidParameterException
 from moto.ecs.models import EC2ContainerServiceBackend
 
@@ -66,15 +70,32 @@ def _wrap(name: str, check: Any) -> None:
     setattr(EC2ContainerServiceBackend, name, method)
 
 
+def _check_network(backend: EC2ContainerServiceBackend, network: dict[str, Any]) -> None:
+    vpc = network.get("awsvpcConfiguration") or {}
+    ec2 = ec2_backends[backend.account_id][backend.region_name]
+    for kind, wanted, known, code in (
+            ("subnet", vpc.get("subnets") or [], {s.id for s in ec2.describe_subnets()}, "InvalidSubnetID.NotFound"),
+            ("security group", vpc.get("securityGroups") or [], {g.id for g in ec2.describe_security_groups()},
+             "InvalidGroup.NotFound")):
+        missing = [i for i in wanted if i not in known]
+        if missing:
+            noun = "subnet ID" if kind == "subnet" else kind
+            raise InvalidParameterException(f"Error retrieving {kind} information for [{', '.join(wanted)}]: The "
+                                            f"{noun} '{missing[0]}' does not exist (ErrorCode: {code})")
+
+
 def _check_create_service(backend: EC2ContainerServiceBackend, cluster_str: str, service_name: str,
                           desired_count: int, task_definition_str: str | None = None, *args: Any,
                           **kwargs: Any) -> None:
     _live_cluster(backend, cluster_str)
+    network = kwargs.get("network_configuration")
     if task_definition_str:
         task_definition = _active_task_definition(backend, task_definition_str)
-        if task_definition.network_mode == "awsvpc" and not kwargs.get("network_configuration"):
+        if task_definition.network_mode == "awsvpc" and not network:
             raise InvalidParameterException(
                 "Network Configuration must be provided when networkMode 'awsvpc' is specified.")
+    if network:
+        _check_network(backend, network)
 
 
 def _check_update_service(backend: EC2ContainerServiceBackend, service_properties: dict[str, Any]) -> None:

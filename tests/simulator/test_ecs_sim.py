@@ -63,10 +63,23 @@ def test_a_service_of_an_inactive_or_awsvpc_task_definition_is_refused_as_on_aws
     ecs.register_task_definition(family="api", containerDefinitions=CONTAINERS, networkMode="awsvpc")
     assert refused(ecs.create_service, cluster="shop", serviceName="api", taskDefinition="api", desiredCount=0) == (
         "InvalidParameterException", "Network Configuration must be provided when networkMode 'awsvpc' is specified.")
-    code, message = refused(ecs.create_service, cluster="shop", serviceName="api", taskDefinition="api",
-                            desiredCount=0, networkConfiguration={"awsvpcConfiguration": {
-                                "subnets": ["subnet-0123456789abcdef0"]}})
-    assert code == "InvalidParameterException" and "subnet-0123456789abcdef0" in message
+
+    ec2 = boto3.client("ec2", region_name=REGION)
+    vpc = ec2.create_vpc(CidrBlock="10.9.0.0/16")["Vpc"]["VpcId"]
+    subnet = ec2.create_subnet(VpcId=vpc, CidrBlock="10.9.1.0/24")["Subnet"]["SubnetId"]
+    group = ec2.create_security_group(VpcId=vpc, GroupName="api", Description="api")["GroupId"]
+    for _ in range(5):  # moto alone names any listed subnet (a set's order): the missing one, every time
+        assert refused(ecs.create_service, cluster="shop", serviceName="api", taskDefinition="api", desiredCount=0,
+                       networkConfiguration={"awsvpcConfiguration": {"subnets": [subnet, "subnet-0123456789abcdef0"]}}
+                       ) == ("InvalidParameterException", f"Error retrieving subnet information for [{subnet}, "
+                             "subnet-0123456789abcdef0]: The subnet ID 'subnet-0123456789abcdef0' does not exist "
+                             "(ErrorCode: InvalidSubnetID.NotFound)")
+    code, message = refused(ecs.create_service, cluster="shop", serviceName="api", taskDefinition="api", desiredCount=0,
+                            networkConfiguration={"awsvpcConfiguration": {"subnets": [subnet],
+                                                                          "securityGroups": [group, "sg-0123456789abcdef0"]}})
+    assert code == "InvalidParameterException" and "security group 'sg-0123456789abcdef0' does not exist" in message
+    ecs.create_service(cluster="shop", serviceName="api", taskDefinition="api", desiredCount=0,
+                       networkConfiguration={"awsvpcConfiguration": {"subnets": [subnet], "securityGroups": [group]}})
 
 
 def test_server_mode(server_url):
