@@ -83,3 +83,14 @@ def missing_instance_profiles(iam: Any, profiles: Iterable[str]) -> list[str]:
     """The instance profiles (ARNs or names) that do not exist in IAM."""
     return [p for p in sorted({p for p in profiles if p})
             if not _exists(iam.get_instance_profile, InstanceProfileName=_name(p))]
+
+
+def kms_key_problem(kms: Any, key_id: str) -> str | None:
+    """Why ``key_id`` cannot encrypt in ``kms``'s region (it does not exist there, or is not Enabled), or None."""
+    try:
+        state = kms.describe_key(KeyId=key_id)["KeyMetadata"]["KeyState"]
+    except ClientError as err:
+        if err.response.get("Error", {}).get("Code") == "NotFoundException":
+            return "does not exist"
+        raise
+    return None if state == "Enabled" else f"is {state}"
