@@ -37,6 +37,9 @@ in-process (``moto.mock_aws``) and server mode (``python -m awssim serve``). It 
 * FSx file systems and backups with lifecycles that take time, ``CopyBackup`` across regions,
   ``CreateFileSystemFromBackup``, idempotency tokens, final backups on delete and what AWS refuses of them,
   listed for tag discovery (``fsx:file-system``, ``fsx:backup``) (``awssim.fsx_backups``);
+* ECS services refused where AWS refuses them: created or scaled in a deleted (``INACTIVE``) cluster, of an
+  ``INACTIVE`` task definition, ``awsvpc`` without a network configuration; a cluster deleted while it
+  still runs services (``awssim.ecs_clusters``);
 * regional outages: a dark region's requests fail like a dead endpoint's (``awssim.outage``).
 
 State is kept per account and region, like moto's own backends, and replies follow botocore's
@@ -53,8 +56,8 @@ def install() -> None:
     global _installed
     if _installed:
         return
-    from awssim import (autoscaling, drs, efs_replication, elasticache_global, eventbridge, fsx_backups, memorydb,
-                        opensearch, outage, rds_global, rds_replicas, resource_explorer, route53_dns)
+    from awssim import (autoscaling, drs, ecs_clusters, efs_replication, elasticache_global, eventbridge, fsx_backups,
+                        memorydb, opensearch, outage, rds_global, rds_replicas, resource_explorer, route53_dns)
 
     drs.register()
     resource_explorer.register()
@@ -68,5 +71,6 @@ def install() -> None:
     eventbridge.register()
     efs_replication.register()
     fsx_backups.register()
+    ecs_clusters.register()
     outage.install_in_process()
     _installed = True

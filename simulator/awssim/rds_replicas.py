@@ -12,7 +12,10 @@ so they serve in-process and in server mode, answering with botocore's shapes (a
 * ``CreateDBInstanceReadReplica``: a DB instance of its own, ``creating`` for a while, then
   ``available``; the source is an identifier in the same region or an ARN in any (a cross-region
   replica names its source by ARN, and the source lists it by ARN); refused as on AWS when the
-  identifier is taken, the source is missing or not ``available``, or has no automated backups;
+  identifier is taken, the source is missing or not ``available``, or has no automated backups, and
+  for a cross-region replica of an encrypted source without ``KmsKeyId`` (InvalidParameterCombination
+  "Cannot create a cross region unencrypted read replica from encrypted source.") or with a key that
+  is not an enabled key of the replica's region (KMSKeyNotAccessibleFault);
 * ``PromoteReadReplica``: ``modifying`` for a while, then a standalone ``available`` instance that
   left its source; refused for an instance that is not a read replica or not ``available``;
 * ``SwitchoverReadReplica`` (RDS for Oracle only, as on AWS: Data Guard): the replica and its source
@@ -39,6 +42,7 @@ import time
 from typing import Any
 
 from moto.cloudwatch.models import cloudwatch_backends
+from moto.kms.models import kms_backends
 from moto.core.responses import ActionResult
 from moto.core.utils import utcnow
 from moto.rds.exceptions import (
@@ -58,6 +62,27 @@ ORACLE_REPLICA_ENGINES = ("oracle-ee", "oracle-ee-cdb")  # Oracle replicas (and 
 class InvalidDBInstanceState(RDSClientError):
     def __init__(self, message: str):
         super().__init__("InvalidDBInstanceState", message)
+
+
+class KMSKeyNotAccessibleFault(RDSClientError):
+    def __init__(self, message: str):
+        super().__init__("KMSKeyNotAccessibleFault", message)
+
+
+def _check_replica_key(source: DBInstance, region: str, key_id: str | None) -> None:
+    """A cross-region replica of an encrypted source needs an enabled KMS key of its own region."""
+    if source.region == region or not source.storage_encrypted:
+        return
+    if not key_id:
+        raise InvalidParameterCombination("Cannot create a cross region unencrypted read replica from encrypted source.")
+    kms = kms_backends[source.account_id][region]
+    name = kms.get_alias_name(key_id)  # an alias (name or ARN), a key ARN or a key id, as RDS takes them
+    found = kms.get_key_id_from_alias(name) if name.startswith("alias/") else kms.get_key_id(name)
+    of_region = not key_id.startswith("arn:") or key_id.split(":")[3] == region
+    key = kms.keys.get(found or "") if of_region else None
+    if key is None or key.key_state != "Enabled":
+        raise KMSKeyNotAccessibleFault(f"An error occurred accessing an Amazon Web Services KMS key: {key_id} is not an "
+                                       f"enabled key in {region}.")
 
 
 def _delay() -> float:
@@ -185,6 +210,7 @@ def create_db_instance_read_replica(self: RDSResponse) -> ActionResult:
         # A replica of a cross-region replica is not ours to model; AWS limits chains too.
         raise InvalidDBInstanceState(f"DB instance {source.db_instance_identifier} is a read replica.")
     _require_available(source, "CreateDBInstanceReadReplica")
+    _check_replica_key(source, self.backend.region_name, p.get("KmsKeyId"))
     if not source.backup_retention_period:
         raise InvalidDBInstanceState(
             f"Automated backups are not enabled for this database instance ({source.db_instance_identifier}). "

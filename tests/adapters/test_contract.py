@@ -269,6 +269,24 @@ def test_a_broken_resource_fails_preflight_by_name(aws, action):
     assert any(f.resource_id == sibling.resource_id for f in findings)
 
 
+PREREQUISITES = [(action, which) for action in ACTIONS for which in kit_actions()[action].prerequisites]
+
+
+@pytest.mark.parametrize(("action", "prerequisite"), PREREQUISITES, ids=[f"{a}-{w}" for a, w in PREREQUISITES])
+def test_a_missing_prerequisite_fails_preflight_by_name(aws, action, prerequisite):
+    """What a phase needs besides the resource (the cluster it is created in, the roles its tasks assume ...),
+    removed out of band: preflight -- and so readiness -- fails that resource alone, naming what is missing,
+    before a wave moves anything."""
+    mini = mini_estate(action)
+    broken, sibling = (u.resources[0] for u in mini.units)
+    name = mini.kit.break_prerequisite(mini.estate, broken, prerequisite)
+    findings = [f for u in mini.units for f in mini.adapter.preflight(mini.ctx("failover"), u)]
+    failed = [f for f in findings if not f.ok]
+    assert failed and all(f.resource_id == broken.resource_id for f in failed), findings
+    assert any(name in f.message and " -- " in f.message for f in failed), failed  # named, with what to do
+    assert any(f.resource_id == sibling.resource_id for f in findings)
+
+
 @pytest.mark.parametrize("action", ACTIONS)
 def test_unplanned_failover_serves_from_dr_without_a_call_to_the_dark_source(aws, action):
     """The primary region dark: preflight, INSTANTIATE, ACTIVATE and validate succeed with no call to it;

@@ -245,6 +245,31 @@ def test_failed_launch_fails_the_phase(aws, make_ctx):
         converge(adapter, Phase.INSTANTIATE, make_ctx("failover"), unit_for(ids), delay=0)
 
 
+def test_a_launch_template_that_is_gone_fails_preflight_by_name(aws, make_ctx):
+    """StartRecovery launches from each server's EC2 launch template: without it (or what it names) the
+    launch job fails mid-failover, so preflight names it first; the other servers pass."""
+    ids = seed(3)
+    drs, ec2 = aws.client("drs", region_name=DR), aws.client("ec2", region_name=DR)
+    gone = drs.get_launch_configuration(sourceServerID=ids[0])["ec2LaunchTemplateID"]
+    ec2.delete_launch_template(LaunchTemplateId=gone)
+    group = ec2.create_security_group(GroupName="recovery", Description="recovery")["GroupId"]
+    template = drs.get_launch_configuration(sourceServerID=ids[1])["ec2LaunchTemplateID"]
+    version = ec2.create_launch_template_version(LaunchTemplateId=template, LaunchTemplateData={
+        "SecurityGroupIds": [group]})["LaunchTemplateVersion"]["VersionNumber"]
+    ec2.modify_launch_template(LaunchTemplateId=template, DefaultVersion=str(version))
+    ec2.delete_security_group(GroupId=group)
+    ctx, unit = make_ctx("failover"), unit_for(ids)
+
+    failed = {f.resource_id: f.message for f in adapter.preflight(ctx, unit) if not f.ok}
+    assert set(failed) == {"app-001", "app-002"}, failed
+    assert f"launch template {gone} does not exist in {DR}" in failed["app-001"]
+    assert f"security group {group}" in failed["app-002"] and template in failed["app-002"]
+    assert all(" -- " in m for m in failed.values())  # and what to do
+
+    with pytest.raises(WaiterError, match="failure state"):  # what the failover would meet without preflight
+        converge(adapter, Phase.INSTANTIATE, ctx, unit, delay=0)
+
+
 def test_cleanup_refuses_to_stop_a_source_without_recovery(aws, make_ctx):
     ids = seed(1)
     ctx, calls = recorded(make_ctx("failover"))

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import pytest
 from awssim.kits.ecs import seed_service
+from botocore.exceptions import ClientError
 
 from dr_adapters.adapters.base import AdapterError
 from dr_adapters.adapters.ecs import EcsServiceAdapter
@@ -100,6 +101,74 @@ def test_dry_run_of_a_failover_that_would_create_the_dr_service(aws, make_ctx):
     assert calls.mutating == []
     assert [(c["operation"], c["region"]) for c in ctx.changes] == [("create_service", DR), ("update_service", PRIMARY)]
     assert dr.describe_services(cluster="web-dr", services=["frontend"])["services"] == []
+
+
+def failing(findings):
+    return [f.message for f in findings if not f.ok]
+
+
+@pytest.mark.parametrize("gone", ["deleted", "never created"])
+def test_a_missing_dr_cluster_fails_preflight_by_name_and_aws_refuses_the_service(aws, make_ctx, gone):
+    """The DR service is missing but has a taskDefinition: INSTANTIATE would create it -- in a cluster that
+    must be ACTIVE. AWS refuses CreateService in a deleted (INACTIVE) or unknown cluster, mid-failover."""
+    dr = without_dr_service(aws)
+    if gone == "deleted":
+        dr.delete_cluster(cluster="web-dr")
+        assert dr.describe_clusters(clusters=["web-dr"])["clusters"][0]["status"] == "INACTIVE"
+    ctx, unit = make_ctx("failover"), unit_for(drCluster="web-dr" if gone == "deleted" else "web-gone",
+                                               taskDefinition="frontend:1")
+    cluster = "web-dr" if gone == "deleted" else "web-gone"
+    problems = failing(adapter.preflight(ctx, unit))
+    assert any(f"ECS cluster {cluster} in {DR}" in p and "create the cluster" in p for p in problems), problems
+
+    with pytest.raises(ClientError) as refused:  # what the failover would have met without preflight
+        converge(adapter, Phase.INSTANTIATE, ctx, unit)
+    assert refused.value.response["Error"]["Code"] == "ClusterNotFoundException"
+    assert dr.list_services(cluster="web-dr")["serviceArns"] == []
+
+
+def test_a_created_service_needs_its_network_and_its_task_definition_s_roles(aws, make_ctx):
+    dr = without_dr_service(aws)
+    ec2, iam = aws.client("ec2", region_name=DR), aws.client("iam")
+    vpc = ec2.create_vpc(CidrBlock="10.8.0.0/16")["Vpc"]["VpcId"]
+    subnet = ec2.create_subnet(VpcId=vpc, CidrBlock="10.8.1.0/24")["Subnet"]["SubnetId"]
+    group = ec2.create_security_group(VpcId=vpc, GroupName="frontend", Description="frontend")["GroupId"]
+    role = iam.create_role(RoleName="frontend-exec", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
+    ghost = role.replace("frontend-exec", "frontend-task-gone")
+    dr.register_task_definition(family="frontend-vpc", networkMode="awsvpc", executionRoleArn=role, taskRoleArn=ghost,
+                                containerDefinitions=[{"name": "f", "image": "x", "memory": 64}])
+    ctx = make_ctx("failover")
+
+    problems = failing(adapter.preflight(ctx, unit_for(taskDefinition="frontend-vpc")))
+    assert any("awsvpc" in p and "needs subnets" in p for p in problems), problems
+    assert any("frontend-task-gone" in p and "frontend-exec" not in p for p in problems), problems
+
+    iam.create_role(RoleName="frontend-task-gone", AssumeRolePolicyDocument="{}")
+    unit = unit_for(taskDefinition="frontend-vpc", subnets=[subnet, "subnet-0deadbeef0000000a"],
+                    securityGroups=[group, "sg-0deadbeef0000000b"])
+    problems = failing(adapter.preflight(ctx, unit))
+    assert len(problems) == 2 and "subnet-0deadbeef0000000a" in problems[0] and subnet not in problems[0]
+    assert "sg-0deadbeef0000000b" in problems[1] and group not in problems[1], problems
+    with pytest.raises(ClientError, match="subnet-0deadbeef0000000a"):  # AWS refuses the network too
+        converge(adapter, Phase.INSTANTIATE, ctx, unit)
+
+    unit = unit_for(taskDefinition="frontend-vpc", subnets=[subnet], securityGroups=[group])
+    assert failing(adapter.preflight(ctx, unit)) == []
+    converge(adapter, Phase.INSTANTIATE, ctx, unit)
+    assert counts(aws, DR, "web-dr") == (0, 0)
+
+
+def test_an_unplanned_failover_leaving_us_east_1_reads_no_role(aws, make_ctx):
+    """IAM answers in us-east-1 only: an unplanned run leaving it makes no call there."""
+    dr = without_dr_service(aws)
+    dr.register_task_definition(family="frontend", executionRoleArn="arn:aws:iam::123456789012:role/frontend-exec",
+                                containerDefinitions=[{"name": "f", "image": "x", "memory": 64}])
+    unit = unit_for(taskDefinition="frontend:2")
+    assert any("frontend-exec" in m for m in failing(adapter.preflight(make_ctx("failover"), unit)))  # planned: read
+    ctx, calls = recorded(make_ctx("failover"))
+    ctx.unplanned = True
+    assert failing(adapter.preflight(ctx, unit)) == []
+    assert "iam:GetRole" not in calls and all(c.region != PRIMARY for c in calls)
 
 
 def test_instantiate_without_task_definition_names_the_fix(aws, make_ctx):

@@ -198,6 +198,36 @@ def test_instantiate_creates_the_replica_when_configured(aws, make_ctx):
     assert change["args"]["DBInstanceClass"] == "db.r6g.large" and change["args"]["SourceRegion"] == PRIMARY
 
 
+def test_an_encrypted_pair_needs_a_kms_key_in_each_region_a_replica_is_created_in(aws, make_ctx):
+    """INSTANTIATE (createReplica) creates the replica in the region moved to, REPLICATE one in the region left:
+    of an encrypted primary, AWS refuses either without an enabled KMS key of that region."""
+    keys = {r: aws.client("kms", region_name=r).create_key()["KeyMetadata"]["Arn"] for r in (PRIMARY, DR)}
+    seed(aws, replica=False, kms_keys=(keys[PRIMARY], keys[DR]))
+    ctx = make_ctx("failover")
+
+    def problem(**config):
+        (finding,) = adapter.preflight(ctx, unit_for(createReplica=True, **config))
+        return finding.message if not finding.ok else None
+
+    assert problem() == (f"drKmsKeyId is not set in {DR}: INSTANTIATE creates an encrypted replica there -- set "
+                         f"drKmsKeyId to an enabled KMS key of {DR}; kmsKeyId is not set in {PRIMARY}: REPLICATE "
+                         f"creates an encrypted replica there -- set kmsKeyId to an enabled KMS key of {PRIMARY}")
+    # a key of the other region is no key of this one
+    assert problem(kmsKeyId=keys[PRIMARY], drKmsKeyId=keys[PRIMARY]).startswith(
+        f"drKmsKeyId {keys[PRIMARY]} does not exist in {DR}: INSTANTIATE")
+    aws.client("kms", region_name=PRIMARY).disable_key(KeyId=keys[PRIMARY].split("/")[-1])  # moto takes the id only
+    assert problem(kmsKeyId=keys[PRIMARY], drKmsKeyId=keys[DR]).startswith(f"kmsKeyId {keys[PRIMARY]} is Disabled in "
+                                                                          f"{PRIMARY}: REPLICATE")
+    with pytest.raises(Exception, match="InvalidParameterCombination"):  # what INSTANTIATE meets without preflight
+        converge(adapter, Phase.INSTANTIATE, ctx, unit_for(createReplica=True))
+    assert instances(aws, DR) == {}
+
+    aws.client("kms", region_name=PRIMARY).enable_key(KeyId=keys[PRIMARY].split("/")[-1])
+    assert problem(kmsKeyId=keys[PRIMARY], drKmsKeyId=keys[DR]) is None
+    run(ctx, unit_for(createReplica=True, kmsKeyId=keys[PRIMARY], drKmsKeyId=keys[DR]), [Phase.INSTANTIATE])
+    assert instances(aws, DR) == {"orders-b": ("available", "orders-a")}
+
+
 def test_two_standalone_instances_are_ambiguous_and_nothing_is_stopped(aws, make_ctx):
     seed(aws, replica=False)
     seed_rds_pair(aws, DR, "orders-b", PRIMARY, "unused", TAGS, replica=False)  # restored by hand, say

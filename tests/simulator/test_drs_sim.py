@@ -257,6 +257,31 @@ def test_server_mode_breaks_and_repairs_a_launch_over_http(server_url):
     assert requests.get(control, timeout=10).status_code == 405
 
 
+def test_a_launch_from_a_template_that_is_gone_fails_as_on_aws(aws):
+    """Each server's launch configuration names a real EC2 launch template (default subnet and security
+    group); with the template, or what its default version names, gone, the launch fails."""
+    a, b, c = seed_drs_servers(HUB, PRIMARY, DR, ["web-1", "web-2", "web-3"], TAGS)
+    drs, ec2 = aws.client("drs", region_name=DR), aws.client("ec2", region_name=DR)
+    templates = {sid: drs.get_launch_configuration(sourceServerID=sid)["ec2LaunchTemplateID"] for sid in (a, b, c)}
+    (data,) = [v["LaunchTemplateData"] for v in ec2.describe_launch_template_versions(
+        LaunchTemplateId=templates[a], Versions=["$Default"])["LaunchTemplateVersions"]]
+    (subnet,) = ec2.describe_subnets(SubnetIds=[data["NetworkInterfaces"][0]["SubnetId"]])["Subnets"]
+    assert subnet["DefaultForAz"] and data["NetworkInterfaces"][0]["Groups"]
+
+    ec2.delete_launch_template(LaunchTemplateId=templates[a])
+    version = ec2.create_launch_template_version(LaunchTemplateId=templates[b], LaunchTemplateData={
+        "IamInstanceProfile": {"Name": "recovery-profile-gone"}})["LaunchTemplateVersion"]["VersionNumber"]
+    ec2.modify_launch_template(LaunchTemplateId=templates[b], DefaultVersion=str(version))
+    job_id = drs.start_recovery(sourceServers=[{"sourceServerID": s} for s in (a, b, c)])["job"]["jobID"]
+    with pytest.raises(WaiterError, match="failure state"):
+        get_waiter(drs, "JobCompleted").wait(filters={"jobIDs": [job_id]}, WaiterConfig={"Delay": 0, "MaxAttempts": 3})
+    results = {sid: server["lastLaunchResult"] for sid, server in describe(drs, a, b, c).items()}
+    assert results == {a: "FAILED", b: "FAILED", c: "SUCCEEDED"}
+    errors = {i["eventData"]["sourceServerID"]: i["eventData"].get("rawError")
+              for i in drs.describe_job_log_items(jobID=job_id)["items"] if i["event"] == "LAUNCH_FAILED"}
+    assert templates[a] in errors[a] and "recovery-profile-gone" in errors[b]
+
+
 def test_replication_follows_the_origin_instance(aws):
     (sid,) = seed_drs_servers(HUB, PRIMARY, DR, ["web-1"], TAGS)
     drs = aws.client("drs", region_name=DR)

@@ -57,6 +57,26 @@ def test_a_cross_region_replica_is_an_instance_of_its_own_created_from_the_sourc
     assert [p["Maximum"] for p in lag["Datapoints"]] == [0.0]  # RDS publishes it for every replica
 
 
+def test_an_encrypted_cross_region_replica_needs_an_enabled_key_of_its_region(aws, clients):
+    _, b = clients
+    keys = {r: aws.client("kms", region_name=r).create_key()["KeyMetadata"]["Arn"] for r in (PRIMARY, DR)}
+    primary_only(aws, kms_keys=(keys[PRIMARY], keys[DR]))
+    create = {"DBInstanceIdentifier": "orders-b", "SourceDBInstanceIdentifier": A_ARN, "SourceRegion": PRIMARY}
+    with pytest.raises(ClientError) as err:
+        b.create_db_instance_read_replica(**create)
+    assert (code(err), err.value.response["Error"]["Message"]) == (
+        "InvalidParameterCombination", "Cannot create a cross region unencrypted read replica from encrypted source.")
+    aws.client("kms", region_name=DR).disable_key(KeyId=keys[DR].split("/")[-1])  # moto takes the id only
+    for key in (keys[PRIMARY], keys[DR], "alias/nowhere"):  # another region's key; a disabled one; none at all
+        with pytest.raises(ClientError) as err:
+            b.create_db_instance_read_replica(**create, KmsKeyId=key)
+        assert code(err) == "KMSKeyNotAccessibleFault", key
+    assert b.describe_db_instances()["DBInstances"] == []
+    aws.client("kms", region_name=DR).enable_key(KeyId=keys[DR].split("/")[-1])
+    replica = b.create_db_instance_read_replica(**create, KmsKeyId=keys[DR])["DBInstance"]
+    assert replica["StorageEncrypted"] and replica["KmsKeyId"] == keys[DR]
+
+
 def test_replica_creation_is_refused_as_on_aws(aws, clients):
     a, b = clients
     primary_only(aws)

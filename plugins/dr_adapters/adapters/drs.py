@@ -37,6 +37,7 @@ from dr_adapters.adapters.base import (
     Wait,
 )
 from dr_adapters.adapters.discovery import Derived, DiscoveryRead, NotDerived, Tagged
+from dr_adapters.adapters.drs_launch import LAUNCH_IAM, START_RECOVERY_EC2_ACTIONS, launch_problems
 from dr_adapters.plan.model import ResourceSpec, WorkUnit
 from dr_adapters.plan.types import Health, Phase
 
@@ -45,43 +46,6 @@ REPLICATING_QUOTA = 300  # replicating source servers per account and region
 NOT_REPLICATING = ("DISCONNECTED", "STOPPED")
 IN_FLIGHT = ("PENDING", "IN_PROGRESS")
 GONE = ("TERMINATED", "SHUTTING-DOWN", "NOT_FOUND")
-# What DRS does with the caller's permissions when StartRecovery launches (and TerminateRecoveryInstances
-# removes) recovery instances: the dependent actions of drs:StartRecovery in AWS's Service
-# Authorization Reference. They are granted, never called by the adapter itself.
-START_RECOVERY_EC2_ACTIONS = (
-    "ec2:AttachVolume",
-    "ec2:AuthorizeSecurityGroupEgress",
-    "ec2:AuthorizeSecurityGroupIngress",
-    "ec2:CreateLaunchTemplate",
-    "ec2:CreateLaunchTemplateVersion",
-    "ec2:CreateSnapshot",
-    "ec2:CreateTags",
-    "ec2:CreateVolume",
-    "ec2:DeleteLaunchTemplateVersions",
-    "ec2:DeleteSnapshot",
-    "ec2:DeleteVolume",
-    "ec2:DescribeAccountAttributes",
-    "ec2:DescribeAvailabilityZones",
-    "ec2:DescribeImages",
-    "ec2:DescribeInstanceAttribute",
-    "ec2:DescribeInstanceStatus",
-    "ec2:DescribeInstanceTypes",
-    "ec2:DescribeInstances",
-    "ec2:DescribeLaunchTemplateVersions",
-    "ec2:DescribeLaunchTemplates",
-    "ec2:DescribeSecurityGroups",
-    "ec2:DescribeSnapshots",
-    "ec2:DescribeSubnets",
-    "ec2:DescribeVolumes",
-    "ec2:DetachVolume",
-    "ec2:ModifyInstanceAttribute",
-    "ec2:ModifyLaunchTemplate",
-    "ec2:RevokeSecurityGroupEgress",
-    "ec2:RunInstances",
-    "ec2:StartInstances",
-    "ec2:StopInstances",
-    "ec2:TerminateInstances",
-)
 HEALTH = {  # EC2 state of the recovery instance -> resource health
     "running": Health.HEALTHY,
     "pending": Health.DEGRADED,
@@ -205,6 +169,7 @@ class DrsAdapter(Adapter):
         "ec2:StartInstances",
         "ec2:StopInstances",
         "ec2:TerminateInstances",
+        *LAUNCH_IAM,  # preflight: what each recovery launch needs exists (drs_launch)
     )
     service_side_actions = (
         ServiceSide(
@@ -318,12 +283,12 @@ class DrsAdapter(Adapter):
 
     # -- read-only ---------------------------------------------------------------------------
     def preflight(self, ctx: RunContext, unit: WorkUnit) -> list[Finding]:
-        findings, regions = [], set()
+        findings, regions = [], defaultdict(list)
         for t in self._targets(ctx, unit, instances=False):
             if t.error:
                 findings.append(Finding(t.rid, False, str(t.error), t.tags or None))
                 continue
-            regions.add(t.region)
+            regions[t.region].append(t)
             state, lag = _replication(t.server)
             problems = []
             if state != "CONTINUOUS":
@@ -340,8 +305,10 @@ class DrsAdapter(Adapter):
                 problems, status = [], f"{state}; unplanned: recovers the latest recovery point ({exposure})"
             findings.append(Finding(t.rid, not problems, f"{t.server_id} in {t.region}: {status}", t.tags,
                                     exposure=exposure))
-        for region in sorted(regions):
+        for region, targets in sorted(regions.items()):
             findings.extend(self._capacity(ctx, unit, region))
+            missing = launch_problems(ctx, unit.account_id, region, [t.server_id for t in targets])
+            findings += [Finding(t.rid, False, missing[t.server_id], t.tags) for t in targets if t.server_id in missing]
         return findings
 
     def _capacity(self, ctx: RunContext, unit: WorkUnit, region: str) -> list[Finding]:

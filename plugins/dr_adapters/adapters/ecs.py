@@ -18,6 +18,7 @@ from dr_adapters.adapters.base import (
     Wait,
 )
 from dr_adapters.adapters.discovery import Derived, DiscoveryRead, NotDerived, Tagged
+from dr_adapters.adapters.prerequisites import iam_client, missing_roles, network_problems
 from dr_adapters.adapters.regional import RegionalCopyAdapter
 from dr_adapters.plan.model import WorkUnit
 from dr_adapters.plan.types import Health, Phase
@@ -80,11 +81,15 @@ class EcsServiceAdapter(RegionalCopyAdapter[_Side]):
         Phase.REPLICATE: "Check the source region's service still exists (at 0) so traffic can move back.",
     }
     iam_actions = (
+        "ec2:DescribeSecurityGroups",  # preflight: the network a created service names exists
+        "ec2:DescribeSubnets",
         "ecs:CreateService",
+        "ecs:DescribeClusters",  # preflight: the target cluster is ACTIVE
         "ecs:DescribeServices",
         "ecs:DescribeTaskDefinition",
         "ecs:ListTagsForResource",
         "ecs:UpdateService",
+        "iam:GetRole",  # preflight: the roles the task definition names exist
     )
     service_side_actions = (
         ServiceSide(
@@ -123,28 +128,73 @@ class EcsServiceAdapter(RegionalCopyAdapter[_Side]):
             return {}  # an old short-ARN-format service cannot carry tags, so it is out of every scope
         return {t["key"]: t["value"] for t in tags}
 
-    def _task_definition_active(self, ctx: RunContext, unit: WorkUnit, side: _Side, task_def: str) -> bool:
+    def _task_definition(self, ctx: RunContext, unit: WorkUnit, side: _Side, task_def: str) -> dict[str, Any] | None:
+        """The task definition (revision, or the family's latest ACTIVE one) if it exists and is ACTIVE."""
         try:
             td = self._ecs(ctx, unit, side).describe_task_definition(taskDefinition=task_def)["taskDefinition"]
         except ClientError:
-            return False
-        return td["status"] == "ACTIVE"
+            return None
+        return td if td["status"] == "ACTIVE" else None
+
+    def _task_definition_active(self, ctx: RunContext, unit: WorkUnit, side: _Side, task_def: str) -> bool:
+        return self._task_definition(ctx, unit, side, task_def) is not None
+
+    def _cluster_problem(self, ctx: RunContext, unit: WorkUnit, side: _Side) -> str | None:
+        """Why the cluster cannot take the service (AWS refuses CreateService and UpdateService in a
+        deleted, INACTIVE cluster: ClusterNotFoundException), or None when it is ACTIVE."""
+        found = self._ecs(ctx, unit, side).describe_clusters(clusters=[side.cluster])["clusters"]
+        status = found[0]["status"] if found else "missing"
+        if status == "ACTIVE":
+            return None
+        state = "does not exist" if status == "missing" else f"is {status}" + (" (deleted)" if status == "INACTIVE" else "")
+        return (f"ECS cluster {side.cluster} in {side.region} {state}: AWS refuses to create or scale {side} in it "
+                f"-- create the cluster in {side.region} (or set drCluster to a live one) before failing over")
+
+    def _prerequisites(self, ctx: RunContext, unit: WorkUnit, cfg: EcsServiceConfig, target: _Side,
+                       svc: dict[str, Any] | None) -> list[str]:
+        """What INSTANTIATE and ACTIVATE need in the target region besides the service: its cluster ACTIVE,
+        the task definition ACTIVE with the roles it names, and for a service still to be created the
+        network it is created in. One line per thing missing, naming it and the fix."""
+        problems = [p for p in [self._cluster_problem(ctx, unit, target)] if p]
+        task_def = svc["taskDefinition"] if svc else cfg.task_definition
+        if not task_def:
+            return problems
+        td = self._task_definition(ctx, unit, target, task_def)
+        if td is None:
+            return problems + [f"task definition {task_def} is not ACTIVE in {target.region} -- register it there "
+                               "(or fix taskDefinition)"]
+        iam = iam_client(ctx, unit.account_id)
+        roles = [td.get("taskRoleArn"), td.get("executionRoleArn")]
+        missing = missing_roles(iam, [r for r in roles if r]) if iam is not None else []
+        if missing:
+            problems.append(f"IAM role(s) {', '.join(missing)} named by task definition {task_def} do not exist: its "
+                            "tasks cannot start -- create them, or register a revision naming roles that exist")
+        if svc is None:  # INSTANTIATE creates it (a drill: a failover would): CreateService's network must exist
+            if (td.get("networkMode") == "awsvpc" or cfg.launch_type == "FARGATE") and not cfg.subnets:
+                problems.append(f"task definition {task_def} runs in awsvpc mode: creating {target} needs subnets "
+                                "-- set subnets (and securityGroups) of the DR region in the config")
+            where = f"the config of {target}"
+            problems += [f"{p} -- fix subnets/securityGroups in the config"
+                         for p in network_problems(ctx.client("ec2", target.region, unit.account_id), target.region,
+                                                   cfg.subnets or [], cfg.security_groups or [], where)]
+        return problems
 
     # -- read-only -----------------------------------------------------------------------------
     def preflight(self, ctx: RunContext, unit: WorkUnit) -> list[Finding]:
         findings = []
         for rid, cfg, source, target in self._each(ctx, unit):
             svc = self._read(ctx, unit, target)
-            task_def = svc["taskDefinition"] if svc else cfg.task_definition
             if svc is not None:
                 findings.append(self._exists_finding(ctx, unit, rid, target, svc))
             elif cfg.task_definition:
                 findings.append(Finding(rid, True, f"{target} is missing; INSTANTIATE creates it at desired count 0"))
             else:
                 findings.append(Finding(rid, False, f"{target} does not exist and no taskDefinition to create it"))
-            if task_def and not self._task_definition_active(ctx, unit, target, task_def):
-                findings.append(Finding(rid, False, f"task definition {task_def} is not ACTIVE in {target.region}"))
-            findings.append(self._source_finding(ctx, unit, rid, source, target_ok=svc is not None))
+            missing = self._prerequisites(ctx, unit, cfg, target, svc)
+            findings += [Finding(rid, False, p) for p in missing]
+            # The target can serve: it exists, or INSTANTIATE can create it (all it needs exists).
+            ready = (svc is not None or bool(cfg.task_definition)) and not missing
+            findings.append(self._source_finding(ctx, unit, rid, source, target_ok=ready))
         return findings
 
     def validate(self, ctx: RunContext, unit: WorkUnit) -> list[HealthCheck]:

@@ -20,6 +20,7 @@ from dr_adapters.adapters.base import (
     Wait,
 )
 from dr_adapters.adapters.discovery import Derived, DiscoveryRead, NotDerived, Tagged
+from dr_adapters.adapters.prerequisites import iam_client, missing_roles
 from dr_adapters.adapters.regional import RegionalCopyAdapter
 from dr_adapters.plan.model import WorkUnit
 from dr_adapters.plan.types import Health, Phase
@@ -78,6 +79,7 @@ class LambdaFunctionAdapter(RegionalCopyAdapter[_Side]):
         "lambda:PublishVersion",
         "lambda:PutFunctionConcurrency",
         "lambda:UpdateAlias",
+        "iam:GetRole",  # preflight: the execution role of the function to serve exists
     )
     retire_label, retired_label = "park", "parked"
 
@@ -143,16 +145,22 @@ class LambdaFunctionAdapter(RegionalCopyAdapter[_Side]):
                 findings.append(Finding(rid, False, f"{target} does not exist"))
             else:
                 findings.append(self._exists_finding(ctx, unit, rid, target, fn))
-                findings.extend(self._target_findings(ctx, unit, rid, cfg, target))
+                findings.extend(self._target_findings(ctx, unit, rid, cfg, target, fn))
             findings.append(self._source_finding(ctx, unit, rid, source, target_ok=fn is not None))
         return findings
 
     def _target_findings(
-        self, ctx: RunContext, unit: WorkUnit, rid: str, cfg: LambdaFunctionConfig, target: _Side
+        self, ctx: RunContext, unit: WorkUnit, rid: str, cfg: LambdaFunctionConfig, target: _Side, fn: dict[str, Any]
     ) -> list[Finding]:
-        """The alias clients invoke and the version it will serve, in the target region."""
+        """The alias clients invoke and the version it will serve, in the target region; the execution role
+        every invocation assumes (IAM is global: a role deleted since deployment fails them all)."""
         alias = self._alias(ctx, unit, target, cfg.alias)
         found = [Finding(rid, alias is not None, f"{target} alias {cfg.alias!r} {'exists' if alias else 'is missing'}")]
+        iam = iam_client(ctx, unit.account_id)
+        if iam is not None and missing_roles(iam, [fn["Role"]]):
+            found.append(Finding(rid, False, f"the execution role {fn['Role']} of {target} does not exist: every "
+                                 "invocation would fail -- create the role, or point the function at one that exists "
+                                 "(UpdateFunctionConfiguration Role)"))
         versions = self._versions(ctx, unit, target)
         if cfg.version and cfg.version not in versions:
             found.append(Finding(rid, False, f"{target} has no version {cfg.version} to serve"))

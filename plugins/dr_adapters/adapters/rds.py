@@ -30,26 +30,27 @@ unplanned run reads only the region it moves to: a standalone instance there is 
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from typing import Any, Literal
 
 from botocore.exceptions import BotoCoreError, ClientError
 from pydantic import Field, model_validator
 
 from dr_adapters.adapters.base import (
-    ActionConfig, AdapterError, Finding, HealthCheck, PhaseOutcome, RunContext, ServiceSide, Wait,
+    ActionConfig, AdapterError, Finding, HealthCheck, PhaseOutcome, RunContext, ServiceSide,
 )
 from dr_adapters.adapters.discovery import Derived, DiscoveryRead, NotDerived, Tagged, arn_region
-from dr_adapters.adapters.replicated import GroupMember, ReplicatedGroupAdapter
+from dr_adapters.adapters.prerequisites import kms_key_problem
+from dr_adapters.adapters.rds_pair import (
+    LAG_METRIC, MARK, ReplicaPair, copied_tags, id_of, mark_of, read_side, resolve_writer, source_of, stamp, status_of,
+    tags_of,
+)
+from dr_adapters.adapters.replicated import ReplicatedGroupAdapter
 from dr_adapters.plan.model import ResourceSpec, WorkUnit
 from dr_adapters.plan.types import Health, Phase
 
-LAG_METRIC = "ReplicaLag"  # seconds, published by each read replica; -1: replication is not running
-MARK = "dr:promoted-at"  # ISO-8601 UTC time ACTIVATE promoted the instance: the newest writes
 ALTERNATE_SUFFIX = "-alt"
 ENGINES = ("mysql", "mariadb", "postgres", "oracle-", "sqlserver-")  # engine prefixes with DB-instance replicas
-SWITCHOVER_ENGINES = ("oracle-ee", "oracle-ee-cdb")  # SwitchoverReadReplica: RDS for Oracle (EE) only
-SCOPE_FIX = "tag the DB instance with this estate's Customer/Environment, or remove it from the manifest"
 MAX_IDENTIFIER = 63
 IDENTIFIER = re.compile(r"^[a-z][a-z0-9-]*$")  # what RDS takes (lowercased), length aside
 
@@ -120,218 +121,7 @@ class RdsConfig(ActionConfig):
         return main.lower(), (alternate or main + ALTERNATE_SUFFIX).lower()
 
 
-# -- reading instances ---------------------------------------------------------------------------
-def _tags(instance: dict[str, Any] | None) -> dict[str, str]:
-    return {t["Key"]: t["Value"] for t in (instance or {}).get("TagList") or []}
-
-
-def _mark(instance: dict[str, Any]) -> str:
-    return _tags(instance).get(MARK, "")
-
-
-def _source(instance: dict[str, Any]) -> str:
-    return instance.get("ReadReplicaSourceDBInstanceIdentifier") or ""
-
-
-def _id(instance: dict[str, Any] | None) -> str:
-    return (instance or {}).get("DBInstanceIdentifier", "")
-
-
-def _status(instance: dict[str, Any]) -> str:
-    return instance["DBInstanceStatus"]
-
-
-def _copied_tags(instance: dict[str, Any]) -> list[dict[str, str]]:
-    """Tags for a replica of ``instance``: its own, less AWS's and the promotion mark."""
-    return [t for t in instance.get("TagList") or [] if not t["Key"].startswith("aws:") and t["Key"] != MARK]
-
-
-def _stamp() -> str:
-    return datetime.now(timezone.utc).strftime("%Y%m%d%H%M%S")
-
-
-def read_side(rds: Any, ids: tuple[str, ...]) -> dict[str, dict[str, Any]]:
-    """The pair's instances in one region, by identifier (one call for both identifiers)."""
-    found = rds.describe_db_instances(Filters=[{"Name": "db-instance-id", "Values": list(ids)}])["DBInstances"]
-    return {i["DBInstanceIdentifier"]: i for i in found}
-
-
-def resolve_writer(instances: list[dict[str, Any]]) -> tuple[dict[str, Any] | None, str]:
-    """The writer among the pair's instances of both regions, and why none when there is none."""
-    live = [i for i in instances if _status(i) != "deleting"]
-    by_arn = {i["DBInstanceArn"]: i for i in live}
-    for replica in live:
-        source = by_arn.get(_source(replica))
-        if source is not None and not _source(source):
-            return source, ""
-    standalone = sorted((i for i in live if not _source(i)), key=_mark, reverse=True)
-    if len(standalone) > 1 and _mark(standalone[0]) == _mark(standalone[1]):
-        names = " and ".join(_id(i) for i in standalone[:2])
-        return None, (f"{names} are both standalone: neither replicates from the other and neither was "
-                      f"promoted later ({MARK} tag)")
-    return (standalone[0], "") if standalone else (None, "no standalone DB instance")
-
-
-class _Pair(GroupMember):
-    """One manifest resource resolved for this run: the instances of the region moved to, read now;
-    those of the region moved from only when needed (never in an unplanned run)."""
-
-    def __init__(self, adapter: RdsAdapter, ctx: RunContext, unit: WorkUnit, resource: ResourceSpec):
-        self.cfg: RdsConfig = adapter.config(resource)
-        self.rid, self.ctx, self.account_id = resource.resource_id, ctx, unit.account_id
-        self.group_id = self.cfg.db_instance_identifier
-        self.source_ids, self.target_ids = ctx.source_and_target(self.cfg.ids(primary=True),
-                                                                 self.cfg.ids(primary=False))
-        self.rds = ctx.client("rds", ctx.target_region, unit.account_id)
-        self.target_side = read_side(self.rds, self.target_ids)
-        self._source_side: dict[str, dict[str, Any]] | None = None
-        self.promotion_requested = False
-        self.target = self._pick_target()
-        self.target_id = _id(self.target) or self.target_ids[0]
-
-    def _from_source_region(self, instance: dict[str, Any]) -> bool:
-        parts = _source(instance).split(":")
-        return len(parts) > 6 and parts[3] == self.ctx.source_region and parts[-1] in self.source_ids
-
-    def _pick_target(self) -> dict[str, Any] | None:
-        """The instance of the region moved to that is (or becomes) the writer: its replica of the other
-        region, else its standalone instance promoted last (an older one is a retired primary)."""
-        live = [i for i in self.target_side.values() if _status(i) != "deleting"]
-        replicas = [i for i in live if self._from_source_region(i)]
-        standalone = sorted((i for i in live if not _source(i)), key=_mark, reverse=True)
-        return (replicas or standalone or live or [None])[0]
-
-    # -- the region moved from (read lazily: an unplanned run never reaches it) --------------------
-    @property
-    def source_rds(self) -> Any:
-        return self.ctx.client("rds", self.ctx.source_region, self.account_id)
-
-    @property
-    def source_side(self) -> dict[str, dict[str, Any]]:
-        if self._source_side is None:
-            self._source_side = read_side(self.source_rds, self.source_ids)
-        return self._source_side
-
-    def writer(self) -> tuple[dict[str, Any] | None, str]:
-        return resolve_writer([*self.target_side.values(), *self.source_side.values()])
-
-    @property
-    def old_primary(self) -> dict[str, Any] | None:
-        """The standalone instance of the region moved from that was promoted last: the old primary."""
-        standalone = [i for i in self.source_side.values() if not _source(i) and _status(i) != "deleting"]
-        return max(standalone, key=_mark, default=None)
-
-    @property
-    def source_member(self) -> dict[str, Any] | None:
-        """The replica of the target in the region moved from (None: not re-protected yet)."""
-        arn = (self.target or {}).get("DBInstanceArn")
-        return next((i for i in self.source_side.values() if arn and _source(i) == arn), None)
-
-    @property
-    def source_writes(self) -> bool:
-        writer, _ = self.writer()
-        return any(i is writer for i in self.source_side.values())
-
-    # -- the region moved to ---------------------------------------------------------------------
-    @property
-    def mode(self) -> str:  # type: ignore[override]
-        oracle = (self.target or {}).get("Engine") in SWITCHOVER_ENGINES
-        return "switchover" if oracle and self.cfg.switchover and not self.ctx.unplanned else "promotion"
-
-    @property
-    def group_status(self) -> str:
-        return _status(self.target)
-
-    @property
-    def target_writes(self) -> bool:
-        return self.target is not None and not _source(self.target)
-
-    def require(self) -> None:
-        if self.target is None:
-            raise AdapterError(self.rid, f"no DB instance {' or '.join(self.target_ids)} in "
-                               f"{self.ctx.target_region}", "check the identifiers and accountId, or set "
-                               "createReplica: true so INSTANTIATE creates the replica")
-        self.require_scope(self.target)
-        if self.ctx.unplanned and self.target_writes and not _mark(self.target):
-            # Standalone, yet never promoted by a DR run: the primary an earlier failover left behind (its data
-            # stops where that failover began). Unplanned, the other region cannot be read to tell.
-            raise AdapterError(self.rid, f"{self.target_id} is standalone but no DR run promoted it ({MARK} "
-                               "tag): it is the primary an earlier failover left, not a copy of the writer",
-                               "run operation=reprotect of that failover first (a replica to promote), or tag "
-                               f"{self.target_id} {MARK}=<UTC time> if it was promoted by hand and writes")
-        if self.target_writes and _status(self.target) == "stopped":
-            raise AdapterError(self.rid, f"{self.target_id} is stopped: a primary retired by an earlier failover, "
-                               "not a replica to promote", "run REPLICATE (or reprotect) of the last failover first")
-        if _source(self.target) and not self._from_source_region(self.target):
-            raise AdapterError(self.rid, f"{self.target_id} replicates from {_source(self.target)}, not from "
-                               f"{' or '.join(self.source_ids)} in {self.ctx.source_region}",
-                               "fix the identifiers in the manifest, or re-create the replica from the primary")
-
-    def require_scope(self, instance: dict[str, Any]) -> None:
-        reason = self.ctx.scope.mismatch(_tags(instance))
-        if reason:
-            raise AdapterError(self.rid, f"DB instance {_id(instance)} is outside this run's scope: {reason}",
-                               SCOPE_FIX)
-
-    def require_writer(self, phase: str) -> dict[str, Any]:
-        """The target, once it writes (read from both regions); in a dry run, as it would after ACTIVATE."""
-        writer, why = self.writer()
-        if writer is not None and writer is self.target:
-            return writer
-        if self.ctx.dry_run and self.target is not None and self._from_source_region(self.target):
-            return self.target
-        raise AdapterError(self.rid, f"{phase}: {self.target_id} is not the writer "
-                           f"({why or f'{_id(writer)} in its place'})",
-                           "complete ACTIVATE first; if both are standalone, tag the one that writes with "
-                           f"{MARK}=<UTC time, e.g. {datetime.now(timezone.utc).isoformat()}>")
-
-    def replica_lag(self) -> float | None:
-        """Latest ReplicaLag (seconds) of the target replica; None without data."""
-        cw = self.ctx.client("cloudwatch", self.ctx.target_region, self.account_id)
-        now = datetime.now(timezone.utc)
-        points = cw.get_metric_statistics(
-            Namespace="AWS/RDS", MetricName=LAG_METRIC,
-            Dimensions=[{"Name": "DBInstanceIdentifier", "Value": self.target_id}],
-            StartTime=now - timedelta(minutes=15), EndTime=now + timedelta(minutes=1), Period=60,
-            Statistics=["Maximum"])["Datapoints"]
-        return max(points, key=lambda p: p["Timestamp"])["Maximum"] if points else None
-
-    def lag_problem(self) -> tuple[str | None, str]:
-        """(problem, note) of the replica's lag against the RPO."""
-        lag = self.replica_lag()
-        if lag is None:
-            return None, f"no {LAG_METRIC} data for {self.target_id}; replication lag not checked"
-        if lag < 0:
-            return f"{self.target_id}: replication is not running ({LAG_METRIC} {lag:.0f})", ""
-        rpo = self.ctx.rpo_minutes
-        if rpo is not None and lag > rpo * 60:
-            return f"{self.target_id}: replica lag {lag:.0f} s exceeds RPO of {rpo} min", ""
-        return None, f"{self.target_id} replica lag {lag:.0f} s"
-
-    def wait(self, waiter: str, region: str, identifier: str, what: str) -> Wait:
-        return Wait(service="rds", region=region, account_id=self.account_id, waiter=waiter,
-                    args={"DBInstanceIdentifier": identifier}, description=f"{identifier} {what}", delay=30,
-                    max_attempts=240)
-
-    def promotion_wait(self, description: str) -> Wait:
-        # After our call: until it is standalone. A busy instance we did not just promote: until available,
-        # then ACTIVATE looks again (a replica still being created never becomes standalone by itself).
-        waiter = "DBInstancePromoted" if self.promotion_requested else "db_instance_available"
-        return Wait(service="rds", region=self.ctx.target_region, account_id=self.account_id, waiter=waiter,
-                    args={"DBInstanceIdentifier": self.target_id}, description=description, delay=30,
-                    max_attempts=240)
-
-    # A call whose reply was lost is retried by botocore, and RDS refuses the retry because the first
-    # attempt did the work; none of these calls has an idempotency token, so read AWS to tell.
-    def promoting_already(self, err: ClientError) -> None:
-        if err.response.get("Error", {}).get("Code") != "InvalidDBInstanceState":
-            raise err
-        now = read_side(self.rds, (self.target_id,)).get(self.target_id)
-        if now is None or (_status(now) == "available" and _source(now)):
-            raise err
-
-
-class RdsAdapter(ReplicatedGroupAdapter[_Pair]):
+class RdsAdapter(ReplicatedGroupAdapter[ReplicaPair]):
     actions = ("RDS",)
     group_noun = "replica pair"
     config_model = RdsConfig
@@ -355,7 +145,7 @@ class RdsAdapter(ReplicatedGroupAdapter[_Pair]):
     }
     iam_actions = ("rds:DescribeDBInstances", "rds:CreateDBInstanceReadReplica", "rds:AddTagsToResource",
                    "rds:PromoteReadReplica", "rds:SwitchoverReadReplica", "rds:StopDBInstance", "rds:DeleteDBInstance",
-                   "cloudwatch:GetMetricStatistics")
+                   "cloudwatch:GetMetricStatistics", "kms:DescribeKey")  # DescribeKey: preflight (_key_problems)
     service_side_actions = (
         ServiceSide("SnapshotOnStopOrDelete", ("rds:CreateDBSnapshot",),
                     "StopDBInstance with DBSnapshotIdentifier (cleanup: snapshot-and-stop) and DeleteDBInstance "
@@ -365,17 +155,17 @@ class RdsAdapter(ReplicatedGroupAdapter[_Pair]):
                     "replica's region with the caller's permissions."),
     )
 
-    def _member(self, ctx: RunContext, unit: WorkUnit, resource: ResourceSpec) -> _Pair:
-        return _Pair(self, ctx, unit, resource)
+    def _member(self, ctx: RunContext, unit: WorkUnit, resource: ResourceSpec) -> ReplicaPair:
+        return ReplicaPair(self, ctx, unit, resource)
 
     # -- read-only ---------------------------------------------------------------------------
     def preflight(self, ctx: RunContext, unit: WorkUnit) -> list[Finding]:
         return [self._preflight(ctx, m) for m in self._members(ctx, unit)]
 
-    def _preflight(self, ctx: RunContext, m: _Pair) -> Finding:
+    def _preflight(self, ctx: RunContext, m: ReplicaPair) -> Finding:
         problems: list[str] = []
         notes: list[str] = []
-        tags = _tags(m.target) if m.target else None
+        tags = tags_of(m.target) if m.target else None
         exposure = None
         checked = [m.target] if m.target else []
         if not ctx.unplanned:
@@ -384,10 +174,10 @@ class RdsAdapter(ReplicatedGroupAdapter[_Pair]):
             except BotoCoreError as err:  # the region left may be down: that is what unplanned is for
                 problems.append(f"{ctx.source_region} unreachable: {err} -- re-trigger with failover_mode=unplanned")
         for instance in checked:
-            mismatch = ctx.scope.mismatch(_tags(instance))
+            mismatch = ctx.scope.mismatch(tags_of(instance))
             if mismatch:
-                problems.append(f"DB instance {_id(instance)} is outside this run's scope: {mismatch}")
-                tags = _tags(instance)
+                problems.append(f"DB instance {id_of(instance)} is outside this run's scope: {mismatch}")
+                tags = tags_of(instance)
         if problems:
             return Finding(m.rid, False, "; ".join(problems), tags=tags)
         if m.target is None:
@@ -396,7 +186,7 @@ class RdsAdapter(ReplicatedGroupAdapter[_Pair]):
             else:
                 problems.append(f"no DB instance {' or '.join(m.target_ids)} in {ctx.target_region}")
         elif ctx.unplanned:
-            if m.target_writes and not _mark(m.target):
+            if m.target_writes and not mark_of(m.target):
                 problems.append(f"{m.target_id} is standalone but no DR run promoted it: reprotect the last "
                                 "failover first")
             elif m.target_writes:
@@ -412,33 +202,53 @@ class RdsAdapter(ReplicatedGroupAdapter[_Pair]):
                 problems.append(why)
             elif writer is m.target:
                 notes.append(f"already failed over: {m.target_id} writes")
-            elif not m._from_source_region(m.target) or _source(m.target) != writer["DBInstanceArn"]:
-                problems.append(f"{m.target_id} does not replicate from the writer {_id(writer)}")
+            elif not m.from_source_region(m.target) or source_of(m.target) != writer["DBInstanceArn"]:
+                problems.append(f"{m.target_id} does not replicate from the writer {id_of(writer)}")
             else:
                 problem, note = m.lag_problem()
                 problems += [problem] if problem else []
-                notes += [note, f"writer {_id(writer)}, {m.mode} to {m.target_id}"] if not problem else []
+                notes += [note, f"writer {id_of(writer)}, {m.mode} to {m.target_id}"] if not problem else []
                 if m.mode == "switchover" and not m.target.get("BackupRetentionPeriod"):
                     problems.append(f"{m.target_id}: SwitchoverReadReplica needs automated backups on the replica "
                                     "(ModifyDBInstance BackupRetentionPeriod), or set switchover: false")
+        if not ctx.unplanned:
+            problems += self._key_problems(ctx, m)
         return Finding(m.rid, not problems, "; ".join(problems or notes), tags=tags, exposure=exposure)
+
+    @staticmethod
+    def _key_problems(ctx: RunContext, m: ReplicaPair) -> list[str]:
+        """An encrypted pair's replicas across regions need a KMS key of their region (AWS refuses them
+        otherwise): INSTANTIATE's in the region moved to (createReplica), REPLICATE's in the one left."""
+        if not any(i.get("StorageEncrypted") for i in [m.target or {}, *m.source_side.values()]):
+            return []
+        regions = [(ctx.target_region, "INSTANTIATE")] if m.target is None and m.cfg.create_replica else []
+        regions += [] if ctx.is_drill else [(ctx.source_region, "REPLICATE")]
+        problems = []
+        for region, phase in regions:
+            field = "kmsKeyId" if region == ctx.regions.primary else "drKmsKeyId"
+            key = m.cfg.kms_key_id if field == "kmsKeyId" else m.cfg.dr_kms_key_id
+            why = kms_key_problem(ctx.client("kms", region, m.account_id), key) if key else "is not set"
+            if why:
+                problems.append(f"{field} {key + ' ' if key else ''}{why} in {region}: {phase} creates an encrypted "
+                                f"replica there -- set {field} to an enabled KMS key of {region}")
+        return problems
 
     def validate(self, ctx: RunContext, unit: WorkUnit) -> list[HealthCheck]:
         return [self._validate(ctx, m) for m in self._members(ctx, unit)]
 
-    def _validate(self, ctx: RunContext, m: _Pair) -> HealthCheck:
+    def _validate(self, ctx: RunContext, m: ReplicaPair) -> HealthCheck:
         if m.target is None:
             return HealthCheck(m.rid, Health.UNHEALTHY, f"no DB instance {m.target_id} in {ctx.target_region}")
-        status = _status(m.target)
+        status = status_of(m.target)
         if ctx.is_drill:
-            ok = status == "available" and (m.target_writes or m._from_source_region(m.target))
+            ok = status == "available" and (m.target_writes or m.from_source_region(m.target))
             role = "the writer" if m.target_writes else "a replica"
             return HealthCheck(m.rid, Health.HEALTHY if ok else Health.UNHEALTHY,
                                f"drill: {m.target_id} is {status}, {role}")
         if m.target_writes and status == "available":
             return HealthCheck(m.rid, Health.HEALTHY, f"{m.target_id} writes in {ctx.target_region}")
         return HealthCheck(m.rid, Health.UNHEALTHY, f"{m.target_id}: status {status}, "
-                           f"{'standalone' if m.target_writes else 'still a replica of ' + _source(m.target)}")
+                           f"{'standalone' if m.target_writes else 'still a replica of ' + source_of(m.target)}")
 
     # -- phases ------------------------------------------------------------------------------
     def instantiate(self, ctx: RunContext, unit: WorkUnit) -> PhaseOutcome:
@@ -455,22 +265,22 @@ class RdsAdapter(ReplicatedGroupAdapter[_Pair]):
                 continue
             m.require()
             if ctx.is_drill:
-                outcome.notes.append(f"{m.rid}: drill, read-only; {m.target_id} is {_status(m.target)}")
-            elif m.target_writes or _status(m.target) == "available":
+                outcome.notes.append(f"{m.rid}: drill, read-only; {m.target_id} is {status_of(m.target)}")
+            elif m.target_writes or status_of(m.target) == "available":
                 role = "the writer" if m.target_writes else "an available replica"
                 outcome.notes.append(f"{m.rid}: {m.target_id} is {role}")
             else:
                 outcome.waits.append(m.wait("db_instance_available", ctx.target_region, m.target_id, "available"))
         return outcome
 
-    def _create_replica(self, ctx: RunContext, m: _Pair, rds: Any, name: str, source: dict[str, Any],
+    def _create_replica(self, ctx: RunContext, m: ReplicaPair, rds: Any, name: str, source: dict[str, Any],
                         source_region: str, outcome: PhaseOutcome) -> None:
         """CreateDBInstanceReadReplica ``name`` (in ``rds``'s region) of ``source``, then wait for it."""
         region = rds.meta.region_name
         call: dict[str, Any] = {
             "DBInstanceIdentifier": name, "SourceDBInstanceIdentifier": source["DBInstanceArn"],
             # boto3 pre-signs the request for the source region (PreSignedUrl): needed for an encrypted source
-            "SourceRegion": source_region, "Tags": _copied_tags(source)}
+            "SourceRegion": source_region, "Tags": copied_tags(source)}
         if m.cfg.replica_instance_class:
             call["DBInstanceClass"] = m.cfg.replica_instance_class
         key = m.cfg.kms_key_id if region == ctx.regions.primary else m.cfg.dr_kms_key_id
@@ -480,24 +290,24 @@ class RdsAdapter(ReplicatedGroupAdapter[_Pair]):
             ctx.mutate(rds, "create_db_instance_read_replica", **call)
         except ClientError as err:  # a retry of a create whose reply was lost: fine if it is that replica
             if err.response["Error"]["Code"] != "DBInstanceAlreadyExists" or \
-                    _source(read_side(rds, (name,)).get(name) or {}) != source["DBInstanceArn"]:
+                    source_of(read_side(rds, (name,)).get(name) or {}) != source["DBInstanceArn"]:
                 raise
-        outcome.notes.append(f"{m.rid}: creating {name} in {region}, a replica of {_id(source)}")
+        outcome.notes.append(f"{m.rid}: creating {name} in {region}, a replica of {id_of(source)}")
         if not ctx.dry_run:
             outcome.waits.append(m.wait("db_instance_available", region, name, "available"))
 
-    def _drill(self, ctx: RunContext, m: _Pair) -> str:
+    def _drill(self, ctx: RunContext, m: ReplicaPair) -> str:
         if m.target_writes:
             return f"drill, read-only; {m.target_id} already writes"
-        if _status(m.target) != "available":
-            raise AdapterError(m.rid, f"drill: replica {m.target_id} is {_status(m.target)}",
+        if status_of(m.target) != "available":
+            raise AdapterError(m.rid, f"drill: replica {m.target_id} is {status_of(m.target)}",
                                "investigate the replica before relying on it")
         problem, note = m.lag_problem()
         if problem:
             raise AdapterError(m.rid, f"drill: {problem}", "investigate replication before relying on it")
         return f"drill, read-only; {note}, a {m.mode} would take over"
 
-    def _promote(self, ctx: RunContext, m: _Pair) -> None:
+    def _promote(self, ctx: RunContext, m: ReplicaPair) -> None:
         if not ctx.unplanned:  # planned: no more data loss than the RPO allows
             problem, _ = m.lag_problem()
             if problem:
@@ -536,8 +346,8 @@ class RdsAdapter(ReplicatedGroupAdapter[_Pair]):
             self._stop(ctx, m, old, outcome)
         return outcome
 
-    def _stop(self, ctx: RunContext, m: _Pair, old: dict[str, Any], outcome: PhaseOutcome) -> None:
-        name, status = _id(old), _status(old)
+    def _stop(self, ctx: RunContext, m: ReplicaPair, old: dict[str, Any], outcome: PhaseOutcome) -> None:
+        name, status = id_of(old), status_of(old)
         if status == "stopped":
             outcome.notes.append(f"{m.rid}: old primary {name} is stopped")
             return
@@ -554,13 +364,13 @@ class RdsAdapter(ReplicatedGroupAdapter[_Pair]):
             return
         call = {"DBInstanceIdentifier": name}
         if m.cfg.cleanup == "snapshot-and-stop":
-            call["DBSnapshotIdentifier"] = f"{name}-dr-{_stamp()}"
+            call["DBSnapshotIdentifier"] = f"{name}-dr-{stamp()}"
         try:
             ctx.mutate(m.source_rds, "stop_db_instance", **call)
         except ClientError as err:  # a retry of a stop whose reply was lost: fine if it is stopping
             now = read_side(m.source_rds, (name,)).get(name)
             if err.response["Error"]["Code"] not in ("InvalidDBInstanceState", "DBSnapshotAlreadyExists") \
-                    or now is None or _status(now) not in ("stopping", "stopped"):
+                    or now is None or status_of(now) not in ("stopping", "stopped"):
                 raise
         outcome.notes.append(f"{m.rid}: stopping old primary {name}"
                              + (f" after snapshot {call['DBSnapshotIdentifier']}" if len(call) > 1 else ""))
@@ -576,12 +386,12 @@ class RdsAdapter(ReplicatedGroupAdapter[_Pair]):
             writer = m.require_writer("REPLICATE")
             replica = m.source_member
             if replica is not None:
-                if _status(replica) == "available":
-                    outcome.notes.append(f"{m.rid}: {_id(replica)} replicates from {m.target_id}")
+                if status_of(replica) == "available":
+                    outcome.notes.append(f"{m.rid}: {id_of(replica)} replicates from {m.target_id}")
                 else:
-                    outcome.waits.append(m.wait("db_instance_available", ctx.source_region, _id(replica), "available"))
+                    outcome.waits.append(m.wait("db_instance_available", ctx.source_region, id_of(replica), "available"))
                 continue
-            if _status(writer) != "available" and not ctx.dry_run:
+            if status_of(writer) != "available" and not ctx.dry_run:
                 outcome.waits.append(m.wait("db_instance_available", ctx.target_region, m.target_id, "available"))
                 continue
             if not writer.get("BackupRetentionPeriod") and not ctx.dry_run:
@@ -593,22 +403,22 @@ class RdsAdapter(ReplicatedGroupAdapter[_Pair]):
                 self._create_replica(ctx, m, m.source_rds, name, writer, ctx.target_region, outcome)
         return outcome
 
-    def _replica_identifier(self, ctx: RunContext, m: _Pair, outcome: PhaseOutcome) -> str | None:
+    def _replica_identifier(self, ctx: RunContext, m: ReplicaPair, outcome: PhaseOutcome) -> str | None:
         """The identifier the new replica takes in the region moved from; None while one is being freed."""
-        deleting = [_id(i) for i in m.source_side.values() if _status(i) == "deleting"]
+        deleting = [id_of(i) for i in m.source_side.values() if status_of(i) == "deleting"]
         if deleting:  # ours from an earlier round (oldPrimary: delete), or anyone's: its identifier frees up
             outcome.waits.append(m.wait("db_instance_deleted", ctx.source_region, deleting[0], "deleted"))
             return None
         old = m.old_primary
         if m.cfg.old_primary == "delete" and old is not None:
             m.require_scope(old)
-            name = _id(old)
+            name = id_of(old)
             try:
                 ctx.mutate(m.source_rds, "delete_db_instance", DBInstanceIdentifier=name,
-                           FinalDBSnapshotIdentifier=f"{name}-final-{_stamp()}")
+                           FinalDBSnapshotIdentifier=f"{name}-final-{stamp()}")
             except ClientError as err:  # a retry of a delete whose reply was lost: fine if it is going
                 now = read_side(m.source_rds, (name,)).get(name)
-                if err.response["Error"]["Code"] != "InvalidDBInstanceState" or (now and _status(now) != "deleting"):
+                if err.response["Error"]["Code"] != "InvalidDBInstanceState" or (now and status_of(now) != "deleting"):
                     raise
             outcome.notes.append(f"{m.rid}: deleting old primary {name} (final snapshot) to reuse its identifier")
             if ctx.dry_run:
@@ -621,8 +431,8 @@ class RdsAdapter(ReplicatedGroupAdapter[_Pair]):
                                f"{' and '.join(m.source_ids)} both exist", self._rejoin_fix(ctx, m))
         return free[0]
 
-    def _rejoin_fix(self, ctx: RunContext, m: _Pair) -> str:
-        stale = [i for i in m.source_ids if i != _id(m.old_primary)]
+    def _rejoin_fix(self, ctx: RunContext, m: ReplicaPair) -> str:
+        stale = [i for i in m.source_ids if i != id_of(m.old_primary)]
         return (f"delete {stale[0]} (a primary retired by an earlier failover) once its data is no longer needed, "
                 "or set oldPrimary: delete, then re-run REPLICATE")
 
@@ -680,7 +490,7 @@ class RdsAdapter(ReplicatedGroupAdapter[_Pair]):
     def _pair_of(instance: dict[str, Any], read: DiscoveryRead) -> tuple[str, str] | None:
         """(primary-region id, DR-region id) of the cross-region replication ``instance`` is part of."""
         region = arn_region(instance["DBInstanceArn"])
-        partners = [_source(instance)] if _source(instance) else instance.get("ReadReplicaDBInstanceIdentifiers") or []
+        partners = [source_of(instance)] if source_of(instance) else instance.get("ReadReplicaDBInstanceIdentifiers") or []
         for arn in partners:
             if arn.startswith("arn:") and arn_region(arn) == read.other(region) and region in (read.primary, read.dr):
                 ids = {region: instance["DBInstanceIdentifier"], arn_region(arn): arn.split(":")[-1]}

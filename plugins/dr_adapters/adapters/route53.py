@@ -155,6 +155,16 @@ class ZoneRecord:
     def read(self) -> None:
         """Parse ``self.sets`` (and read what else the kind needs)."""
 
+    def health_check(self, check_id: str) -> dict[str, Any] | None:
+        """A health check's config, None when it does not exist (Route 53 lets one be deleted while records
+        still name it; an UPSERT of such a record is then refused: NoSuchHealthCheck)."""
+        try:
+            return self.r53.get_health_check(HealthCheckId=check_id)["HealthCheck"]["HealthCheckConfig"]
+        except ClientError as err:
+            if err.response["Error"]["Code"] == "NoSuchHealthCheck":
+                return None
+            raise
+
     @property
     def label(self) -> str:
         return f"{self.cfg.record_type} {self.cfg.record_name} in zone {self.zone_id}"

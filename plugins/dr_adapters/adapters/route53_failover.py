@@ -27,8 +27,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from botocore.exceptions import ClientError
-
 from dr_adapters.adapters.base import PhaseOutcome, RunContext
 from dr_adapters.adapters.route53 import (
     BASE_IAM,
@@ -81,14 +79,6 @@ class FailoverPair(ZoneRecord):
         self.check: dict[str, Any] | None = None
         if self.check_id:
             self.check = self.health_check(self.check_id)
-
-    def health_check(self, check_id: str) -> dict[str, Any] | None:
-        try:
-            return self.r53.get_health_check(HealthCheckId=check_id)["HealthCheck"]["HealthCheckConfig"]
-        except ClientError as err:
-            if err.response["Error"]["Code"] == "NoSuchHealthCheck":
-                return None
-            raise
 
     @property
     def held(self) -> bool:

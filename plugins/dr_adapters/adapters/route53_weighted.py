@@ -74,7 +74,12 @@ class WeightedGroup(ZoneRecord):
         if unnamed:
             return [f"weighted record(s) {unnamed} of {self.label} are not in primaryWeights/drWeights: they "
                     "would keep their share of traffic"]
-        return []
+        # ACTIVATE UPSERTs the records it moves as they are, health check included: one deleted since is refused
+        return [f"health check {check} of weighted record {set_id!r} of {self.label} does not exist: Route 53 "
+                "refuses the weight change (NoSuchHealthCheck) -- attach an existing health check to the record, "
+                "or remove it from the record"
+                for set_id, s in sorted(self.group.items()) if int(s["Weight"]) != self.target[set_id]
+                and (check := s.get("HealthCheckId")) and self.health_check(check) is None]
 
     @property
     def weights(self) -> dict[str, int]:
@@ -128,4 +133,4 @@ class Route53WeightedRecordAdapter(RecordAdapter):
         Phase.CLEANUP: "no-op",
         Phase.REPLICATE: "no-op",
     }
-    iam_actions = BASE_IAM + CHANGE_IAM
+    iam_actions = BASE_IAM + CHANGE_IAM + ("route53:GetHealthCheck",)  # GetHealthCheck: the moved records' checks

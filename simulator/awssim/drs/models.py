@@ -9,6 +9,10 @@ The model, per account and region like moto's own backends:
 * Its ``dataReplicationState`` is derived when read: STOPPED after StopReplication or a reversal,
   INITIAL_SYNC for ``AWSSIM_DELAY_SECONDS`` after replication (re)starts, DISCONNECTED while its
   origin EC2 instance is known to moto but not running (the agent is gone), else CONTINUOUS.
+* Each server's **launch configuration** names a real EC2 launch template of its region (DRS makes
+  one per server, as AWS does), whose default version launches into the region's default subnet with
+  its default security group. A launch whose template, subnet, security group or instance profile no
+  longer exists fails (``LAUNCH_FAILED`` in the job log, the job's participant ``FAILED``), as on AWS.
 * **StartRecovery** creates a LAUNCH job: PENDING, then STARTED, then COMPLETED once
   ``AWSSIM_DELAY_SECONDS`` (read at call time, default 1.0) have passed. Jobs move lazily when
   the backend is next called - no threads. On completion each server gets a **recovery
@@ -40,6 +44,8 @@ from moto.core.base_backend import BackendDict, BaseBackend
 from moto.core.exceptions import ServiceException
 from moto.core.resource_tagging import TaggableResourcesMixin, TaggedResource
 from moto.ec2.models import ec2_backends
+from moto.iam.models import iam_backends
+from moto.utilities.utils import get_partition
 from moto.moto_api._internal import mock_random
 
 DELAY_ENV = "AWSSIM_DELAY_SECONDS"
@@ -325,11 +331,35 @@ class DrsBackend(BaseBackend, TaggableResourcesMixin):
         job.status, job.ended = "COMPLETED", time.time()
         job.add_log("JOB_END")
 
+    def _template_problem(self, server: SourceServer) -> str | None:
+        """Why EC2 cannot launch from the server's launch template (gone, or naming a network that is)."""
+        ec2 = ec2_backends[self.account_id][self.region_name]
+        template_id = server.launch_configuration.get("ec2LaunchTemplateID")
+        template = ec2.launch_templates.get(template_id or "")
+        if template is None:
+            return f"The specified launch template, with template ID {template_id}, does not exist."
+        data = template.default_version().data
+        interfaces = data.get("NetworkInterfaces") or []
+        subnets = {s.id for s in ec2.describe_subnets()}
+        groups = {g.id for g in ec2.describe_security_groups()}
+        for subnet in [i["SubnetId"] for i in interfaces if i.get("SubnetId")]:
+            if subnet not in subnets:
+                return f"The subnet ID '{subnet}' does not exist"
+        for group in [g for i in interfaces for g in i.get("Groups") or []] + list(data.get("SecurityGroupIds") or []):
+            if group not in groups:
+                return f"The security group '{group}' does not exist"
+        profile = (data.get("IamInstanceProfile") or {})
+        name = (profile.get("Arn") or profile.get("Name") or "").rsplit("/", 1)[-1]
+        if name and name not in iam_backends[self.account_id][get_partition(self.region_name)].instance_profiles:
+            return f"Value ({name}) for parameter iamInstanceProfile.name is invalid. Invalid IAM Instance Profile name"
+        return None
+
     def _launch(self, job: Job, participant: dict[str, Any]) -> None:
         server = self.source_servers.get(participant["sourceServerID"])
-        if server is None or server.launch_fails:
+        problem = "simulated failure" if server is None or server.launch_fails else self._template_problem(server)
+        if server is None or problem:
             participant["launchStatus"] = "FAILED"
-            job.add_log("LAUNCH_FAILED", sourceServerID=participant["sourceServerID"], rawError="simulated failure")
+            job.add_log("LAUNCH_FAILED", sourceServerID=participant["sourceServerID"], rawError=problem)
             self._set_last_launch(participant["sourceServerID"], job, "FAILED")
             return
         config = server.launch_configuration
@@ -371,7 +401,7 @@ class DrsBackend(BaseBackend, TaggableResourcesMixin):
         server.launch_configuration = {
             "sourceServerID": server_id,
             "name": hostname,
-            "ec2LaunchTemplateID": f"lt-{_hex(17)}",
+            "ec2LaunchTemplateID": self._launch_template(server_id, instance_type),
             "launchDisposition": launch_disposition,
             "targetInstanceTypeRightSizingMethod": "BASIC",
             "copyPrivateIp": False,
@@ -382,6 +412,19 @@ class DrsBackend(BaseBackend, TaggableResourcesMixin):
         }
         self.source_servers[server_id] = server
         return server
+
+    def _launch_template(self, server_id: str, instance_type: str) -> str:
+        """The EC2 launch template DRS makes for a new server: the region's default subnet and security group."""
+        ec2 = ec2_backends[self.account_id][self.region_name]
+        subnets = sorted(ec2.get_default_subnets().values(), key=lambda s: s.availability_zone)
+        interface: dict[str, Any] = {"DeviceIndex": 0}
+        if subnets:
+            interface["SubnetId"] = subnets[0].id
+            group = ec2.get_default_security_group(subnets[0].vpc_id)
+            interface["Groups"] = [group.id] if group else []
+        template = ec2.create_launch_template(f"drs-{server_id}", f"DRS launch template of {server_id}",
+                                              {"InstanceType": instance_type, "NetworkInterfaces": [interface]}, {})
+        return template.id
 
     # -- API -------------------------------------------------------------------------------
     def describe_source_servers(self, ids: list[str] | None) -> list[dict[str, Any]]:

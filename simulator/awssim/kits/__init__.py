@@ -164,6 +164,16 @@ class Kit:
         the preflight finding must contain."""
         raise NotImplementedError
 
+    prerequisites: ClassVar[tuple[str, ...]] = ()
+    """What the adapter's phases need in the region moved to besides the resource itself (the cluster a
+    service is created in, the roles its tasks assume, a recovery instance's launch template ...), each
+    one ``break_prerequisite`` can remove: preflight must then fail the resource, naming it."""
+
+    def break_prerequisite(self, estate: Estate, resource: Any, which: str) -> str:
+        """Remove ``which`` (one of ``prerequisites``) of the resource's DR side out of band; returns the
+        name the failing preflight finding must contain."""
+        raise NotImplementedError
+
     # -- least privilege --------------------------------------------------------------------------
     def iam_variants(self, estate: Estate, drive: Drive) -> None:
         """Drive the branches the mini-estate does not reach, so every granted action is called."""

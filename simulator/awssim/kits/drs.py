@@ -56,6 +56,16 @@ def seed_drs_servers(
     return created
 
 
+def set_launch_template(ec2: Any, template_id: str, **data: Any) -> None:
+    """A new default version of a server's launch template, its data changed by ``data``."""
+    (current,) = ec2.describe_launch_template_versions(LaunchTemplateId=template_id, Versions=["$Default"])[
+        "LaunchTemplateVersions"]
+    version = ec2.create_launch_template_version(
+        LaunchTemplateId=template_id, LaunchTemplateData={**current["LaunchTemplateData"], **data})
+    ec2.modify_launch_template(LaunchTemplateId=template_id,
+                               DefaultVersion=str(version["LaunchTemplateVersion"]["VersionNumber"]))
+
+
 def _servers(session: boto3.Session, region: str) -> list[dict[str, Any]]:
     drs = session.client("drs", region_name=region)
     return [s for page in drs.get_paginator("describe_source_servers").paginate(filters={}) for s in page["items"]]
@@ -144,9 +154,37 @@ class DrsKit(Kit):
                         state="STALLED")
         return "STALLED"
 
+    prerequisites = ("launch template", "subnet", "instance profile")
+
+    def break_prerequisite(self, estate: Estate, resource: Any, which: str) -> str:
+        session, sid = estate.session(resource.account_id), resource.config["sourceServerId"]
+        ec2 = session.client("ec2", region_name=estate.dr)
+        template = session.client("drs", region_name=estate.dr).get_launch_configuration(
+            sourceServerID=sid)["ec2LaunchTemplateID"]
+        if which == "launch template":
+            ec2.delete_launch_template(LaunchTemplateId=template)
+            return template
+        if which == "subnet":  # the template's default version names a subnet of a VPC since torn down
+            vpc = ec2.create_vpc(CidrBlock="10.30.0.0/16")["Vpc"]["VpcId"]
+            subnet = ec2.create_subnet(VpcId=vpc, CidrBlock="10.30.1.0/24")["Subnet"]["SubnetId"]
+            set_launch_template(ec2, template, NetworkInterfaces=[{"DeviceIndex": 0, "SubnetId": subnet}])
+            ec2.delete_subnet(SubnetId=subnet)
+            return subnet
+        profile = f"{sid}-profile-gone"  # an instance profile that does not exist (deleted, or a typo)
+        set_launch_template(ec2, template, IamInstanceProfile={"Name": profile})
+        return profile
+
     def iam_variants(self, estate: Estate, drive: Drive) -> None:
         tags = estate.scope_tags
         hub = estate.hub_account
+        # A launch template naming an instance profile: preflight reads it (iam:GetInstanceProfile).
+        (profiled,) = seed_drs_servers(hub, estate.primary, estate.dr, ["iam-profile"], tags)
+        session = estate.sessions[None]
+        session.client("iam").create_instance_profile(InstanceProfileName="iam-profile-recovery")
+        ec2, drs = session.client("ec2", region_name=estate.dr), session.client("drs", region_name=estate.dr)
+        set_launch_template(ec2, drs.get_launch_configuration(sourceServerID=profiled)["ec2LaunchTemplateID"],
+                            IamInstanceProfile={"Name": "iam-profile-recovery"})
+        drive("failover", [{"resourceId": "iam-profile", "action": "DRS", "config": {"sourceServerId": profiled}}])
         # CLEANUP with sourceInstanceAction terminate: ec2:TerminateInstances on the source instance.
         (terminated,) = seed_drs_servers(hub, estate.primary, estate.dr, ["iam-terminate"], tags)
         drive("failover", [{"resourceId": "iam-terminate", "action": "DRS",

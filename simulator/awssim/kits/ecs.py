@@ -46,6 +46,14 @@ def seed_service(
     return arn
 
 
+def network(session: boto3.Session, region: str, name: str) -> tuple[str, str]:
+    """A VPC with one subnet and one security group in ``region``: (subnet id, group id)."""
+    ec2 = session.client("ec2", region_name=region)
+    vpc = ec2.create_vpc(CidrBlock="10.20.0.0/16")["Vpc"]["VpcId"]
+    subnet = ec2.create_subnet(VpcId=vpc, CidrBlock="10.20.1.0/24")["Subnet"]["SubnetId"]
+    return subnet, ec2.create_security_group(VpcId=vpc, GroupName=name, Description=name)["GroupId"]
+
+
 def _sides(estate: Estate, config: dict[str, Any]) -> tuple[tuple[str, str, str], tuple[str, str, str]]:
     """(region, cluster, service) of the primary and the DR copy, as the manifest names them."""
     return ((estate.primary, config["cluster"], config["service"]),
@@ -102,14 +110,39 @@ class EcsServiceKit(Kit):
             cluster=cluster, service=service, force=True)
         return "does not exist"
 
+    prerequisites = ("cluster", "task role")
+
+    def break_prerequisite(self, estate: Estate, resource: Any, which: str) -> str:
+        _, (dr, cluster, service) = _sides(estate, resource.config)
+        ecs = estate.session(resource.account_id).client("ecs", region_name=dr)
+        if which == "cluster":  # AWS deletes no cluster with active services: the service goes first
+            ecs.delete_service(cluster=cluster, service=service, force=True)
+            ecs.delete_cluster(cluster=cluster)
+            return f"ECS cluster {cluster}"
+        # a new revision whose tasks assume a role that does not exist, deployed to the DR service
+        current = ecs.describe_services(cluster=cluster, services=[service])["services"][0]["taskDefinition"]
+        td = ecs.describe_task_definition(taskDefinition=current)["taskDefinition"]
+        account = estate.account(resource.account_id)
+        revision = ecs.register_task_definition(
+            family=td["family"], containerDefinitions=td["containerDefinitions"],
+            taskRoleArn=f"arn:aws:iam::{account}:role/{service}-task-gone")["taskDefinition"]["taskDefinitionArn"]
+        ecs.update_service(cluster=cluster, service=service, taskDefinition=revision)
+        return f"{service}-task-gone"
+
     def iam_variants(self, estate: Estate, drive: Drive) -> None:
-        # The DR service does not exist yet: INSTANTIATE creates it from taskDefinition (CreateService).
+        # The DR service does not exist yet: INSTANTIATE creates it from taskDefinition (CreateService), in
+        # the subnet and security group the config names, its tasks assuming the role the task definition
+        # names (preflight reads all three).
         session = estate.sessions[None]
         seed_service(session, estate.primary, cluster="iam-web", service="iam-front", desired_count=2,
                      customer=estate.customer, environment=estate.environment)
         dr = session.client("ecs", region_name=estate.dr)
         dr.create_cluster(clusterName="iam-web")
-        dr.register_task_definition(family="iam-front", containerDefinitions=[{"name": "f", "image": "x", "memory": 64}])
+        subnet, group = network(session, estate.dr, "iam-front")
+        role = session.client("iam").create_role(RoleName="iam-front-exec", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
+        dr.register_task_definition(family="iam-front", networkMode="awsvpc", executionRoleArn=role,
+                                    containerDefinitions=[{"name": "f", "image": "x", "memory": 64}])
         changes = drive("failover", [{"resourceId": "iam-front", "action": "EcsService", "config": {
-            "cluster": "iam-web", "service": "iam-front", "desiredCount": 2, "taskDefinition": "iam-front:1"}}])
+            "cluster": "iam-web", "service": "iam-front", "desiredCount": 2, "taskDefinition": "iam-front:1",
+            "subnets": [subnet], "securityGroups": [group]}}])
         assert any(c["operation"] == "create_service" for c in changes)

@@ -131,6 +131,13 @@ class LambdaFunctionKit(Kit):
         estate.session(resource.account_id).client("lambda", region_name=dr).delete_function(FunctionName=name)
         return "does not exist"
 
+    prerequisites = ("execution role",)
+
+    def break_prerequisite(self, estate: Estate, resource: Any, which: str) -> str:
+        # IAM is global: the account's execution role, deleted, fails every invocation in either region
+        estate.session(resource.account_id).client("iam").delete_role(RoleName=ROLE_NAME)
+        return ROLE_NAME
+
     def iam_variants(self, estate: Estate, drive: Drive) -> None:
         # A release deployed to the primary but never published: the failover's REPLICATE publishes it
         # (PublishVersion, then the published_version_active waiter: GetFunctionConfiguration) and the

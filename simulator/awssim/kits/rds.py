@@ -31,22 +31,24 @@ def put_replica_lag(session: boto3.Session, region: str, instance_id: str, secon
 def seed_rds_pair(session: boto3.Session, primary_region: str, primary_id: str, dr_region: str, dr_id: str,
                   tags: dict[str, str], *, engine: str = "mysql", instance_class: str = "db.m5.large",
                   replica_backup_days: int = 0, replica: bool = True, lag_seconds: float | None = 1.0,
-                  endpoint_url: str | None = None) -> dict[str, str]:
+                  endpoint_url: str | None = None, kms_keys: tuple[str, str] | None = None) -> dict[str, str]:
     """Create the primary (automated backups on, as a replica source needs) and, unless ``replica`` is
     false, its read replica in DR from the primary's ARN, the way AWS users do; returns the ARNs.
-    ``replica_backup_days``: turn on the replica's own backups (an Oracle switchover needs them)."""
+    ``replica_backup_days``: turn on the replica's own backups (an Oracle switchover needs them);
+    ``kms_keys``: (primary region's key, DR region's key) to encrypt the pair with."""
     tag_list = [{"Key": k, "Value": v} for k, v in tags.items()]
     primary = session.client("rds", region_name=primary_region, endpoint_url=endpoint_url)
     dr = session.client("rds", region_name=dr_region, endpoint_url=endpoint_url)
+    encrypted = [{"StorageEncrypted": True, "KmsKeyId": key} for key in kms_keys] if kms_keys else [{}, {}]
     arns = {"primary": primary.create_db_instance(
         DBInstanceIdentifier=primary_id, Engine=engine, DBInstanceClass=instance_class, AllocatedStorage=20,
         MasterUsername="admin", MasterUserPassword="not-a-real-password", BackupRetentionPeriod=7, Tags=tag_list,
-    )["DBInstance"]["DBInstanceArn"]}
+        **encrypted[0])["DBInstance"]["DBInstanceArn"]}
     if not replica:
         return arns
     arns["dr"] = dr.create_db_instance_read_replica(
         DBInstanceIdentifier=dr_id, SourceDBInstanceIdentifier=arns["primary"], SourceRegion=primary_region,
-        Tags=tag_list)["DBInstance"]["DBInstanceArn"]
+        Tags=tag_list, **{k: v for k, v in encrypted[1].items() if k == "KmsKeyId"})["DBInstance"]["DBInstanceArn"]
     dr.get_waiter("db_instance_available").wait(DBInstanceIdentifier=dr_id,
                                                 WaiterConfig={"Delay": 1, "MaxAttempts": 60})
     if replica_backup_days:
@@ -135,12 +137,15 @@ class RdsKit(Kit):
         seed_rds_pair(session, estate.primary, "iam-ora-a", estate.dr, "iam-ora-b", estate.scope_tags,
                       engine="oracle-ee", replica_backup_days=7)
         # oldPrimary: delete: REPLICATE deletes the old primary (final snapshot) and reuses its identifier.
-        seed_rds_pair(session, estate.primary, "iam-del-a", estate.dr, "iam-del-b", estate.scope_tags)
+        # Encrypted: REPLICATE's replica in the primary region needs kmsKeyId, a key preflight reads (kms:DescribeKey).
+        keys = tuple(session.client("kms", region_name=r).create_key()["KeyMetadata"]["Arn"]
+                     for r in (estate.primary, estate.dr))
+        seed_rds_pair(session, estate.primary, "iam-del-a", estate.dr, "iam-del-b", estate.scope_tags, kms_keys=keys)
         changes = drive("failover", [
             {"resourceId": "iam-ora", "action": "RDS",
              "config": {"dbInstanceIdentifier": "iam-ora-a", "drDbInstanceIdentifier": "iam-ora-b"}},
             {"resourceId": "iam-del", "action": "RDS",
              "config": {"dbInstanceIdentifier": "iam-del-a", "drDbInstanceIdentifier": "iam-del-b",
-                        "oldPrimary": "delete"}}])
+                        "oldPrimary": "delete", "kmsKeyId": keys[0], "drKmsKeyId": keys[1]}}])
         made = {c["operation"] for c in changes}
         assert {"switchover_read_replica", "delete_db_instance"} <= made, made

@@ -6,12 +6,14 @@ The ``primary`` set answers ``<label>-primary.<rest>``, the ``dr`` set ``<label>
 
 from __future__ import annotations
 
+import uuid
 import zlib
+from types import SimpleNamespace
 from typing import Any
 
 import boto3
 
-from awssim.kits import DR, PRIMARY, Estate, Kit, Seed
+from awssim.kits import DR, PRIMARY, Drive, Estate, Kit, Seed
 from awssim.kits.route53 import create_zone, dns_answer, record_sets, route53_state, side_values, zones
 
 
@@ -61,6 +63,29 @@ class Route53WeightedRecordKit(Kit):
 
     def state(self, session: boto3.Session, region: str) -> Any:
         return route53_state(session)
+
+    def _check_dr_record(self, estate: Estate, resource: Any) -> str:
+        """Give the group's ``dr`` record a health check (out of band); returns its id."""
+        r53 = estate.session(resource.account_id).client("route53")
+        check = r53.create_health_check(CallerReference=str(uuid.uuid4()), HealthCheckConfig={
+            "Type": "HTTPS", "FullyQualifiedDomainName": side_values(resource.config)[1], "Port": 443})["HealthCheck"]["Id"]
+        r53.change_resource_record_sets(HostedZoneId=resource.config["hostedZoneId"], ChangeBatch={"Changes": [
+            {"Action": "UPSERT", "ResourceRecordSet": {**self._group(estate, resource)["dr"], "HealthCheckId": check}}]})
+        return check
+
+    prerequisites = ("health check",)
+
+    def break_prerequisite(self, estate: Estate, resource: Any, which: str) -> str:
+        # Route 53 deletes a health check that records still name (AWS: their status is then unpredictable)
+        check = self._check_dr_record(estate, resource)
+        estate.session(resource.account_id).client("route53").delete_health_check(HealthCheckId=check)
+        return check
+
+    def iam_variants(self, estate: Estate, drive: Drive) -> None:
+        # The DR record has a health check: preflight reads it (route53:GetHealthCheck) before moving weights.
+        config = self.synthetic_config(estate.customer, 0, spoke=False)  # the mini-estate's hub group
+        self._check_dr_record(estate, SimpleNamespace(account_id=None, config=config))
+        drive("failover", [{"resourceId": "iam-weighted", "action": "R53WeightedRecord", "config": config}])
 
     def break_resource(self, estate: Estate, resource: Any) -> str:
         dr = self._group(estate, resource)["dr"]

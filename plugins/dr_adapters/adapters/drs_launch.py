@@ -1,0 +1,127 @@
+"""What a DRS recovery launches with, and what preflight reads of it.
+
+StartRecovery launches each source server's recovery instance from the server's *launch template*: an
+EC2 launch template in the region it recovers into (the launch configuration names it,
+``GetLaunchConfiguration``), whose default version names the subnet, the security groups and the instance
+profile. When the template, or anything it names, no longer exists, the launch job fails in the middle
+of the failover, after earlier waves already moved. Preflight reads them first (``launch_problems``) and
+fails the server, naming what is missing and what to do.
+
+DRS launches with the caller's permissions (launch templates, volumes, snapshots, RunInstances):
+``START_RECOVERY_EC2_ACTIONS`` are those dependent actions, granted but never called by the adapter.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from dr_adapters.adapters.base import RunContext
+from dr_adapters.adapters.prerequisites import (
+    iam_client,
+    missing_instance_profiles,
+    missing_security_groups,
+    missing_subnets,
+)
+
+# What DRS does with the caller's permissions when StartRecovery launches (and TerminateRecoveryInstances
+# removes) recovery instances: the dependent actions of drs:StartRecovery in AWS's Service
+# Authorization Reference. They are granted, never called by the adapter itself.
+START_RECOVERY_EC2_ACTIONS = (
+    "ec2:AttachVolume",
+    "ec2:AuthorizeSecurityGroupEgress",
+    "ec2:AuthorizeSecurityGroupIngress",
+    "ec2:CreateLaunchTemplate",
+    "ec2:CreateLaunchTemplateVersion",
+    "ec2:CreateSnapshot",
+    "ec2:CreateTags",
+    "ec2:CreateVolume",
+    "ec2:DeleteLaunchTemplateVersions",
+    "ec2:DeleteSnapshot",
+    "ec2:DeleteVolume",
+    "ec2:DescribeAccountAttributes",
+    "ec2:DescribeAvailabilityZones",
+    "ec2:DescribeImages",
+    "ec2:DescribeInstanceAttribute",
+    "ec2:DescribeInstanceStatus",
+    "ec2:DescribeInstanceTypes",
+    "ec2:DescribeInstances",
+    "ec2:DescribeLaunchTemplateVersions",
+    "ec2:DescribeLaunchTemplates",
+    "ec2:DescribeSecurityGroups",
+    "ec2:DescribeSnapshots",
+    "ec2:DescribeSubnets",
+    "ec2:DescribeVolumes",
+    "ec2:DetachVolume",
+    "ec2:ModifyInstanceAttribute",
+    "ec2:ModifyLaunchTemplate",
+    "ec2:RevokeSecurityGroupEgress",
+    "ec2:RunInstances",
+    "ec2:StartInstances",
+    "ec2:StopInstances",
+    "ec2:TerminateInstances",
+)
+LAUNCH_IAM = ("drs:GetLaunchConfiguration", "ec2:DescribeLaunchTemplateVersions", "ec2:DescribeSecurityGroups",
+              "ec2:DescribeSubnets", "iam:GetInstanceProfile")
+"""The reads of ``launch_problems`` (preflight)."""
+TEMPLATE_GONE = ("InvalidLaunchTemplateId.NotFound", "InvalidLaunchTemplateId.Malformed")
+
+
+def _default_version(ec2: Any, template_id: str) -> dict[str, Any] | None:
+    """The data of the template's default version (what DRS launches), None when the template is gone."""
+    try:
+        versions = ec2.describe_launch_template_versions(LaunchTemplateId=template_id, Versions=["$Default"])
+    except ClientError as err:
+        if err.response.get("Error", {}).get("Code") in TEMPLATE_GONE:
+            return None
+        raise
+    found = versions["LaunchTemplateVersions"]
+    return found[0].get("LaunchTemplateData") or {} if found else None
+
+
+def _network(data: dict[str, Any]) -> tuple[list[str], list[str]]:
+    interfaces = data.get("NetworkInterfaces") or []
+    subnets = [i["SubnetId"] for i in interfaces if i.get("SubnetId")]
+    groups = [g for i in interfaces for g in i.get("Groups") or []] + list(data.get("SecurityGroupIds") or [])
+    return subnets, groups
+
+
+def _profile(data: dict[str, Any]) -> str | None:
+    profile = data.get("IamInstanceProfile") or {}
+    return profile.get("Arn") or profile.get("Name")
+
+
+def launch_problems(ctx: RunContext, account_id: str | None, region: str, server_ids: Iterable[str]) -> dict[str, str]:
+    """What a recovery launch of each server in ``region`` would miss, by server id (servers missing
+    nothing are left out): its launch template, the subnets and security groups the template's default
+    version names, its instance profile. Network and IAM reads are batched over the servers."""
+    drs, ec2 = ctx.client("drs", region, account_id), ctx.client("ec2", region, account_id)
+    templates: dict[str, tuple[str | None, dict[str, Any] | None]] = {}
+    for sid in server_ids:
+        template_id = drs.get_launch_configuration(sourceServerID=sid).get("ec2LaunchTemplateID")
+        templates[sid] = (template_id, _default_version(ec2, template_id) if template_id else None)
+    datas = [d for _, d in templates.values() if d is not None]
+    gone_subnets = set(missing_subnets(ec2, (s for d in datas for s in _network(d)[0])))
+    gone_groups = set(missing_security_groups(ec2, (g for d in datas for g in _network(d)[1])))
+    iam = iam_client(ctx, account_id)
+    profiles = [p for d in datas if (p := _profile(d))]
+    gone_profiles = set(missing_instance_profiles(iam, profiles)) if iam is not None and profiles else set()
+    fix = (f"in the DRS console, edit the server's launch settings (EC2 launch template) so that its default "
+           f"version names a subnet, security groups and instance profile that exist in {region}")
+    out: dict[str, str] = {}
+    for sid, (template_id, data) in templates.items():
+        if data is None:
+            what = f"launch template {template_id} does not exist" if template_id else "has no launch template"
+            out[sid] = (f"DRS source server {sid}: {what} in {region}: StartRecovery cannot launch it -- re-save "
+                        "the server's launch settings in the DRS console (DRS makes the template again)")
+            continue
+        subnets, groups = _network(data)
+        missing = [f"subnet {s}" for s in subnets if s in gone_subnets]
+        missing += [f"security group {g}" for g in groups if g in gone_groups]
+        missing += [f"instance profile {p}" for p in [_profile(data)] if p in gone_profiles]
+        if missing:
+            out[sid] = (f"DRS source server {sid}: {', '.join(missing)} named by its launch template {template_id} "
+                        f"do(es) not exist in {region}: its recovery launch would fail -- {fix}")
+    return out

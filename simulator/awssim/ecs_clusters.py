@@ -1,0 +1,117 @@
+"""ECS services refused where AWS refuses them, on top of moto's ECS.
+
+moto 5.2 keeps a deleted cluster as ``INACTIVE`` (as AWS does, for a while) but then creates and scales
+services inside it as if it were live, deletes a cluster that still runs services, and creates a
+service of an ``awsvpc`` task definition without a network configuration. A DR failover that creates
+or scales its service in such a cluster "succeeds" in moto and fails on AWS, after earlier waves have
+already moved databases. We refuse them as AWS does, with the errors of botocore's ECS model:
+
+* ``CreateService`` / ``UpdateService`` in an ``INACTIVE`` cluster: ``ClusterNotFoundException`` "The
+  referenced cluster was inactive." (in a cluster that never existed moto already answers
+  ``ClusterNotFoundException`` "Cluster not found.");
+* ``CreateService`` (or ``UpdateService`` to) an ``INACTIVE`` task definition revision: ``ClientException``
+  "TaskDefinition is inactive";
+* ``CreateService`` of a task definition whose ``networkMode`` is ``awsvpc`` without
+  ``networkConfiguration``: ``InvalidParameterException`` "Network Configuration must be provided when
+  networkMode 'awsvpc' is specified.";
+* ``CreateService`` naming subnets or security groups that do not exist in its region:
+  ``InvalidParameterException`` "Error retrieving subnet information for [...]: The subnet ID '...' does
+  not exist (ErrorCode: InvalidSubnetID.NotFound)" naming the missing one (moto refuses them too, but
+  names any of the listed ones, existing or not);
+* ``DeleteCluster`` while services are ``ACTIVE`` in it: ``ClusterContainsServicesException``.
+
+The checks wrap moto's backend methods, so they answer in-process and in server mode alike.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from moto.ec2.models import ec2_backends
+from moto.ecs.exceptions import ECSException, EcsClientException, InvalidParameterException
+from moto.ecs.models import EC2ContainerServiceBackend
+
+
+class ClusterNotFoundException(ECSException):
+    def __init__(self, message: str):
+        super().__init__("ClusterNotFoundException", message)
+
+
+class ClusterContainsServicesException(ECSException):
+    def __init__(self) -> None:
+        super().__init__("ClusterContainsServicesException", "The Cluster cannot be deleted while Services are active.")
+
+
+def _live_cluster(backend: EC2ContainerServiceBackend, cluster_str: str | None) -> Any:
+    cluster = backend._get_cluster(cluster_str or "default")  # moto: ClusterNotFoundException when it never existed
+    if cluster.status == "INACTIVE":
+        raise ClusterNotFoundException("The referenced cluster was inactive.")
+    return cluster
+
+
+def _active_task_definition(backend: EC2ContainerServiceBackend, task_definition: str) -> Any:
+    found = backend.describe_task_definition(task_definition)
+    if found.status == "INACTIVE":
+        raise EcsClientException("TaskDefinition is inactive")
+    return found
+
+
+def _wrap(name: str, check: Any) -> None:
+    moto_method = getattr(EC2ContainerServiceBackend, name)
+    if getattr(moto_method, "awssim", False):
+        return
+
+    def method(self: EC2ContainerServiceBackend, *args: Any, **kwargs: Any) -> Any:
+        check(self, *args, **kwargs)
+        return moto_method(self, *args, **kwargs)
+
+    method.awssim = True  # type: ignore[attr-defined]
+    method.__name__ = method.__qualname__ = name
+    setattr(EC2ContainerServiceBackend, name, method)
+
+
+def _check_network(backend: EC2ContainerServiceBackend, network: dict[str, Any]) -> None:
+    vpc = network.get("awsvpcConfiguration") or {}
+    ec2 = ec2_backends[backend.account_id][backend.region_name]
+    for kind, wanted, known, code in (
+            ("subnet", vpc.get("subnets") or [], {s.id for s in ec2.describe_subnets()}, "InvalidSubnetID.NotFound"),
+            ("security group", vpc.get("securityGroups") or [], {g.id for g in ec2.describe_security_groups()},
+             "InvalidGroup.NotFound")):
+        missing = [i for i in wanted if i not in known]
+        if missing:
+            noun = "subnet ID" if kind == "subnet" else kind
+            raise InvalidParameterException(f"Error retrieving {kind} information for [{', '.join(wanted)}]: The "
+                                            f"{noun} '{missing[0]}' does not exist (ErrorCode: {code})")
+
+
+def _check_create_service(backend: EC2ContainerServiceBackend, cluster_str: str, service_name: str,
+                          desired_count: int, task_definition_str: str | None = None, *args: Any,
+                          **kwargs: Any) -> None:
+    _live_cluster(backend, cluster_str)
+    network = kwargs.get("network_configuration")
+    if task_definition_str:
+        task_definition = _active_task_definition(backend, task_definition_str)
+        if task_definition.network_mode == "awsvpc" and not network:
+            raise InvalidParameterException(
+                "Network Configuration must be provided when networkMode 'awsvpc' is specified.")
+    if network:
+        _check_network(backend, network)
+
+
+def _check_update_service(backend: EC2ContainerServiceBackend, service_properties: dict[str, Any]) -> None:
+    _live_cluster(backend, service_properties.get("cluster"))
+    if service_properties.get("task_definition"):
+        _active_task_definition(backend, service_properties["task_definition"])
+
+
+def _check_delete_cluster(backend: EC2ContainerServiceBackend, cluster_str: str) -> None:
+    cluster = backend._get_cluster(cluster_str)
+    if any(s.cluster_name == cluster.name and s.status == "ACTIVE" for s in backend.services.values()):
+        raise ClusterContainsServicesException()
+
+
+def register() -> None:
+    """Refuse, in moto's ECS, what AWS refuses (idempotent)."""
+    _wrap("create_service", _check_create_service)
+    _wrap("update_service", _check_update_service)
+    _wrap("delete_cluster", _check_delete_cluster)
