@@ -29,6 +29,12 @@ in-process (``moto.mock_aws``) and server mode (``python -m awssim serve``). It 
 * EventBridge global endpoints (``CreateEndpoint`` ... ``DeleteEndpoint``, answered from the home region and,
   with ``HomeRegion``, from the secondary), rules listed for tag discovery (``events:rule``) and tagged by
   exact ARN, and managed rules refused (``awssim.eventbridge``);
+* SSM Automation executions (``StartAutomationExecution``, ``GetAutomationExecution``,
+  ``DescribeAutomationExecutions``, ``StopAutomationExecution``) of moto's documents, Pending, then InProgress,
+  then Success or Failed at a step as the document's ``awssim:outcome`` tag says (``awssim.ssm_automation``);
+* Lambda ``Invoke`` without Docker: a simulated handler (echo, or fail with a message) chosen by the
+  function's ``AWSSIM_HANDLER`` variable, each invocation logged to the function's CloudWatch Logs group
+  (``awssim.lambda_invoke``);
 * regional outages: a dark region's requests fail like a dead endpoint's (``awssim.outage``).
 
 State is kept per account and region, like moto's own backends, and replies follow botocore's
@@ -45,8 +51,8 @@ def install() -> None:
     global _installed
     if _installed:
         return
-    from awssim import (autoscaling, drs, elasticache_global, eventbridge, memorydb, opensearch, outage,
-                        rds_global, rds_replicas, resource_explorer, route53_dns)
+    from awssim import (autoscaling, drs, elasticache_global, eventbridge, lambda_invoke, memorydb, opensearch,
+                        outage, rds_global, rds_replicas, resource_explorer, route53_dns, ssm_automation)
 
     drs.register()
     resource_explorer.register()
@@ -58,5 +64,7 @@ def install() -> None:
     route53_dns.register()
     autoscaling.register()
     eventbridge.register()
+    ssm_automation.register()
+    lambda_invoke.register()
     outage.install_in_process()
     _installed = True
