@@ -49,7 +49,6 @@ import json
 import os
 import re
 import threading
-import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timezone

@@ -208,12 +208,16 @@ class RunContext:
         """Order anything that has a primary and a DR side as (moved from, moved to)."""
         return (dr, primary) if self.is_failback else (primary, dr)
 
-    def client(self, service: str, region: str, account_id: str | None = None) -> Any:
+    def client(self, service: str, region: str, account_id: str | None = None, *,
+               read_timeout: int | None = None) -> Any:
+        """A client for ``region``; ``read_timeout`` (seconds) for a call that holds its reply that long (a
+        synchronous Lambda Invoke waits for the function to return)."""
         if self.unplanned and region == self.source_region:
             raise SourceRegionAvoided(region)
         # The region being left may go dark mid-run: its calls fail in seconds, not minutes of retries.
         fast = region == self.source_region and not self.is_drill
-        return self.aws.client(service, region, account_id, fail_fast=fast)
+        longer = {"read_timeout": read_timeout} if read_timeout is not None else {}
+        return self.aws.client(service, region, account_id, fail_fast=fast, **longer)
 
     @property
     def deferred_note(self) -> str:
@@ -302,6 +306,11 @@ class Adapter(ABC):
         AWS with ``read.client`` (batch the reads: discovery runs over thousands of resources)."""
         return [NotDerived(f.arn, f"{type(self).__name__} does not discover resources -- list it under layers")
                 for f in found]
+
+    def iam_resources(self, resource: ResourceSpec, account_id: str, regions: Regions) -> dict[str, list[str]]:
+        """IAM action -> the ARNs one manifest resource needs it on, for the per-manifest policies
+        (``dr_adapters.iam.manifest_policies``); an action left out is granted on ``*`` (include/iam always is)."""
+        return {}
 
     def config(self, resource: ResourceSpec) -> Any:
         """The resource's config parsed with this adapter's schema."""

@@ -33,7 +33,7 @@ PLANNED_ACTIONS = (
 """Actions of the manifest format that this version does not implement yet (rejected clearly)."""
 
 # Modules of this package that hold no technology: the contract, families, the runner, this file.
-_NOT_ADAPTERS = frozenset({"base", "discovery", "regional", "replicated", "registry", "runner"})
+_NOT_ADAPTERS = frozenset({"base", "custom_steps", "discovery", "regional", "replicated", "registry", "runner"})
 IAM_ACTION = re.compile(r"^[a-z0-9-]+:[A-Z][A-Za-z0-9]+$")
 RESOURCE_TYPE = re.compile(r"^[a-z0-9-]+:[A-Za-z0-9-]+$")  # the type may be camelCase: autoscaling:autoScalingGroup
 
