@@ -20,7 +20,8 @@ What Lambda refuses, refused: a payload that is not JSON (InvalidRequestContentE
 (RequestTooLargeException), a ``ClientContext`` that is not base64-encoded JSON or longer than 3,583 bytes
 (InvalidRequestContentException), and a function whose reserved concurrency is 0 -- a parked copy
 (TooManyRequestsException, reason ReservedFunctionConcurrentInvocationLimitExceeded). ``GetFunction`` shows a
-reserved concurrency of 0 (moto left it out). ``InvocationType=DryRun`` checks and runs nothing.
+reserved concurrency of 0 (moto left it out), and ``Invoke`` honours its ``Qualifier`` (moto invoked $LATEST).
+``InvocationType=DryRun`` checks and runs nothing.
 
 Not modelled: function code itself (the handler is simulated), timeouts, cold starts, asynchronous retries and
 destinations (``Event`` invocations run at once, once).
@@ -37,6 +38,7 @@ from typing import Any
 
 from moto.awslambda.exceptions import LambdaClientError
 from moto.awslambda.models import LambdaFunction, lambda_backends
+from moto.awslambda.responses import LambdaResponse
 from moto.core.utils import unix_time_millis
 
 HANDLER_VARIABLE = "AWSSIM_HANDLER"
@@ -129,7 +131,7 @@ def invoke(self: LambdaFunction, body: Any, request_headers: Any, response_heade
         return b""
     result, error = _handle(self, event)
     request_id = str(uuid.uuid4())
-    record = {"requestId": request_id, "function": self.function_name, "version": self.version,
+    record = {"requestId": request_id, "function": self.function_name, "version": str(self.version),
               "region": self.region, "account": self.account_id, "time": datetime.now(timezone.utc).isoformat(),
               "invocationType": kind, "payload": event, "clientContext": context,
               "outcome": "error" if error else "success", "error": error}
@@ -155,6 +157,16 @@ def get_code(self: LambdaFunction) -> dict[str, Any]:
     if self.reserved_concurrency is not None and int(self.reserved_concurrency) == 0:
         out["Concurrency"] = {"ReservedConcurrentExecutions": 0}
     return out
+
+
+_moto_invoke_response = LambdaResponse.invoke
+
+
+def invoke_response(self: LambdaResponse) -> Any:
+    """moto's Invoke, with the ``Qualifier`` botocore sends (moto read only ``qualifier`` and invoked $LATEST)."""
+    if not self._get_param("qualifier") and self._get_param("Qualifier"):
+        self.querystring["qualifier"] = self.querystring["Qualifier"]
+    return _moto_invoke_response(self)
 
 
 def invocations(account_id: str, region: str, function: str | None = None) -> list[dict[str, Any]]:
@@ -183,4 +195,6 @@ def read_invocations(logs: Any, function: str) -> list[dict[str, Any]]:
 def register() -> None:
     """Answer Invoke from moto's Lambda without Docker (idempotent)."""
     LambdaFunction.invoke = invoke
+    if LambdaResponse.invoke is not invoke_response:
+        LambdaResponse.invoke = invoke_response
     LambdaFunction.get_code = get_code
