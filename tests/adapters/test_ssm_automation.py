@@ -21,7 +21,6 @@ from botocore.exceptions import WaiterError
 from aws_calls import recorded
 from dr_adapters.adapters.base import AdapterError
 from dr_adapters.adapters.custom_steps import PLACEHOLDERS
-from dr_adapters.adapters.runner import converge
 from dr_adapters.adapters.ssm_automation import SsmAutomationAdapter
 from dr_adapters.plan.model import ResourceSpec, WorkUnit
 from dr_adapters.plan.types import Health, Phase
