@@ -231,3 +231,17 @@ def test_the_readme_lists_every_placeholder():
     readme = (ROOT / "README.md").read_text()
     section = readme.split("### Runbook steps", 1)[1]
     assert set(re.findall(r"^\| `\{(\w+)\}` \|", section, re.M)) == set(PLACEHOLDERS)
+
+
+def test_a_wait_that_times_out_says_the_execution_still_runs_and_a_retry_waits_for_it(aws, monkeypatch):
+    monkeypatch.setenv("AWSSIM_DELAY_SECONDS", "60")
+    mini = mini_estate("SsmAutomation")
+    config = {**mini.units[0].resources[0].config, "timeoutMinutes": 1}
+    step = unit(config, "runbook-0")
+    ctx = mini.ctx("failover")
+    with pytest.raises(WaiterError, match="Max attempts exceeded"):
+        mini.run(ctx, [Phase.ACTIVATE], [step])
+    said = adapter.explain_failure(ctx, step)
+    assert "is still InProgress" in said and "timeoutMinutes=1 (at step checkPrerequisites)" in said
+    retry, calls = recorded(mini.ctx("failover"))
+    assert adapter.run_phase(Phase.ACTIVATE, retry, step).waits and calls.mutating == []

@@ -18,6 +18,9 @@ guard and messages, so an adapter writes only how its service is read and change
   member: promote the DR member, then verify the old one re-joined (Aurora global databases; next
   ElastiCache global datastores, RDS cross-region replicas, EFS replication).
 
+* ``custom_steps.CustomStepAdapter`` -- a runbook step of one's own, run in the phases its config names
+  (SSM Automation documents, Lambda functions invoked with a payload built from the run).
+
 Technologies of their own shape (DRS recovery, Route 53 records) derive from ``Adapter`` directly.
 """
 

@@ -262,17 +262,24 @@ class SsmAutomationAdapter(CustomStepAdapter):
         out.waits.append(self._wait(step, execution_id))
 
     def explain_failure(self, ctx: RunContext, unit: WorkUnit) -> str | None:
-        """The latest failed execution of this run's step: which step of the document failed, and why."""
+        """After a failed wait: the latest execution of this run's step -- which step of the document failed and
+        why, or that it still runs after ``timeoutMinutes``."""
         said = []
         for resource in unit.resources:
             step = self.step(ctx, unit, resource)
             if step.region is None:
                 continue
-            latest = [e for p in step.phases for e in self._executions(ctx, step, p)[-1:]]
-            failed = sorted((e for e in latest if e["AutomationExecutionStatus"] in FAILED),
-                            key=lambda e: e["ExecutionStartTime"])
-            if failed:
-                said.append(self._failure(ctx, step, failed[-1]["AutomationExecutionId"]))
+            latest = sorted((e for p in step.phases for e in self._executions(ctx, step, p)[-1:]),
+                            key=lambda e: e["ExecutionStartTime"])[-1:]
+            for e in latest:
+                status, execution_id = e["AutomationExecutionStatus"], e["AutomationExecutionId"]
+                if status in FAILED:
+                    said.append(self._failure(ctx, step, execution_id))
+                elif status not in SUCCEEDED:
+                    said.append(f"{step.rid}: automation {step.config.name()} {execution_id} is still {status} in "
+                                f"{step.region} after timeoutMinutes={step.config.timeout_minutes} (at step "
+                                f"{e.get('CurrentStepName', '?')}) -- fix: see why (an approval waiting?), let it "
+                                "finish or stop it, then clear this task: a retry waits for it, never starts another")
         return "; ".join(said) or None
 
     def _failure(self, ctx: RunContext, step: Step, execution_id: str) -> str:
