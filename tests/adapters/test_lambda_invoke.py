@@ -117,16 +117,20 @@ def test_a_qualifier_invokes_that_version_and_the_call_outlasts_the_function(aws
     seed_function(session, DR, name="globex-slow", tags=SCOPE)  # version 1, alias live
     lam = session.client("lambda", region_name=DR)
     lam.update_function_configuration(FunctionName="globex-slow", Timeout=600)
-    lam.update_function_configuration(FunctionName="globex-slow", Environment={"Variables": {
-        "AWSSIM_HANDLER": "fail:$LATEST is not released"}})  # version 1 (the alias) still succeeds
+    lam.publish_version(FunctionName="globex-slow")  # version 2, the alias moved to it: 600 s
+    lam.update_alias(FunctionName="globex-slow", Name="live", FunctionVersion="2")
+    lam.update_function_configuration(FunctionName="globex-slow", Timeout=5, Environment={"Variables": {
+        "AWSSIM_HANDLER": "fail:$LATEST is not released"}})  # the alias's version 2 still succeeds
     ctx = mini.ctx("failover")
     timeouts = []
     ctx.aws.register_event("before-call.lambda.Invoke",
                            lambda model, context, **_: timeouts.append(context.get("client_config").read_timeout))
     mini.run(ctx, [Phase.ACTIVATE], [unit({"functionName": "globex-slow", "qualifier": "live"})])
     (call,) = invocations(HUB, DR, "globex-slow")
-    assert call["version"] == "1" and call["outcome"] == "success"
+    assert call["version"] == "2" and call["outcome"] == "success"
     assert timeouts == [630]  # the function's timeout and a margin: a slow reply is not a lost one
+    (finding,) = adapter.preflight(ctx, unit({"functionName": "globex-slow", "qualifier": "canary"}))
+    assert not finding.ok and "version or alias canary of Lambda function globex-slow does not exist" in finding.message
 
 
 def test_a_dry_run_invokes_nothing(aws):

@@ -83,6 +83,7 @@ class _Function:
     def __init__(self, reply: dict[str, Any]):
         self.configuration, self.tags = reply["Configuration"], reply.get("Tags") or {}
         self.reserved = (reply.get("Concurrency") or {}).get("ReservedConcurrentExecutions")
+        self.invoked: dict[str, Any] | None = self.configuration  # the version invoked (None: its qualifier is missing)
 
     @property
     def arn(self) -> str:
@@ -91,7 +92,8 @@ class _Function:
 
     @property
     def timeout(self) -> int:
-        return int(self.configuration.get("Timeout") or 3)
+        """The invoked version's timeout (seconds)."""
+        return int((self.invoked or self.configuration).get("Timeout") or 3)
 
 
 class LambdaInvokeAdapter(CustomStepAdapter):
@@ -125,13 +127,22 @@ class LambdaInvokeAdapter(CustomStepAdapter):
 
     # -- reads -----------------------------------------------------------------------------------------
     def _read(self, ctx: RunContext, step: Step) -> _Function | None:
-        lam = ctx.client("lambda", step.region, step.account_id)
+        lam, name, qualifier = ctx.client("lambda", step.region, step.account_id), step.config.function_name, \
+            step.config.qualifier
         try:
-            return _Function(lam.get_function(FunctionName=step.config.function_name))
+            fn = _Function(lam.get_function(FunctionName=name))
         except ClientError as err:
             if err.response["Error"]["Code"] == "ResourceNotFoundException":
                 return None
             raise
+        if qualifier:  # the version or alias invoked: its own timeout (tags and concurrency are the function's)
+            try:
+                fn.invoked = lam.get_function(FunctionName=name, Qualifier=qualifier)["Configuration"]
+            except ClientError as err:
+                if err.response["Error"]["Code"] != "ResourceNotFoundException":
+                    raise
+                fn.invoked = None
+        return fn
 
     def _problems(self, ctx: RunContext, step: Step, fn: _Function | None) -> tuple[str | None, str]:
         name, where = step.config.function_name, f"in {step.region}"
@@ -141,6 +152,9 @@ class LambdaInvokeAdapter(CustomStepAdapter):
         mismatch = ctx.scope.mismatch(fn.tags)
         if mismatch:
             return f"Lambda function {name} {where} is out of scope: {mismatch}", SCOPE_FIX
+        if fn.invoked is None:
+            return f"version or alias {step.config.qualifier} of Lambda function {name} does not exist {where}", \
+                "publish it (and point the alias) in both regions, or fix qualifier"
         if fn.reserved == 0:
             return f"Lambda function {name} {where} is parked (reserved concurrency 0): every Invoke is throttled", \
                 "give it concurrency, or invoke the copy that serves"
