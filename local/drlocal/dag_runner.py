@@ -106,6 +106,10 @@ class GateAnswerer(threading.Thread):
 def run_dag(dag: Any, conf: dict[str, Any], *, decide: Decision | None = None, user: str = "demo-approver",
             mark_success_pattern: str | None = None) -> Any:
     """``dag.test`` with gates answered by ``decide`` (default: approve every gate)."""
+    # Imported here, before the answerer's thread does it: two threads importing airflow's models at once (the
+    # answerer's sweep, dag.test's first queries) can deadlock on Python's import locks, and the run hangs.
+    from airflow.jobs.scheduler_job_runner import SchedulerJobRunner  # noqa: F401
+
     answerer = GateAnswerer(dag.dag_id, decide or (lambda task_id: "Approve"), user=user)
     answerer.start()
     started = time.monotonic()

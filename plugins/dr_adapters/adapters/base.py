@@ -310,6 +310,11 @@ class Adapter(ABC):
         return [NotDerived(f.arn, f"{type(self).__name__} does not discover resources -- list it under layers")
                 for f in found]
 
+    def acts_in(self, unit: WorkUnit, phase: Phase) -> bool:
+        """Whether ``unit`` has work in ``phase`` (the DAG gives it a task there only then): by default every
+        phase the adapter acts in; a runbook step, only the phases its config names."""
+        return phase in self.phases
+
     def iam_resources(self, resource: ResourceSpec, account_id: str, regions: Regions) -> dict[str, list[str]]:
         """IAM action -> the ARNs one manifest resource needs it on, for the per-manifest policies
         (``dr_adapters.iam.manifest_policies``); an action left out is granted on ``*`` (include/iam always is)."""

@@ -19,9 +19,9 @@ What the family shares:
 * **The run's context**, filled into every string of the input: the placeholders of ``PLACEHOLDERS``
   (``{target_region}``, ``{run_id}`` ...). An unknown one is refused when the manifest is validated, naming the
   field; ``{{`` and ``}}`` write literal braces.
-* **The scope guard.** The document or function must carry the run's Customer/Environment tags. Every phase
-  checks it, also the phases the step does not run in (one read), so a manifest pointing at another
-  customer's document is refused wherever it sits.
+* **The scope guard.** The document or function must carry the run's Customer/Environment tags: preflight
+  checks it, and so does every phase method, also of a phase the step does not run in (one read); the DAG
+  gives a step's unit a task only in the phases its config names (``acts_in``).
 """
 
 from __future__ import annotations
@@ -180,6 +180,10 @@ class CustomStepAdapter(Adapter):
         raise NotImplementedError
 
     # -- shared ----------------------------------------------------------------------------------------
+    def acts_in(self, unit: WorkUnit, phase: Phase) -> bool:
+        """A step's unit gets a task in the phases its config names only (its scope is checked by preflight)."""
+        return any(phase.value in self.config(r).phases for r in unit.resources)
+
     def step(self, ctx: RunContext, unit: WorkUnit, resource: ResourceSpec) -> Step:
         cfg = self.config(resource)
         region = ctx.target_region if cfg.region == "target" else ctx.source_region
