@@ -245,3 +245,10 @@ def test_a_wait_that_times_out_says_the_execution_still_runs_and_a_retry_waits_f
     assert "is still InProgress" in said and "timeoutMinutes=1 (at step checkPrerequisites)" in said
     retry, calls = recorded(mini.ctx("failover"))
     assert adapter.run_phase(Phase.ACTIVATE, retry, step).waits and calls.mutating == []
+
+
+def test_a_step_has_work_only_in_the_phases_its_config_names():
+    """The DAG gives its unit a task in those phases only (factory: Adapter.acts_in)."""
+    step = unit({"documentName": "doc-1", "phases": ["INSTANTIATE", "CLEANUP"]})
+    assert [p for p in Phase if adapter.acts_in(step, p)] == [Phase.INSTANTIATE, Phase.CLEANUP]
+    assert [p for p in Phase if adapter.acts_in(unit({"documentName": "doc-1"}), p)] == [Phase.ACTIVATE]
