@@ -20,7 +20,9 @@ Idempotency, as Automation allows it:
 
 Automation keeps an execution's history, tags included, for 30 days: a task cleared later than that starts the
 document again. The tags also say which resource, phase and operation started it (``dr:resource-id``,
-``dr:phase``, ``dr:operation``), for CloudTrail-less auditing in the console; Automation takes five at most.
+``dr:phase``, ``dr:operation``) to whoever reads the execution in the console; Automation takes five at most.
+The document's own steps decide what it changes: it must be safe to run again after a failure (it is, on a
+clear), and drill-safe when ``inDrill: run``.
 """
 
 from __future__ import annotations
