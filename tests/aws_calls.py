@@ -35,10 +35,15 @@ IAM_PREFIXES = {"efs": "elasticfilesystem", "opensearch": "es", "elasticloadbala
 """botocore event service ids (hyphens dropped) whose IAM service prefix differs: OpenSearch's is ``es``."""
 
 
+IAM_OPERATIONS = {"lambda:Invoke": "lambda:InvokeFunction"}
+"""API operations whose IAM action has another name: Lambda's ``Invoke`` is authorised as ``lambda:InvokeFunction``."""
+
+
 def iam_name(service_id: str, operation: str) -> str:
     """The IAM action of a botocore event's ``<service-id>.<Operation>``: ``opensearch`` -> ``es:...``."""
     service = service_id.replace("-", "")  # event ids are hyphenated: route-53
-    return f"{IAM_PREFIXES.get(service, service)}:{operation}"
+    name = f"{IAM_PREFIXES.get(service, service)}:{operation}"
+    return IAM_OPERATIONS.get(name, name)
 
 
 class Call(str):

@@ -7,7 +7,8 @@ Two outputs share the statements built here:
   not depend on any manifest; a test keeps the committed files equal to this module's output.
 * the MWAA bundle's per-manifest policies (``manifest_policies``, ``make mwaa-bundle``): the same
   adapter statements merged for the resources each account really holds, with the manifests' exact
-  role, topic and bucket ARNs.
+  role, topic and bucket ARNs, and the actions an adapter scopes to the resources a manifest names
+  (``Adapter.iam_resources``: the SSM documents and Lambda functions of runbook steps) granted on those.
 
 An adapter's policy grants its ``iam_actions`` (the calls it makes; tests prove each is made and
 nothing else is) and its ``service_side_actions`` (what AWS needs on our behalf, each with its reason).
@@ -318,6 +319,36 @@ def write_files(directory: str | Path) -> list[str]:
 
 
 # -- per manifest: the MWAA bundle ----------------------------------------------------------------
+class Named:
+    """Actions one account's resources need on named ARNs only (``Adapter.iam_resources``: an SSM document, a
+    Lambda function), kept apart from those some adapter there needs on ``*``."""
+
+    def __init__(self) -> None:
+        self.arns: dict[str, set[str]] = defaultdict(set)
+        self.anywhere: set[str] = set()
+
+    def add(self, cls: type[Adapter], resources: dict[str, list[str]]) -> None:
+        for action, arns in resources.items():
+            self.arns[action].update(arns)
+        self.anywhere |= shipped_actions(cls) - set(resources)
+
+    def narrow(self, statements: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """``statements`` with the named-only actions moved from the unconditional ``*`` statement into
+        statements on their ARNs (one per set of ARNs)."""
+        only_named = {a for a in self.arns if a not in self.anywhere}
+        if not only_named or not statements or "Condition" in statements[0]:
+            return statements
+        plain, rest = statements[0], statements[1:]
+        by_arns: dict[tuple[str, ...], list[str]] = defaultdict(list)
+        for action in sorted(only_named & set(plain["Action"])):
+            by_arns[tuple(sorted(self.arns[action]))].append(action)
+        kept = [a for a in plain["Action"] if a not in only_named]
+        out = [{**plain, "Action": kept}] if kept else []
+        out += [{"Sid": f"{plain['Sid']}Named{i}", "Effect": "Allow", "Action": actions, "Resource": list(arns)}
+                for i, (arns, actions) in enumerate(sorted(by_arns.items(), key=lambda kv: kv[1]), 1)]
+        return out + rest
+
+
 def manifest_policies(plans: list[Any], execution_role_arn: str = EXECUTION_ROLE_PLACEHOLDER) -> dict[str, dict[str, Any]]:
     """Least-privilege policies for the accounts of these plans (``build/mwaa/iam/``).
 
@@ -330,6 +361,7 @@ def manifest_policies(plans: list[Any], execution_role_arn: str = EXECUTION_ROLE
     """
     hub_classes: set[type[Adapter]] = set()
     spoke_classes: dict[str, set[type[Adapter]]] = defaultdict(set)
+    named: dict[str | None, Named] = defaultdict(Named)  # per role (None: the hub): actions on named resources
     external_ids: dict[str, set[str]] = defaultdict(set)
     spoke_account: dict[str, str] = {}
     topics, report_objects = set(), set()
@@ -340,9 +372,14 @@ def manifest_policies(plans: list[Any], execution_role_arn: str = EXECUTION_ROLE
             spoke_account[access.role_arn] = access.account_id
             spoke_classes.setdefault(access.role_arn, set())
         for unit in plan.units:
-            cls = type(adapter_for(unit.action))
+            adapter = adapter_for(unit.action)
+            cls = type(adapter)
             access = roles.get(unit.account_id) if unit.account_id else None
             (spoke_classes[access.role_arn] if access else hub_classes).add(cls)
+            account = access.account_id if access else (plan.hub_account_id or "*")
+            for resource in unit.resources:
+                named[access.role_arn if access else None].add(cls, adapter.iam_resources(resource, account,
+                                                                                         plan.regions))
         topics.update(plan.topic_arns)
         for bucket, _ in plan.report_buckets:
             report_objects.add(f"arn:aws:s3:::{bucket}/{plan.report_prefix.strip('/')}/*")
@@ -350,7 +387,7 @@ def manifest_policies(plans: list[Any], execution_role_arn: str = EXECUTION_ROLE
     def ordered(classes: set[type[Adapter]]) -> list[type[Adapter]]:
         return [cls for cls in POLICY_ADAPTERS if cls in classes]
 
-    hub = merged_statements(ordered(hub_classes), "DrHubResources") + [discovery_statement()]
+    hub = named[None].narrow(merged_statements(ordered(hub_classes), "DrHubResources")) + [discovery_statement()]
     if spoke_classes:
         hub.append({"Sid": "DrAssumeSpokeRoles", "Effect": "Allow", "Action": "sts:AssumeRole",
                     "Resource": sorted(spoke_classes)})
@@ -363,7 +400,8 @@ def manifest_policies(plans: list[Any], execution_role_arn: str = EXECUTION_ROLE
     for role_arn, classes in sorted(spoke_classes.items()):
         role_name = role_arn.rsplit("/", 1)[-1]
         stem = f"spoke-{spoke_account[role_arn]}-{role_name}"
-        policies[f"{stem}-policy.json"] = policy(merged_statements(ordered(classes), "DrSpokeResources")
+        policies[f"{stem}-policy.json"] = policy(named[role_arn].narrow(merged_statements(ordered(classes),
+                                                                                          "DrSpokeResources"))
                                                  + [discovery_statement()])
         ids = sorted(external_ids[role_arn])
         policies[f"{stem}-trust-policy.json"] = policy([{

@@ -40,6 +40,12 @@ in-process (``moto.mock_aws``) and server mode (``python -m awssim serve``). It 
 * ECS services refused where AWS refuses them: created or scaled in a deleted (``INACTIVE``) cluster, of an
   ``INACTIVE`` task definition, ``awsvpc`` without a network configuration; a cluster deleted while it
   still runs services (``awssim.ecs_clusters``);
+* SSM Automation executions (``StartAutomationExecution``, ``GetAutomationExecution``,
+  ``DescribeAutomationExecutions``, ``StopAutomationExecution``) of moto's documents, Pending, then InProgress,
+  then Success or Failed at a step as the document's ``awssim:outcome`` tag says (``awssim.ssm_automation``);
+* Lambda ``Invoke`` without Docker: a simulated handler (echo, or fail with a message) chosen by the
+  function's ``AWSSIM_HANDLER`` variable, each invocation logged to the function's CloudWatch Logs group
+  (``awssim.lambda_invoke``);
 * regional outages: a dark region's requests fail like a dead endpoint's (``awssim.outage``).
 
 State is kept per account and region, like moto's own backends, and replies follow botocore's
@@ -57,7 +63,8 @@ def install() -> None:
     if _installed:
         return
     from awssim import (autoscaling, drs, ecs_clusters, efs_replication, elasticache_global, eventbridge, fsx_backups,
-                        memorydb, opensearch, outage, rds_global, rds_replicas, resource_explorer, route53_dns)
+                        lambda_invoke, memorydb, opensearch, outage, rds_global, rds_replicas, resource_explorer,
+                        route53_dns, ssm_automation)
 
     drs.register()
     resource_explorer.register()
@@ -72,5 +79,7 @@ def install() -> None:
     efs_replication.register()
     fsx_backups.register()
     ecs_clusters.register()
+    ssm_automation.register()
+    lambda_invoke.register()
     outage.install_in_process()
     _installed = True

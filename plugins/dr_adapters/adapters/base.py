@@ -18,6 +18,9 @@ guard and messages, so an adapter writes only how its service is read and change
   member: promote the DR member, then verify the old one re-joined (Aurora global databases; next
   ElastiCache global datastores, RDS cross-region replicas, EFS replication).
 
+* ``custom_steps.CustomStepAdapter`` -- a runbook step of one's own, run in the phases its config names
+  (SSM Automation documents, Lambda functions invoked with a payload built from the run).
+
 Technologies of their own shape (DRS recovery, Route 53 records) derive from ``Adapter`` directly.
 """
 
@@ -208,12 +211,16 @@ class RunContext:
         """Order anything that has a primary and a DR side as (moved from, moved to)."""
         return (dr, primary) if self.is_failback else (primary, dr)
 
-    def client(self, service: str, region: str, account_id: str | None = None) -> Any:
+    def client(self, service: str, region: str, account_id: str | None = None, *,
+               read_timeout: int | None = None) -> Any:
+        """A client for ``region``; ``read_timeout`` (seconds) for a call that holds its reply that long (a
+        synchronous Lambda Invoke waits for the function to return)."""
         if self.unplanned and region == self.source_region:
             raise SourceRegionAvoided(region)
         # The region being left may go dark mid-run: its calls fail in seconds, not minutes of retries.
         fast = region == self.source_region and not self.is_drill
-        return self.aws.client(service, region, account_id, fail_fast=fast)
+        longer = {"read_timeout": read_timeout} if read_timeout is not None else {}
+        return self.aws.client(service, region, account_id, fail_fast=fast, **longer)
 
     @property
     def deferred_note(self) -> str:
@@ -302,6 +309,16 @@ class Adapter(ABC):
         AWS with ``read.client`` (batch the reads: discovery runs over thousands of resources)."""
         return [NotDerived(f.arn, f"{type(self).__name__} does not discover resources -- list it under layers")
                 for f in found]
+
+    def acts_in(self, unit: WorkUnit, phase: Phase) -> bool:
+        """Whether ``unit`` has work in ``phase`` (the DAG gives it a task there only then): by default every
+        phase the adapter acts in; a runbook step, only the phases its config names."""
+        return phase in self.phases
+
+    def iam_resources(self, resource: ResourceSpec, account_id: str, regions: Regions) -> dict[str, list[str]]:
+        """IAM action -> the ARNs one manifest resource needs it on, for the per-manifest policies
+        (``dr_adapters.iam.manifest_policies``); an action left out is granted on ``*`` (include/iam always is)."""
+        return {}
 
     def config(self, resource: ResourceSpec) -> Any:
         """The resource's config parsed with this adapter's schema."""

@@ -111,15 +111,19 @@ class AccountSessions:
             self._sessions[account_id] = (session, expires)
             return session, expires
 
-    def client(self, service: str, region: str, account_id: str | None = None, *, fail_fast: bool = False) -> Any:
-        """A cached client; ``fail_fast`` (a region that may be dark) gives up in seconds on a dead endpoint."""
-        key = (service, region, None if self._is_hub(account_id) else account_id, fail_fast)
+    def client(self, service: str, region: str, account_id: str | None = None, *, fail_fast: bool = False,
+               read_timeout: int | None = None) -> Any:
+        """A cached client; ``fail_fast`` (a region that may be dark) gives up in seconds on a dead endpoint;
+        ``read_timeout`` (seconds) for calls that hold their reply longer than the default allows."""
+        key = (service, region, None if self._is_hub(account_id) else account_id, fail_fast, read_timeout)
         with self._lock:
             session, expires = self.session(account_id)
             cached = self._clients.get(key)
             if cached and cached[1] == expires:
                 return cached[0]
             config = FAIL_FAST_CONFIG if fail_fast else self.client_config
+            if read_timeout is not None:
+                config = config.merge(Config(read_timeout=read_timeout))
             client = session.client(service, region_name=region, endpoint_url=self.endpoint_url, config=config)
             self._clients[key] = (client, expires)
             return client

@@ -231,8 +231,9 @@ def _link(upstream: Any, downstream: Any) -> None:
 
 
 def _acts_in(unit: WorkUnit, phase: Phase) -> bool:
-    """Only units whose adapter does something in a phase get a task for it (Route 53: ACTIVATE only)."""
-    return phase in adapter_for(unit.action).phases
+    """Only units whose adapter does something in a phase get a task for it (Route 53: ACTIVATE only; a runbook
+    step: the phases its config names)."""
+    return adapter_for(unit.action).acts_in(unit, phase)
 
 
 def _doc(plan: Plan) -> str:
