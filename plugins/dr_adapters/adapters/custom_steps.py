@@ -35,9 +35,10 @@ from typing import Any, ClassVar, Literal
 
 from pydantic import Field, field_validator
 
-from dr_adapters.adapters.base import ActionConfig, Adapter, AdapterError, PhaseOutcome, RunContext
+from dr_adapters.adapters.base import (ActionConfig, Adapter, AdapterError, Finding, HealthCheck, PhaseOutcome,
+                                       RunContext)
 from dr_adapters.plan.model import ResourceSpec, WorkUnit
-from dr_adapters.plan.types import ALL_PHASES, Phase
+from dr_adapters.plan.types import ALL_PHASES, Health, Phase
 
 PLACEHOLDERS: dict[str, str] = {
     "operation": "`failover`, `failback` or `drill`: what the run does (a reprotect acts out the failover or "
@@ -179,7 +180,55 @@ class CustomStepAdapter(Adapter):
         """Run the step (or find it already done by this run), adding waits and notes to ``out``."""
         raise NotImplementedError
 
+    verb: ClassVar[str] = "run"  # what the step does, in findings and health: run (a document), invoked (a function)
+
+    def target_name(self, config: Any) -> str:
+        """The document or function the step names, as findings and health checks say it."""
+        raise NotImplementedError
+
+    def _read(self, ctx: RunContext, step: Step) -> Any:
+        """The document/function in ``step.region`` (with its ``tags``), or None when missing."""
+        raise NotImplementedError
+
+    def _problems(self, ctx: RunContext, step: Step, target: Any) -> tuple[str | None, str]:
+        """(what stops the step, or None; a note on what was found) for preflight."""
+        raise NotImplementedError
+
+    def activated_health(self, ctx: RunContext, step: Step, name: str) -> HealthCheck:
+        """The step's health after this run's ACTIVATE ran it (in ``step.region``)."""
+        raise NotImplementedError
+
     # -- shared ----------------------------------------------------------------------------------------
+    def preflight(self, ctx: RunContext, unit: WorkUnit) -> list[Finding]:
+        findings = []
+        for resource in unit.resources:
+            step = self.step(ctx, unit, resource)
+            refused = self.refusal(ctx, step)
+            if refused:
+                findings.append(Finding(step.rid, False, f"{refused} -- {self.REFUSAL_FIX}"))
+                continue
+            if step.region is None:
+                findings.append(Finding(step.rid, True, f"{self.target_name(step.config)}: runs in CLEANUP/REPLICATE "
+                                                          f"in {ctx.source_region}, deferred to reprotect"))
+                continue
+            target = self._read(ctx, step)
+            problem, note = self._problems(ctx, step, target)
+            findings.append(Finding(step.rid, problem is None, problem or note, target.tags if target else None))
+        return findings
+
+    def validate(self, ctx: RunContext, unit: WorkUnit) -> list[HealthCheck]:
+        checks = []
+        for resource in unit.resources:
+            step = self.step(ctx, unit, resource)
+            name = self.target_name(step.config)
+            if not step.runs_in(Phase.ACTIVATE) or step.region is None:
+                checks.append(HealthCheck(step.rid, Health.HEALTHY, f"{name}: not {self.verb} in ACTIVATE"))
+            elif ctx.is_drill and step.config.in_drill == "skip":
+                checks.append(HealthCheck(step.rid, Health.HEALTHY, f"drill: {name} not {self.verb} (inDrill: skip)"))
+            else:
+                checks.append(self.activated_health(ctx, step, name))
+        return checks
+
     def acts_in(self, unit: WorkUnit, phase: Phase) -> bool:
         """A step's unit gets a task in the phases its config names only (its scope is checked by preflight)."""
         return any(phase.value in self.config(r).phases for r in unit.resources)

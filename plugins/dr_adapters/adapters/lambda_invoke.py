@@ -31,9 +31,9 @@ from typing import Any
 from botocore.exceptions import ClientError
 from pydantic import Field, JsonValue, field_validator
 
-from dr_adapters.adapters.base import AdapterError, Finding, HealthCheck, PhaseOutcome, RunContext, ServiceSide
+from dr_adapters.adapters.base import AdapterError, HealthCheck, PhaseOutcome, RunContext, ServiceSide
 from dr_adapters.adapters.custom_steps import CustomStepAdapter, Step, StepConfig, check_placeholders, fill, tag_value
-from dr_adapters.plan.model import ResourceSpec, WorkUnit
+from dr_adapters.plan.model import ResourceSpec
 from dr_adapters.plan.types import Health, Phase, Regions
 
 SCOPE_FIX = "tag the function with this estate's Customer/Environment, or remove it from the manifest"
@@ -220,41 +220,17 @@ class LambdaInvokeAdapter(CustomStepAdapter):
         return ": ".join(str(error[k]) for k in ("errorType", "errorMessage") if error.get(k)) or returned[:RESULT_CHARS]
 
     # -- read-only ---------------------------------------------------------------------------------------
-    def preflight(self, ctx: RunContext, unit: WorkUnit) -> list[Finding]:
-        findings = []
-        for resource in unit.resources:
-            step = self.step(ctx, unit, resource)
-            refused = self.refusal(ctx, step)
-            if refused:
-                findings.append(Finding(step.rid, False, f"{refused} -- {self.REFUSAL_FIX}"))
-                continue
-            if step.region is None:
-                findings.append(Finding(step.rid, True, f"{step.config.function_name}: runs in CLEANUP/REPLICATE in "
-                                                          f"{ctx.source_region}, deferred to reprotect"))
-                continue
-            fn = self._read(ctx, step)
-            problem, note = self._problems(ctx, step, fn)
-            findings.append(Finding(step.rid, problem is None, problem or note, fn.tags if fn else None))
-        return findings
+    verb = "invoked"
 
-    def validate(self, ctx: RunContext, unit: WorkUnit) -> list[HealthCheck]:
-        checks = []
-        for resource in unit.resources:
-            step = self.step(ctx, unit, resource)
-            name = step.config.function_name
-            if not step.runs_in(Phase.ACTIVATE) or step.region is None:
-                checks.append(HealthCheck(step.rid, Health.HEALTHY, f"{name}: not invoked in ACTIVATE"))
-                continue
-            if ctx.is_drill and step.config.in_drill == "skip":
-                checks.append(HealthCheck(step.rid, Health.HEALTHY, f"drill: {name} not invoked (inDrill: skip)"))
-                continue
-            fn = self._read(ctx, step)
-            if fn is not None and fn.tags.get(record_key(step.rid, Phase.ACTIVATE)) == record_value(ctx):
-                checks.append(HealthCheck(step.rid, Health.HEALTHY, f"{name} invoked successfully in {step.region}"))
-            else:
-                checks.append(HealthCheck(step.rid, Health.UNHEALTHY,
-                                          f"{name} in {step.region}: no successful invocation by this run's ACTIVATE"))
-        return checks
+    def target_name(self, config: Any) -> str:
+        return config.function_name
+
+    def activated_health(self, ctx: RunContext, step: Step, name: str) -> HealthCheck:
+        fn = self._read(ctx, step)
+        if fn is not None and fn.tags.get(record_key(step.rid, Phase.ACTIVATE)) == record_value(ctx):
+            return HealthCheck(step.rid, Health.HEALTHY, f"{name} invoked successfully in {step.region}")
+        return HealthCheck(step.rid, Health.UNHEALTHY,
+                           f"{name} in {step.region}: no successful invocation by this run's ACTIVATE")
 
     # -- least privilege per manifest -----------------------------------------------------------------
     def iam_resources(self, resource: ResourceSpec, account_id: str, regions: Regions) -> dict[str, list[str]]:

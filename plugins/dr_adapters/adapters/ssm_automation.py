@@ -35,7 +35,6 @@ from pydantic import Field, field_validator
 
 from dr_adapters.adapters.base import (
     AdapterError,
-    Finding,
     HealthCheck,
     PhaseOutcome,
     RunContext,
@@ -301,46 +300,19 @@ class SsmAutomationAdapter(CustomStepAdapter):
                 "repair the cause (or the document), then clear this task: a failed execution is started again")
 
     # -- read-only ---------------------------------------------------------------------------------------
-    def preflight(self, ctx: RunContext, unit: WorkUnit) -> list[Finding]:
-        findings = []
-        for resource in unit.resources:
-            step = self.step(ctx, unit, resource)
-            refused = self.refusal(ctx, step)
-            if refused:
-                findings.append(Finding(step.rid, False, f"{refused} -- {self.REFUSAL_FIX}"))
-                continue
-            if step.region is None:
-                findings.append(Finding(step.rid, True, f"{step.config.name()}: runs in CLEANUP/REPLICATE in "
-                                                          f"{ctx.source_region}, deferred to reprotect"))
-                continue
-            doc = self._read(ctx, step)
-            problem, note = self._problems(ctx, step, doc)
-            findings.append(Finding(step.rid, problem is None, problem or note, doc.tags if doc else None))
-        return findings
+    def target_name(self, config: Any) -> str:
+        return config.name()
 
-    def validate(self, ctx: RunContext, unit: WorkUnit) -> list[HealthCheck]:
-        checks = []
-        for resource in unit.resources:
-            step = self.step(ctx, unit, resource)
-            name = step.config.name()
-            if not step.runs_in(Phase.ACTIVATE) or step.region is None:
-                checks.append(HealthCheck(step.rid, Health.HEALTHY, f"{name}: not run in ACTIVATE"))
-                continue
-            if ctx.is_drill and step.config.in_drill == "skip":
-                checks.append(HealthCheck(step.rid, Health.HEALTHY, f"drill: {name} not run (inDrill: skip)"))
-                continue
-            latest = self._executions(ctx, step, Phase.ACTIVATE)[-1:]
-            status = latest[0]["AutomationExecutionStatus"] if latest else None
-            if status in SUCCEEDED:
-                checks.append(HealthCheck(step.rid, Health.HEALTHY, f"automation {name} "
-                                          f"{latest[0]['AutomationExecutionId']} succeeded in {step.region}"))
-            elif status in FAILED:
-                checks.append(HealthCheck(step.rid, Health.UNHEALTHY,
-                                          self._failure(ctx, step, latest[0]["AutomationExecutionId"])))
-            else:
-                checks.append(HealthCheck(step.rid, Health.UNHEALTHY, f"automation {name} in {step.region}: "
-                                          + (f"still {status}" if status else "not started by this run's ACTIVATE")))
-        return checks
+    def activated_health(self, ctx: RunContext, step: Step, name: str) -> HealthCheck:
+        latest = self._executions(ctx, step, Phase.ACTIVATE)[-1:]
+        status = latest[0]["AutomationExecutionStatus"] if latest else None
+        if status in SUCCEEDED:
+            return HealthCheck(step.rid, Health.HEALTHY, f"automation {name} "
+                               f"{latest[0]['AutomationExecutionId']} succeeded in {step.region}")
+        if status in FAILED:
+            return HealthCheck(step.rid, Health.UNHEALTHY, self._failure(ctx, step, latest[0]["AutomationExecutionId"]))
+        return HealthCheck(step.rid, Health.UNHEALTHY, f"automation {name} in {step.region}: "
+                           + (f"still {status}" if status else "not started by this run's ACTIVATE"))
 
     # -- least privilege per manifest -----------------------------------------------------------------
     def iam_resources(self, resource: ResourceSpec, account_id: str, regions: Regions) -> dict[str, list[str]]:
