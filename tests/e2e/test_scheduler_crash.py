@@ -49,7 +49,8 @@ RESTART_SETTINGS = {
 EXPECTED = {"drs:StartRecovery": 2, "rds:SwitchoverGlobalCluster": 2, "route53:ChangeResourceRecordSets": 3,
             "drs:ReverseReplication": 12}
 SERVICES = ("drs", "route53", "lambda", "s3", "ecs", "rds", "ec2", "sts", "sns", "cloudwatch",
-            "resource-explorer-2", "resourcegroupstaggingapi")  # the tag search of preflight (unprotected check)
+            "resource-explorer-2", "resourcegroupstaggingapi",  # the tag search of preflight (unprotected check)
+            "iam", "kms")  # preflight's prerequisites: the roles and keys a phase will use (reads)
 READ_PREFIXES = ("Describe", "List", "Get", "Search")
 READ_OPERATIONS = ("TestDNSAnswer",)  # Route 53's query of its own name servers
 
