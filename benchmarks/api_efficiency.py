@@ -25,6 +25,7 @@ import logging
 import math
 import os
 import statistics
+import sys
 import threading
 import time
 from collections import Counter, defaultdict
@@ -33,8 +34,8 @@ from typing import Any
 
 from common import ROOT, print_targets, save
 
-READ_PREFIXES = ("Describe", "List", "Get")
-READ_OPERATIONS = ("TestDNSAnswer",)  # Route 53's query of its own name servers
+sys.path[:0] = [str(ROOT / "tests")]
+from aws_calls import is_mutating  # noqa: E402 - the tests' classification of a call (reads, STS, changes)
 
 
 class CallMeter:
@@ -225,7 +226,7 @@ def main() -> None:
         row = by_action[action if action != "all" else "preflight (all)"]
         row["calls"] += n
         row["polls"] += n if polling else 0
-        row["mutating"] += n if _mutating(call) else 0
+        row["mutating"] += n if is_mutating(call) else 0
     for action, n in first["waits"].items():
         by_action[action]["waits"] = n
     for row in by_action.values():
@@ -272,10 +273,6 @@ def main() -> None:
     print(f"  resources serving from DR afterwards (first run, read back): {first['moved']} of {result['resources']}")
     print_targets(result, path)
 
-
-def _mutating(call: str) -> bool:
-    operation = call.split(":")[1]
-    return not call.startswith("sts:") and not operation.startswith(READ_PREFIXES) and operation not in READ_OPERATIONS
 
 
 if __name__ == "__main__":

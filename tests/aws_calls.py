@@ -39,6 +39,13 @@ IAM_OPERATIONS = {"lambda:Invoke": "lambda:InvokeFunction"}
 """API operations whose IAM action has another name: Lambda's ``Invoke`` is authorised as ``lambda:InvokeFunction``."""
 
 
+def is_mutating(call: str) -> bool:
+    """Does ``service:Operation`` change anything? (STS sessions and reads do not.) The one classification
+    the tests, the end-to-end recorder and the benchmarks share."""
+    service, operation = call.split(":", 1)
+    return service != "sts" and not operation.startswith(READ_PREFIXES) and operation not in READ_OPERATIONS
+
+
 def iam_name(service_id: str, operation: str) -> str:
     """The IAM action of a botocore event's ``<service-id>.<Operation>``: ``opensearch`` -> ``es:...``."""
     service = service_id.replace("-", "")  # event ids are hyphenated: route-53
@@ -58,8 +65,7 @@ class Call(str):
 
     @property
     def mutating(self) -> bool:
-        operation = self.split(":")[1]
-        return not self.startswith("sts:") and not operation.startswith(READ_PREFIXES) and operation not in READ_OPERATIONS
+        return is_mutating(self)
 
 
 class Calls(list):

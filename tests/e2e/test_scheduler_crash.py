@@ -31,6 +31,7 @@ import botocore.session
 import psutil
 import pytest
 import requests
+from aws_calls import is_mutating
 from standalone import DAG_ID, VENV_BIN, Process, wait_for
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(900)]
@@ -51,8 +52,6 @@ EXPECTED = {"drs:StartRecovery": 2, "rds:SwitchoverGlobalCluster": 2, "route53:C
 SERVICES = ("drs", "route53", "lambda", "s3", "ecs", "rds", "ec2", "sts", "sns", "cloudwatch",
             "resource-explorer-2", "resourcegroupstaggingapi",  # the tag search of preflight (unprotected check)
             "iam", "kms")  # preflight's prerequisites: the roles and keys a phase will use (reads)
-READ_PREFIXES = ("Describe", "List", "Get", "Search")
-READ_OPERATIONS = ("TestDNSAnswer",)  # Route 53's query of its own name servers
 
 
 # -- what the simulator received --------------------------------------------------------------
@@ -111,10 +110,6 @@ def classify(entry: dict[str, Any]) -> tuple[str, str, str] | None:
     identity = f"{entry['method']} {url.path}?{url.query} {body}"
     return f"{service}:{operation}", region, identity
 
-
-def is_mutating(call: str) -> bool:
-    service, operation = call.split(":", 1)
-    return service != "sts" and not operation.startswith(READ_PREFIXES) and operation not in READ_OPERATIONS
 
 
 def recorded_calls(sim_url: str) -> list[tuple[str, str, str]]:
