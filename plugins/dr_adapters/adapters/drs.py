@@ -37,13 +37,13 @@ from dr_adapters.adapters.base import (
     Wait,
 )
 from dr_adapters.adapters.discovery import Derived, DiscoveryRead, NotDerived, Tagged
-from dr_adapters.adapters.drs_launch import LAUNCH_IAM, START_RECOVERY_EC2_ACTIONS, launch_problems
+from dr_adapters.adapters.capacity import DRS_JOBS, DRS_REPLICATING, Need, ec2_needs
+from dr_adapters.adapters.drs_launch import LAUNCH_IAM, START_RECOVERY_EC2_ACTIONS, launch_problems, launch_types
 from dr_adapters.plan.model import ResourceSpec, WorkUnit
 from dr_adapters.plan.types import Health, Phase
 
 MAX_PER_CALL = 200  # StartRecovery, TerminateRecoveryInstances and the ID filters take at most 200
-REPLICATING_QUOTA = 300  # replicating source servers per account and region
-NOT_REPLICATING = ("DISCONNECTED", "STOPPED")
+LAUNCHING = (Phase.INSTANTIATE, Phase.ACTIVATE)  # the phases that launch (ACTIVATE too, when INSTANTIATE is skipped)
 IN_FLIGHT = ("PENDING", "IN_PROGRESS")
 GONE = ("TERMINATED", "SHUTTING-DOWN", "NOT_FOUND")
 HEALTH = {  # EC2 state of the recovery instance -> resource health
@@ -170,6 +170,7 @@ class DrsAdapter(Adapter):
         "ec2:StopInstances",
         "ec2:TerminateInstances",
         *LAUNCH_IAM,  # preflight: what each recovery launch needs exists (drs_launch)
+        "ec2:DescribeInstanceTypes",  # preflight: the vCPUs of what it launches and of what runs (capacity)
     )
     service_side_actions = (
         ServiceSide(
@@ -306,19 +307,34 @@ class DrsAdapter(Adapter):
             findings.append(Finding(t.rid, not problems, f"{t.server_id} in {t.region}: {status}", t.tags,
                                     exposure=exposure))
         for region, targets in sorted(regions.items()):
-            findings.extend(self._capacity(ctx, unit, region))
             missing = launch_problems(ctx, unit.account_id, region, [t.server_id for t in targets])
             findings += [Finding(t.rid, False, missing[t.server_id], t.tags) for t in targets if t.server_id in missing]
         return findings
 
-    def _capacity(self, ctx: RunContext, unit: WorkUnit, region: str) -> list[Finding]:
-        pages = ctx.client("drs", region, unit.account_id).get_paginator("describe_source_servers").paginate()
-        replicating = sum(_replication(s)[0] not in NOT_REPLICATING for page in pages for s in page["items"])
-        if replicating <= REPLICATING_QUOTA:
-            return []
-        where = f"{unit.account_id or 'the hub account'} {region}"
-        message = f"{replicating} replicating DRS source servers in {where}: over the quota of {REPLICATING_QUOTA}"
-        return [Finding(unit.unit_id, False, message)]
+    def capacity_needs(self, ctx: RunContext, unit: WorkUnit) -> list[Need]:
+        """The servers still without an instance of this run's kind (drill or recovery): the vCPUs of the instance
+        types their launch templates start, by EC2 On-Demand family, and one launch job per region (its wave's
+        jobs run at once); then REPLICATE's reverse replication, one replicating source server each in the region
+        left (not in a drill, nor an unplanned run: deferred to reprotect)."""
+        targets = [t for t in self._targets(ctx, unit) if t.error is None]
+        launching: dict[str, list[Target]] = defaultdict(list)
+        for t in targets:
+            if t.current(ctx.is_drill) is None:
+                launching[t.region].append(t)
+        kind = "DRS drill instances" if ctx.is_drill else "DRS recovery instances"
+        needs: list[Need] = []
+        for region, batch in sorted(launching.items()):
+            types = launch_types(ctx, unit.account_id, region, [t.server_id for t in batch])
+            launches = {t.rid: types[t.server_id] for t in batch if t.server_id in types}
+            needs += ec2_needs(ctx, unit.account_id, region, launches, LAUNCHING, kind)
+            jobs = -(-len(batch) // MAX_PER_CALL)
+            needs.append(Need(DRS_JOBS, jobs, region, LAUNCHING, tuple(t.rid for t in batch),
+                              f"{jobs} StartRecovery job(s) of {len(batch)} server(s)"))
+        if targets and not ctx.is_drill and not ctx.unplanned:
+            needs.append(Need(DRS_REPLICATING, len(targets), ctx.source_region, (Phase.REPLICATE,),
+                              tuple(t.rid for t in targets),
+                              f"ReverseReplication of {len(targets)} server(s) back into {ctx.source_region}"))
+        return needs
 
     def validate(self, ctx: RunContext, unit: WorkUnit) -> list[HealthCheck]:
         targets = self._resolve(ctx, unit)
