@@ -3,8 +3,9 @@
 The usual reason a recovery fails half-way is capacity, not configuration: the DR region's EC2 vCPU quota
 refuses the DRS launches of wave 2 after wave 1 already moved. So each adapter says, read-only, what its
 phases will take (``Adapter.capacity_needs(ctx, unit) -> list[Need]``): so many vCPUs of an EC2 On-Demand
-family for the instance types its launch templates name, DB instances, reserved Lambda concurrency, DRS jobs. Preflight (``dr_adapters.preflight.capacity_findings``) sums the needs per account, region and
-``Quota`` (the peak wave for what a wave holds only while it runs, such as DRS jobs), reads each quota once --
+family for the instance types its launch templates name, DB instances, reserved Lambda concurrency, DRS jobs.
+Preflight (``dr_adapters.preflight.capacity_findings``) sums the needs per account, region and ``Quota`` (the
+peak wave for what a wave holds only while it runs, such as DRS jobs), reads each quota once --
 Service Quotas ``GetServiceQuota``, or ``GetAWSDefaultServiceQuota`` when the account has no value applied
 (AWS answers ``NoSuchResourceException`` then) -- and its usage once per account and region (``Quota.usage``),
 and classifies (in use + needed) / quota:
