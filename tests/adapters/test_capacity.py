@@ -55,7 +55,7 @@ def test_a_quota_is_read_applied_first_then_aws_default_and_a_documented_limit_n
     calls.clear()
     # RDS DB instances: no value applied to the account, so AWS answers NoSuchResourceException; its default holds
     value = capacity.read_quota(ctx, None, DR, capacity.RDS_INSTANCES)
-    assert value == capacity.QuotaValue(40.0, "AWS default (no value applied to the account)")
+    assert value == capacity.QuotaValue(40.0, "AWS default, none applied to the account")
     assert list(calls) == ["servicequotas:GetServiceQuota", "servicequotas:GetAWSDefaultServiceQuota"]
     calls.clear()
     assert capacity.read_quota(ctx, None, DR, capacity.DRS_JOBS).value == 20 and list(calls) == []

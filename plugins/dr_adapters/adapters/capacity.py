@@ -234,7 +234,7 @@ LAMBDA_CONCURRENCY = Quota("lambda/L-B99A9384", "Concurrent executions", "concur
 @dataclass(frozen=True)
 class QuotaValue:
     value: float
-    source: str  # "applied to the account", "AWS default (no value applied to the account)", "documented limit"
+    source: str  # "applied to the account", "AWS default, none applied to the account", "documented limit"
 
 
 def read_quota(ctx: RunContext, account_id: str | None, region: str, quota: Quota) -> QuotaValue:
@@ -250,7 +250,7 @@ def read_quota(ctx: RunContext, account_id: str | None, region: str, quota: Quot
         if err.response.get("Error", {}).get("Code") != "NoSuchResourceException":
             raise
     value = float(client.get_aws_default_service_quota(**codes)["Quota"]["Value"])
-    return QuotaValue(value, "AWS default (no value applied to the account)")
+    return QuotaValue(value, "AWS default, none applied to the account")
 
 
 def increase_command(quota: Quota, region: str, value: int) -> str:
