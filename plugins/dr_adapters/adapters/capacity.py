@@ -165,21 +165,23 @@ def instance_vcpus(ctx: RunContext, account_id: str | None, region: str, types: 
 
 
 def ec2_needs(ctx: RunContext, account_id: str | None, region: str, launches: dict[str, str], phases: tuple[Phase, ...],
-              what: str) -> list[Need]:
-    """The vCPU needs of launching one instance per resource (``launches``: resource id -> instance type), one
-    Need per family quota; ``what`` says what launches them ("DRS recovery instance")."""
+              what: str, counts: dict[str, int] | None = None) -> list[Need]:
+    """The vCPU needs of launching ``counts[rid]`` instances (default one) of ``launches[rid]``'s instance type per
+    resource, one Need per family quota; ``what`` says what launches them ("DRS recovery instances")."""
     vcpus = instance_vcpus(ctx, account_id, region, set(launches.values()))
-    by_quota: dict[Quota, list[tuple[str, str]]] = defaultdict(list)
+    by_quota: dict[Quota, list[tuple[str, str, int]]] = defaultdict(list)
     for rid, instance_type in launches.items():
         quota = on_demand_quota(instance_type)
         if quota is not None and instance_type in vcpus:
-            by_quota[quota].append((rid, instance_type))
+            by_quota[quota].append((rid, instance_type, (counts or {}).get(rid, 1)))
     needs = []
     for quota, items in by_quota.items():
-        count = Counter(t for _, t in items)
+        count: Counter[str] = Counter()
+        for _, instance_type, n in items:
+            count[instance_type] += n
         detail = ", ".join(f"{n} x {t} ({vcpus[t]} vCPUs)" for t, n in sorted(count.items()))
-        needs.append(Need(quota, sum(vcpus[t] for _, t in items), region, phases, tuple(r for r, _ in items),
-                          f"{what}: {detail}"))
+        needs.append(Need(quota, sum(n * vcpus[t] for _, t, n in items), region, phases,
+                          tuple(r for r, _, _ in items), f"{what}: {detail}"))
     return needs
 
 
