@@ -37,13 +37,12 @@ from dr_adapters.adapters.base import (
     Wait,
 )
 from dr_adapters.adapters.discovery import Derived, DiscoveryRead, NotDerived, Tagged
-from dr_adapters.adapters.capacity import DRS_JOBS, DRS_REPLICATING, Need, ec2_needs
-from dr_adapters.adapters.drs_launch import LAUNCH_IAM, START_RECOVERY_EC2_ACTIONS, launch_problems, launch_types
+from dr_adapters.adapters.capacity import DRS_REPLICATING, Need
+from dr_adapters.adapters.drs_launch import LAUNCH_IAM, START_RECOVERY_EC2_ACTIONS, launch_needs, launch_problems
 from dr_adapters.plan.model import ResourceSpec, WorkUnit
 from dr_adapters.plan.types import Health, Phase
 
 MAX_PER_CALL = 200  # StartRecovery, TerminateRecoveryInstances and the ID filters take at most 200
-LAUNCHING = (Phase.INSTANTIATE, Phase.ACTIVATE)  # the phases that launch (ACTIVATE too, when INSTANTIATE is skipped)
 IN_FLIGHT = ("PENDING", "IN_PROGRESS")
 GONE = ("TERMINATED", "SHUTTING-DOWN", "NOT_FOUND")
 HEALTH = {  # EC2 state of the recovery instance -> resource health
@@ -312,28 +311,18 @@ class DrsAdapter(Adapter):
         return findings
 
     def capacity_needs(self, ctx: RunContext, unit: WorkUnit) -> list[Need]:
-        """The servers still without an instance of this run's kind (drill or recovery): the vCPUs of the instance
-        types their launch templates start, by EC2 On-Demand family, and one launch job per region (its wave's
-        jobs run at once); then REPLICATE's reverse replication, one replicating source server each in the region
-        left (not in a drill, nor an unplanned run: deferred to reprotect)."""
+        """Servers still without an instance of this run's kind launch (``drs_launch.launch_needs``); REPLICATE then
+        reverses each into the region left: one more replicating source server there (not in drills or unplanned runs)."""
         targets = [t for t in self._targets(ctx, unit) if t.error is None]
-        launching: dict[str, list[Target]] = defaultdict(list)
+        launching: dict[str, dict[str, str]] = defaultdict(dict)
         for t in targets:
             if t.current(ctx.is_drill) is None:
-                launching[t.region].append(t)
-        kind = "DRS drill instances" if ctx.is_drill else "DRS recovery instances"
-        needs: list[Need] = []
-        for region, batch in sorted(launching.items()):
-            types = launch_types(ctx, unit.account_id, region, [t.server_id for t in batch])
-            launches = {t.rid: types[t.server_id] for t in batch if t.server_id in types}
-            needs += ec2_needs(ctx, unit.account_id, region, launches, LAUNCHING, kind)
-            jobs = -(-len(batch) // MAX_PER_CALL)
-            needs.append(Need(DRS_JOBS, jobs, region, LAUNCHING, tuple(t.rid for t in batch),
-                              f"{jobs} StartRecovery job(s) of {len(batch)} server(s)"))
+                launching[t.region][t.rid] = t.server_id
+        needs = [n for region, servers in sorted(launching.items())
+                 for n in launch_needs(ctx, unit.account_id, region, servers, ctx.is_drill)]
         if targets and not ctx.is_drill and not ctx.unplanned:
             needs.append(Need(DRS_REPLICATING, len(targets), ctx.source_region, (Phase.REPLICATE,),
-                              tuple(t.rid for t in targets),
-                              f"ReverseReplication of {len(targets)} server(s) back into {ctx.source_region}"))
+                              tuple(t.rid for t in targets), f"ReverseReplication of {len(targets)} server(s)"))
         return needs
 
     def validate(self, ctx: RunContext, unit: WorkUnit) -> list[HealthCheck]:

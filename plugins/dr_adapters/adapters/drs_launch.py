@@ -20,12 +20,14 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from dr_adapters.adapters.base import RunContext
+from dr_adapters.adapters.capacity import DRS_JOBS, Need, ec2_needs
 from dr_adapters.adapters.prerequisites import (
     iam_client,
     missing_instance_profiles,
     missing_security_groups,
     missing_subnets,
 )
+from dr_adapters.plan.types import Phase
 
 # What DRS does with the caller's permissions when StartRecovery launches (and TerminateRecoveryInstances
 # removes) recovery instances: the dependent actions of drs:StartRecovery in AWS's Service
@@ -68,6 +70,7 @@ LAUNCH_IAM = ("drs:GetLaunchConfiguration", "ec2:DescribeLaunchTemplateVersions"
               "ec2:DescribeSubnets", "iam:GetInstanceProfile")
 """The reads of ``launch_problems`` and ``launch_types`` (preflight)."""
 TEMPLATE_GONE = ("InvalidLaunchTemplateId.NotFound", "InvalidLaunchTemplateId.Malformed")
+LAUNCHING = (Phase.INSTANTIATE, Phase.ACTIVATE)  # the phases that launch (ACTIVATE too, when INSTANTIATE is skipped)
 
 
 def _default_version(ec2: Any, template_id: str) -> dict[str, Any] | None:
@@ -148,3 +151,14 @@ def launch_problems(ctx: RunContext, account_id: str | None, region: str, server
             out[sid] = (f"DRS source server {sid}: {', '.join(missing)} named by its launch template {template_id} "
                         f"do(es) not exist in {region}: its recovery launch would fail -- {fix}")
     return out
+
+
+def launch_needs(ctx: RunContext, account_id: str | None, region: str, servers: dict[str, str], drill: bool) -> list[Need]:
+    """What launching ``servers`` (resource id -> source server id) in ``region`` takes of the account's quotas: the
+    vCPUs of the instance types their templates name, by EC2 On-Demand family, and one StartRecovery job (a work
+    unit is one call; a wave's units launch at once)."""
+    types = launch_types(ctx, account_id, region, servers.values())
+    launches = {rid: types[sid] for rid, sid in servers.items() if sid in types}
+    kind = "DRS drill instances" if drill else "DRS recovery instances"
+    return ec2_needs(ctx, account_id, region, launches, LAUNCHING, kind) + [
+        Need(DRS_JOBS, 1, region, LAUNCHING, tuple(servers), f"a StartRecovery job of {len(servers)} server(s)")]
