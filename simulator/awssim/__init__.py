@@ -39,7 +39,8 @@ in-process (``moto.mock_aws``) and server mode (``python -m awssim serve``). It 
   listed for tag discovery (``fsx:file-system``, ``fsx:backup``) (``awssim.fsx_backups``);
 * ECS services refused where AWS refuses them: created or scaled in a deleted (``INACTIVE``) cluster, of an
   ``INACTIVE`` task definition, ``awsvpc`` without a network configuration; a cluster deleted while it
-  still runs services (``awssim.ecs_clusters``);
+  still runs services; Fargate tasks that run (moto's failed), with their CPU, listed by launch type
+  (``awssim.ecs_clusters``);
 * SSM Automation executions (``StartAutomationExecution``, ``GetAutomationExecution``,
   ``DescribeAutomationExecutions``, ``StopAutomationExecution``) of moto's documents, Pending, then InProgress,
   then Success or Failed at a step as the document's ``awssim:outcome`` tag says (``awssim.ssm_automation``);

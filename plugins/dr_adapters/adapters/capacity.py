@@ -3,7 +3,8 @@
 The usual reason a recovery fails half-way is capacity, not configuration: the DR region's EC2 vCPU quota
 refuses the DRS launches of wave 2 after wave 1 already moved. So each adapter says, read-only, what its
 phases will take (``Adapter.capacity_needs(ctx, unit) -> list[Need]``): so many vCPUs of an EC2 On-Demand
-family for the instance types its launch templates name, DB instances, reserved Lambda concurrency, DRS jobs.
+family for the instance types its launch templates name, DB instances, reserved Lambda concurrency, Fargate
+vCPUs, DRS jobs.
 Preflight (``dr_adapters.preflight.capacity_findings``) sums the needs per account, region and ``Quota`` (the
 peak wave for what a wave holds only while it runs, such as DRS jobs), reads each quota once --
 Service Quotas ``GetServiceQuota``, or ``GetAWSDefaultServiceQuota`` when the account has no value applied
@@ -208,7 +209,7 @@ DRS_JOBS = Quota(
            "the wave's servers over fewer work units (200 per StartRecovery)")
 
 
-# -- RDS, Lambda ------------------------------------------------------------------------------
+# -- RDS, Lambda, Fargate ------------------------------------------------------------------------------
 def _rds_usage(ctx: RunContext, account_id: str | None, region: str) -> dict[str, float]:
     pages = ctx.client("rds", region, account_id).get_paginator("describe_db_instances").paginate()
     return {RDS_INSTANCES.key: sum(len(page["DBInstances"]) for page in pages)}
@@ -230,6 +231,26 @@ def _lambda_usage(ctx: RunContext, account_id: str | None, region: str) -> dict[
 
 LAMBDA_CONCURRENCY = Quota("lambda/L-B99A9384", "Concurrent executions", "concurrent executions", _lambda_usage,
                            service_code="lambda", quota_code="L-B99A9384")
+
+
+def _fargate_usage(ctx: RunContext, account_id: str | None, region: str) -> dict[str, float]:
+    """vCPUs of the region's starting and running Fargate tasks (On-Demand), in every cluster."""
+    ecs = ctx.client("ecs", region, account_id)
+    total = 0.0
+    for page in ecs.get_paginator("list_clusters").paginate():
+        for cluster in page["clusterArns"]:
+            arns = [arn for status in ("RUNNING", "PENDING")
+                    for tasks in ecs.get_paginator("list_tasks").paginate(cluster=cluster, launchType="FARGATE",
+                                                                          desiredStatus=status)
+                    for arn in tasks["taskArns"]]
+            for start in range(0, len(arns), 100):
+                tasks = ecs.describe_tasks(cluster=cluster, tasks=arns[start:start + 100])["tasks"]
+                total += sum(float(t.get("cpu") or 0) / 1024 for t in tasks)
+    return {FARGATE_VCPUS.key: total}
+
+
+FARGATE_VCPUS = Quota("fargate/L-3032A538", "Fargate On-Demand vCPU resource count", "vCPUs", _fargate_usage,
+                      service_code="fargate", quota_code="L-3032A538")
 
 
 # -- reading a quota's value ---------------------------------------------------------------------------
