@@ -238,8 +238,9 @@ def _quota_finding(ctx: RunContext, account_id: str | None, region: str, quota: 
     except Exception as exc:  # noqa: BLE001 - the quota or its usage could not be read
         return {**item, "ok": True, "level": "UNKNOWN", "message": (
             f"warning: {label}: this run needs {num(needed)} {quota.unit} ({detail}) but the quota or its usage "
-            f"could not be read ({exc}) -- check it by hand; grant servicequotas:GetServiceQuota and "
-            "servicequotas:GetAWSDefaultServiceQuota (include/iam/capacity.json) for the next run")}
+            f"could not be read ({exc}) -- check it by hand; for the next run grant the quota reads "
+            "(servicequotas:GetServiceQuota and GetAWSDefaultServiceQuota: include/iam/capacity.json) and the "
+            "usage reads (the adapter's policy, include/iam/adapters/)")}
     used = float(in_use.get(quota.key, 0.0))
     level, percent = capacity.summary(quota, needed, used, value.value)
     total = used + needed
