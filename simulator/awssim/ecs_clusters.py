@@ -119,9 +119,16 @@ def _check_delete_cluster(backend: EC2ContainerServiceBackend, cluster_str: str)
 
 
 def _private_dns_name(eni: NetworkInterface) -> str:
+    """The name moto gives an interface in a VPC with DNS hostnames, else the one EC2 would (moto gives none)."""
+    if eni.__dict__.get("awssim_private_dns_name"):
+        return eni.__dict__["awssim_private_dns_name"]
     region = eni.ec2_backend.region_name
     suffix = "ec2.internal" if region == "us-east-1" else f"{region}.compute.internal"
     return f"ip-{(eni.private_ip_address or '0.0.0.0').replace('.', '-')}.{suffix}"
+
+
+def _set_private_dns_name(eni: NetworkInterface, name: str) -> None:
+    eni.__dict__["awssim_private_dns_name"] = name
 
 
 def _task_init(self: Task, cluster: Any, task_definition: Any, *args: Any, **kwargs: Any) -> None:
@@ -148,7 +155,7 @@ def register() -> None:
     _wrap("create_service", _check_create_service)
     _wrap("update_service", _check_update_service)
     _wrap("delete_cluster", _check_delete_cluster)
-    if not hasattr(NetworkInterface, "private_dns_name"):
-        NetworkInterface.private_dns_name = property(_private_dns_name)  # type: ignore[attr-defined]
+    if not isinstance(getattr(NetworkInterface, "private_dns_name", None), property):
+        NetworkInterface.private_dns_name = property(_private_dns_name, _set_private_dns_name)  # type: ignore[attr-defined]
     Task.__init__ = _task_init  # type: ignore[method-assign]
     EC2ContainerServiceResponse.list_tasks = _list_tasks  # type: ignore[method-assign]
