@@ -45,7 +45,7 @@ def test_the_demo_estate_passes_with_no_mutating_call(demo, aws):
     ctx, calls = recorded(ctx)
     findings = run_preflight(plan, request, ctx)
     assert [f for f in findings if not f["ok"]] == []
-    assert {f["resource_id"] for f in findings if f.get("kind") not in ("region", "discovery")} == set(plan.resources)
+    assert {f["resource_id"] for f in findings if f.get("kind") not in ("region", "discovery", "capacity")} == set(plan.resources)
     # each account's two regions probed once: "us-east-1 (the hub account)", "us-west-2 (account 2222...)"
     assert sorted(f["resource_id"] for f in findings if f.get("kind") == "region") == [
         f"{region} ({where})" for region in sorted((plan.regions.primary, plan.regions.dr))
@@ -68,7 +68,8 @@ def test_an_unreachable_account_is_reported_and_the_others_still_checked(demo, a
     assert failed == spoke
     assert all("cannot check in account 222222222222" in f["message"] and "AccessDenied" in f["message"]
                for f in findings if not f["ok"])
-    assert {f["resource_id"] for f in findings if f["ok"] and f.get("kind") not in ("region", "discovery")} == set(plan.resources) - spoke
+    checked = {f["resource_id"] for f in findings if f["ok"] and f.get("kind") not in ("region", "discovery", "capacity")}
+    assert checked == set(plan.resources) - spoke
 
 
 def test_a_resource_of_another_customer_stops_the_run(demo, aws):

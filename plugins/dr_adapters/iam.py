@@ -53,6 +53,21 @@ def discovery_statement() -> dict[str, Any]:
     return {"Sid": "DrTagDiscovery", "Effect": "Allow", "Action": sorted(DISCOVERY_ACTIONS), "Resource": "*"}
 
 
+CAPACITY_ACTIONS: dict[str, str] = {
+    "servicequotas:GetServiceQuota": "preflight's capacity check: the value applied to the account of each quota the "
+    "run will consume (EC2 On-Demand vCPUs, RDS DB instances, Lambda concurrency, Fargate vCPUs), once per account, "
+    "region and quota (dr_adapters/adapters/capacity.py)",
+    "servicequotas:GetAWSDefaultServiceQuota": "the same, AWS's default value, when the account has none applied",
+}
+"""What preflight's capacity check calls in every account whose resources consume a quota (hub and spokes). The
+usage it compares with is read with the actions of the adapter declaring the need (``iam_actions``). Service
+Quotas' reads take no resource narrower than ``*``; they read quota values only, never a resource."""
+
+
+def capacity_statement() -> dict[str, Any]:
+    return {"Sid": "DrCapacityChecks", "Effect": "Allow", "Action": sorted(CAPACITY_ACTIONS), "Resource": "*"}
+
+
 # Resources of the generic hub policy (include/iam/hub.json): naming conventions, documented there.
 # The MWAA bundle's execution-role policy names the manifests' exact ARNs instead.
 HUB_CONVENTIONS: dict[str, str] = {
@@ -182,7 +197,8 @@ def spoke_role_template() -> dict[str, Any]:
                     "Action": "sts:AssumeRole",
                     "Condition": {"StringEquals": {"sts:ExternalId": {"Ref": "ExternalId"}}},
                 }]),
-                "Policies": [{"PolicyName": "dr-tag-discovery", "PolicyDocument": policy([discovery_statement()])}],
+                "Policies": [{"PolicyName": "dr-tag-discovery", "PolicyDocument": policy([discovery_statement()])},
+                             {"PolicyName": "dr-capacity-checks", "PolicyDocument": policy([capacity_statement()])}],
             },
         },
     }
@@ -249,6 +265,7 @@ def _readme() -> str:
         "| `adapters/<adapter>.json` | the role of every account holding that adapter's resources (hub or spoke) | the adapter's calls + what AWS needs on its behalf |",
         "| `hub.json` | the hub role (MWAA execution role) | `sts:AssumeRole` on the spoke roles, `sns:Publish`, `s3:PutObject` for reports |",
         "| `discovery.json` | every account's role (the spoke template includes it) | tag search: Resource Explorer `Search`, `tag:GetResources` |",
+        "| `capacity.json` | every account's role (the spoke template includes it) | preflight's quota reads: Service Quotas `GetServiceQuota`, `GetAWSDefaultServiceQuota` |",
         "| `spoke-role.yaml` | CloudFormation, once per spoke account | the spoke role: ExternalId trust + the adapters' policies |",
         "",
         "`hub.json` names its resources by convention: spoke roles named `dr-orchestration*` (the template's",
@@ -264,6 +281,9 @@ def _readme() -> str:
     lines += [f"- `{action}`: {why}" for action, why in HUB_ACTIONS.items()]
     lines += ["", "Tag discovery, in every account (`discovery.json`):", ""]
     lines += [f"- `{action}`: {why}" for action, why in DISCOVERY_ACTIONS.items()]
+    lines += ["", "Capacity checks, in every account (`capacity.json`; the usage they compare with is read with the "
+              "adapters' own actions):", ""]
+    lines += [f"- `{action}`: {why}" for action, why in CAPACITY_ACTIONS.items()]
     for cls in POLICY_ADAPTERS:
         lines += ["", f"### `adapters/{adapter_name(cls)}.json` ({' / '.join(f'`{a}`' for a in cls.actions)})", "",
                   "Called by the adapter (botocore waiters included): "
@@ -290,6 +310,7 @@ def render_files() -> dict[str, str]:
     files = {f"adapters/{adapter_name(cls)}.json": _json(adapter_policy(cls)) for cls in POLICY_ADAPTERS}
     files["hub.json"] = _json(hub_policy())
     files["discovery.json"] = _json(policy([discovery_statement()]))
+    files["capacity.json"] = _json(policy([capacity_statement()]))
     files["spoke-role.yaml"] = SPOKE_HEADER + yaml.safe_dump(spoke_role_template(), sort_keys=False, width=200)
     files["README.md"] = _readme()
     return files
@@ -387,7 +408,8 @@ def manifest_policies(plans: list[Any], execution_role_arn: str = EXECUTION_ROLE
     def ordered(classes: set[type[Adapter]]) -> list[type[Adapter]]:
         return [cls for cls in POLICY_ADAPTERS if cls in classes]
 
-    hub = named[None].narrow(merged_statements(ordered(hub_classes), "DrHubResources")) + [discovery_statement()]
+    hub = named[None].narrow(merged_statements(ordered(hub_classes), "DrHubResources")) + [discovery_statement(),
+                                                                                           capacity_statement()]
     if spoke_classes:
         hub.append({"Sid": "DrAssumeSpokeRoles", "Effect": "Allow", "Action": "sts:AssumeRole",
                     "Resource": sorted(spoke_classes)})
@@ -402,7 +424,7 @@ def manifest_policies(plans: list[Any], execution_role_arn: str = EXECUTION_ROLE
         stem = f"spoke-{spoke_account[role_arn]}-{role_name}"
         policies[f"{stem}-policy.json"] = policy(named[role_arn].narrow(merged_statements(ordered(classes),
                                                                                           "DrSpokeResources"))
-                                                 + [discovery_statement()])
+                                                 + [discovery_statement(), capacity_statement()])
         ids = sorted(external_ids[role_arn])
         policies[f"{stem}-trust-policy.json"] = policy([{
             "Sid": "DrHubAssumesWithExternalId", "Effect": "Allow",

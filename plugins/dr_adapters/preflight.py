@@ -9,18 +9,22 @@ scope guard that keeps one customer's run off another customer's resources.
 from __future__ import annotations
 
 import time
+from collections import defaultdict
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from dr_adapters.adapters import capacity
 from dr_adapters.adapters.base import RunContext
+from dr_adapters.adapters.capacity import Need, Quota
 from dr_adapters.adapters.registry import adapter_for
 from dr_adapters.plan.model import Plan, WorkUnit
 from dr_adapters.plan.run_request import RunRequest
-from dr_adapters.plan.types import Operation
+from dr_adapters.plan.types import Operation, Phase
 
 MAX_ACCOUNTS_IN_PARALLEL = 8
+DEFERRED_WHEN_UNPLANNED = (Phase.CLEANUP, Phase.REPLICATE)  # they act on the dark region: reprotect runs them
 
 
 def probe_region(aws: Any, region: str, account_id: str | None) -> str | None:
@@ -79,12 +83,15 @@ def region_findings(request: RunRequest, ctx: RunContext, account_id: str | None
 
 
 def run_preflight(plan: Plan, request: RunRequest, ctx: RunContext) -> list[dict[str, Any]]:
-    """One finding per check: ``{"resource_id", "ok", "message"}``; first each account's regions."""
+    """One finding per check: ``{"resource_id", "ok", "message"}``; first each account's regions, last the
+    quotas each account's resources will consume (``capacity_findings``)."""
     by_account: dict[str | None, list[WorkUnit]] = {}
+    wave_of: dict[str, int] = {}
     for wave in plan.waves:
         if request.wave_selected(wave.number):
             for unit in wave.units:
                 by_account.setdefault(unit.account_id, []).append(unit)
+                wave_of[unit.unit_id] = wave.number
 
     def check_account(units: list[WorkUnit]) -> list[dict[str, Any]]:
         account_id = units[0].account_id
@@ -117,7 +124,8 @@ def run_preflight(plan: Plan, request: RunRequest, ctx: RunContext) -> list[dict
                     scope_tags = ", ".join(f"{k}={f.tags.get(k)!r}" for k in ("Customer", "Environment"))
                     item.update(ok=False, message=f"out of scope for {plan.dag_id}: {mismatch} (its tags: {scope_tags})")
                 found.append(item)
-        return found
+        phases = [p for p in request.phases if not (request.unplanned and p in DEFERRED_WHEN_UNPLANNED)]
+        return found + capacity_findings(ctx, [(wave_of[u.unit_id], u) for u in units], phases)
 
     workers = max(1, min(MAX_ACCOUNTS_IN_PARALLEL, len(by_account)))
     with ThreadPoolExecutor(max_workers=workers) as pool:
@@ -166,3 +174,92 @@ def estate_findings(plan: Plan, request: RunRequest, ctx: RunContext) -> list[di
     return [{**key, "resource_id": "unprotected", "ok": not error, "message": (
         f"{'' if error else 'warning: '}unprotected: {item} -- add it to the manifest (or remove its dr:enabled tag)")}
         for item in loose]
+
+
+# -- capacity: the quotas the run will consume -------------------------------------------------------
+def capacity_findings(ctx: RunContext, units: list[tuple[int, WorkUnit]], phases: list[Phase]) -> list[dict[str, Any]]:
+    """One finding per quota one account's units (``(wave, unit)``) will consume in the phases selected, in each
+    region: the needs summed (per wave for a ``per_wave`` quota, the peak wave counting), the quota and its usage
+    read once each, and classified OK / INFO / WARNING / CRITICAL (``adapters.capacity``). CRITICAL fails the
+    check (nothing has changed yet); a quota or usage that cannot be read is a warning, not a stop: a read-only
+    check must not block a failover by itself."""
+    account_id = units[0][1].account_id if units else None
+    where = _where(account_id)
+    found: list[dict[str, Any]] = []
+    needs: list[tuple[int, Need]] = []
+    for wave, unit in units:
+        try:
+            declared = adapter_for(unit.action).capacity_needs(ctx, unit)
+        except Exception as exc:  # noqa: BLE001 - a need that cannot be worked out is reported, not fatal
+            found.append({"resource_id": f"capacity of {unit.unit_id}", "kind": "capacity", "ok": True,
+                          "level": "UNKNOWN", "message": f"warning: could not work out what {unit.unit_id} "
+                          f"({', '.join(unit.resource_ids)}) will consume in {where}: {exc}"})
+            continue
+        needs += [(wave, n) for n in declared if n.amount > 0 and set(n.phases) & set(phases)
+                  and not (ctx.unplanned and n.region == ctx.source_region)]
+    grouped: dict[tuple[str, Quota], list[tuple[int, Need]]] = defaultdict(list)
+    for wave, need in needs:
+        grouped[(need.region, need.quota)].append((wave, need))
+    usage: dict[tuple[str, Any], dict[str, float] | Exception] = {}
+    for (region, quota), items in sorted(grouped.items(), key=lambda kv: (kv[0][0], kv[0][1].key)):
+        reader = (region, quota.usage)
+        if reader not in usage:
+            try:
+                usage[reader] = quota.usage(ctx, account_id, region)
+            except Exception as exc:  # noqa: BLE001 - reported as a warning below
+                usage[reader] = exc
+        found.append(_quota_finding(ctx, account_id, region, quota, items, usage[reader]))
+    return found
+
+
+def _needed(quota: Quota, items: list[tuple[int, Need]]) -> float:
+    by_wave: dict[int, float] = defaultdict(float)
+    for wave, need in items:
+        by_wave[wave] += need.amount
+    return max(by_wave.values()) if quota.per_wave else sum(by_wave.values())
+
+
+def _quota_finding(ctx: RunContext, account_id: str | None, region: str, quota: Quota,
+                   items: list[tuple[int, Need]], in_use: dict[str, float] | Exception) -> dict[str, Any]:
+    where, num = _where(account_id), capacity.as_number
+    needed = _needed(quota, items)
+    resources = sorted({r for _, n in items for r in n.resource_ids})
+    detail = "; ".join(sorted({n.detail for _, n in items if n.detail}))
+    record: dict[str, Any] = {"key": quota.key, "name": quota.name, "service_code": quota.service_code,
+                              "quota_code": quota.quota_code, "region": region, "account_id": account_id,
+                              "unit": quota.unit, "needed": needed, "resources": resources}
+    item: dict[str, Any] = {"resource_id": f"quota {quota.key} ({region}, {where})", "kind": "capacity",
+                            "quota": record}
+    label = f"{quota.label()} in {region}, {where}"
+    try:
+        if isinstance(in_use, Exception):
+            raise in_use
+        value = capacity.read_quota(ctx, account_id, region, quota)
+    except Exception as exc:  # noqa: BLE001 - the quota or its usage could not be read
+        return {**item, "ok": True, "level": "UNKNOWN", "message": (
+            f"warning: {label}: this run needs {num(needed)} {quota.unit} ({detail}) but the quota or its usage "
+            f"could not be read ({exc}) -- check it by hand; for the next run grant the quota reads "
+            "(servicequotas:GetServiceQuota and GetAWSDefaultServiceQuota: include/iam/capacity.json) and the "
+            "usage reads (the adapter's policy, include/iam/adapters/)")}
+    used = float(in_use.get(quota.key, 0.0))
+    level, percent = capacity.summary(quota, needed, used, value.value)
+    total = used + needed
+    record.update(level=level, in_use=used, value=value.value, source=value.source,
+                  percent=round(percent, 1) if percent != float("inf") else None)
+    share = "no quota at all" if percent == float("inf") else f"{percent:.0f} %"
+    facts = (f"{label}: this run needs {num(needed)} {quota.unit} ({detail}), {num(used)} already in use: "
+             f"{num(total)} of {num(value.value)} ({value.source}) = {share}")
+    suggested = capacity.suggested_value(total)
+    if quota.limit is not None:
+        raise_it = quota.remedy
+    else:
+        raise_it = (f"raise it to at least {suggested} ({num(total)} needed and in use, with 20 % headroom): Service "
+                    f"Quotas console, or `{capacity.increase_command(quota, region, suggested)}`"
+                    + (f" with {where}'s credentials" if account_id else ""))
+    if level == "CRITICAL":
+        message = f"CRITICAL: {facts} -- the run would fail part-way; {raise_it}, then trigger again"
+    elif level == "WARNING":
+        message = f"WARNING: {facts} -- little room left; {raise_it}"
+    else:
+        message = f"{level}: {facts}"
+    return {**item, "ok": level != "CRITICAL", "level": level, "message": message}

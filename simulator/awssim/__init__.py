@@ -39,13 +39,18 @@ in-process (``moto.mock_aws``) and server mode (``python -m awssim serve``). It 
   listed for tag discovery (``fsx:file-system``, ``fsx:backup``) (``awssim.fsx_backups``);
 * ECS services refused where AWS refuses them: created or scaled in a deleted (``INACTIVE``) cluster, of an
   ``INACTIVE`` task definition, ``awsvpc`` without a network configuration; a cluster deleted while it
-  still runs services (``awssim.ecs_clusters``);
+  still runs services; Fargate tasks that run (moto's failed), with their CPU, listed by launch type
+  (``awssim.ecs_clusters``);
 * SSM Automation executions (``StartAutomationExecution``, ``GetAutomationExecution``,
   ``DescribeAutomationExecutions``, ``StopAutomationExecution``) of moto's documents, Pending, then InProgress,
   then Success or Failed at a step as the document's ``awssim:outcome`` tag says (``awssim.ssm_automation``);
 * Lambda ``Invoke`` without Docker: a simulated handler (echo, or fail with a message) chosen by the
   function's ``AWSSIM_HANDLER`` variable, each invocation logged to the function's CloudWatch Logs group
   (``awssim.lambda_invoke``);
+* Service Quotas for what a DR run consumes (EC2 On-Demand vCPU families, RDS DB instances, Lambda concurrent
+  executions, Fargate vCPUs): ``GetServiceQuota`` (the value applied to the account, set by a test) and
+  ``GetAWSDefaultServiceQuota``, ``RunInstances`` refused past the vCPU quota (``VcpuLimitExceeded``), Lambda
+  reservations past the concurrency quota, and Lambda ``GetAccountSettings`` (``awssim.service_quotas``);
 * regional outages: a dark region's requests fail like a dead endpoint's (``awssim.outage``).
 
 State is kept per account and region, like moto's own backends, and replies follow botocore's
@@ -64,7 +69,7 @@ def install() -> None:
         return
     from awssim import (autoscaling, drs, ecs_clusters, efs_replication, elasticache_global, eventbridge, fsx_backups,
                         lambda_invoke, memorydb, opensearch, outage, rds_global, rds_replicas, resource_explorer,
-                        route53_dns, ssm_automation)
+                        route53_dns, service_quotas, ssm_automation)
 
     drs.register()
     resource_explorer.register()
@@ -81,5 +86,6 @@ def install() -> None:
     ecs_clusters.register()
     ssm_automation.register()
     lambda_invoke.register()
+    service_quotas.register()
     outage.install_in_process()
     _installed = True

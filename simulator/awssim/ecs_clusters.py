@@ -20,6 +20,11 @@ already moved databases. We refuse them as AWS does, with the errors of botocore
   names any of the listed ones, existing or not);
 * ``DeleteCluster`` while services are ``ACTIVE`` in it: ``ClusterContainsServicesException``.
 
+And what moto cannot do, for tasks to count against the region's Fargate vCPU quota as on AWS: ``RunTask`` of
+an ``awsvpc`` task (every Fargate task) failed inside moto, its network interface having no private DNS name (it
+gets the name EC2 gives it, ``ip-10-0-1-5.<region>.compute.internal``); a task carries its task definition's
+``cpu`` and ``memory``, as ``DescribeTasks`` answers them; ``ListTasks`` honours ``launchType``.
+
 The checks wrap moto's backend methods, so they answer in-process and in server mode alike.
 """
 
@@ -28,8 +33,11 @@ from __future__ import annotations
 from typing import Any
 
 from moto.ec2.models import ec2_backends
+from moto.ec2.models.elastic_network_interfaces import NetworkInterface
 from moto.ecs.exceptions import ECSException, EcsClientException, InvalidParameterException
-from moto.ecs.models import EC2ContainerServiceBackend
+from moto.core.responses import ActionResult
+from moto.ecs.models import EC2ContainerServiceBackend, Task
+from moto.ecs.responses import EC2ContainerServiceResponse
 
 
 class ClusterNotFoundException(ECSException):
@@ -110,8 +118,44 @@ def _check_delete_cluster(backend: EC2ContainerServiceBackend, cluster_str: str)
         raise ClusterContainsServicesException()
 
 
+def _private_dns_name(eni: NetworkInterface) -> str:
+    """The name moto gives an interface in a VPC with DNS hostnames, else the one EC2 would (moto gives none)."""
+    if eni.__dict__.get("awssim_private_dns_name"):
+        return eni.__dict__["awssim_private_dns_name"]
+    region = eni.ec2_backend.region_name
+    suffix = "ec2.internal" if region == "us-east-1" else f"{region}.compute.internal"
+    return f"ip-{(eni.private_ip_address or '0.0.0.0').replace('.', '-')}.{suffix}"
+
+
+def _set_private_dns_name(eni: NetworkInterface, name: str) -> None:
+    eni.__dict__["awssim_private_dns_name"] = name
+
+
+def _task_init(self: Task, cluster: Any, task_definition: Any, *args: Any, **kwargs: Any) -> None:
+    _moto_task_init(self, cluster, task_definition, *args, **kwargs)
+    self.cpu, self.memory = task_definition.cpu, task_definition.memory  # as DescribeTasks answers them
+
+
+def _list_tasks(self: EC2ContainerServiceResponse) -> Any:
+    reply = _moto_list_tasks(self)
+    launch_type = self._get_param("launchType")
+    if not launch_type:
+        return reply
+    backend = self.ecs_backend
+    kept = {t.task_arn for tasks in backend.tasks.values() for t in tasks.values() if t.launch_type == launch_type}
+    return ActionResult({"taskArns": [arn for arn in reply.result["taskArns"] if arn in kept]})
+
+
+_moto_task_init = Task.__init__
+_moto_list_tasks = EC2ContainerServiceResponse.list_tasks
+
+
 def register() -> None:
     """Refuse, in moto's ECS, what AWS refuses (idempotent)."""
     _wrap("create_service", _check_create_service)
     _wrap("update_service", _check_update_service)
     _wrap("delete_cluster", _check_delete_cluster)
+    if not isinstance(getattr(NetworkInterface, "private_dns_name", None), property):
+        NetworkInterface.private_dns_name = property(_private_dns_name, _set_private_dns_name)  # type: ignore[attr-defined]
+    Task.__init__ = _task_init  # type: ignore[method-assign]
+    EC2ContainerServiceResponse.list_tasks = _list_tasks  # type: ignore[method-assign]

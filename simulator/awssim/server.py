@@ -17,7 +17,7 @@ from moto.server import ThreadedMotoServer
 from werkzeug.serving import make_server
 
 import awssim
-from awssim import outage
+from awssim import outage, service_quotas
 from awssim.drs.control import DrsControlMiddleware
 
 
@@ -29,10 +29,12 @@ def free_port(host: str = "127.0.0.1") -> int:
 
 class _OutageAwareMotoServer(ThreadedMotoServer):
     """moto's threaded server with the regional-outage switch in front of its app (``awssim.outage``)
-    and the DRS replication handle (``awssim.drs.control``: what tests set in-process, over HTTP)."""
+    and the handles on DRS replication (``awssim.drs.control``) and applied quota values
+    (``awssim.service_quotas``): what tests set in-process, over HTTP."""
 
     def _server_entry(self) -> None:
-        app = outage.OutageMiddleware(DrsControlMiddleware(DomainDispatcherApplication(create_backend_app)))
+        app = outage.OutageMiddleware(DrsControlMiddleware(service_quotas.ServiceQuotasControlMiddleware(
+            DomainDispatcherApplication(create_backend_app))))
         self._server = make_server(self._ip_address, self._port, app, True, request_handler=MotoRequestHandler)
         self._server_ready_event.set()
         self._server.serve_forever()
@@ -67,6 +69,14 @@ class SimulatorServer:
     def outage(self, *regions: str) -> dict:
         """Take exactly ``regions`` dark (none: restore), over the control endpoint like any client."""
         reply = requests.post(f"{self.url}{outage.CONTROL_PATH}", json={"regions": list(regions)}, timeout=10)
+        reply.raise_for_status()
+        return reply.json()
+
+    def set_quota(self, account_id: str, region: str, service_code: str, quota_code: str, value: float | None) -> dict:
+        """Apply a quota value to one account and region (None: back to the simulator's standing value)."""
+        body = {"account_id": account_id, "region": region, "service_code": service_code, "quota_code": quota_code,
+                "value": value}
+        reply = requests.post(f"{self.url}{service_quotas.CONTROL_PATH}", json=body, timeout=10)
         reply.raise_for_status()
         return reply.json()
 

@@ -21,6 +21,7 @@ from dr_adapters.adapters.runner import converge
 from dr_adapters.aws.sessions import AccountSessions
 from dr_adapters.plan.model import Plan, ResourceSpec, WorkUnit
 from dr_adapters.plan.types import AccountAccess, Health, Operation, Phase
+from dr_adapters.preflight import DEFERRED_WHEN_UNPLANNED, capacity_findings
 from dr_adapters.sources.loader import validate_data
 from dr_adapters.sources.planner import build_plan
 
@@ -86,9 +87,13 @@ class MiniEstate:
         """Every step of a run, as the DAG orders them; the checks must pass (no error path shortcuts)."""
         for step in steps:
             for unit in units or self.units:
-                if step == "preflight":
+                if step == "preflight":  # the adapter's checks, then the quotas it declares it consumes
                     bad = [f for f in self.adapter.preflight(ctx, unit) if not f.ok]
                     assert not bad, f"{ctx.operation.value} preflight of {unit.unit_id}: {bad}"
+                    phases = [p for p in Phase if not (ctx.unplanned and p in DEFERRED_WHEN_UNPLANNED)]
+                    quotas = capacity_findings(ctx, [(1, unit)], phases)
+                    bad = [f for f in quotas if not f["ok"] or f.get("level") == "UNKNOWN"]
+                    assert not bad, f"{ctx.operation.value} capacity of {unit.unit_id}: {bad}"
                 elif step == "validate":
                     bad = [h for h in self.adapter.validate(ctx, unit) if h.status is not Health.HEALTHY]
                     assert not bad, f"{ctx.operation.value} validate of {unit.unit_id}: {bad}"

@@ -19,6 +19,7 @@ from dr_adapters.adapters.runner import converge
 from dr_adapters.sources.loader import validate_data
 from dr_adapters.plan.model import ResourceSpec, WorkUnit
 from dr_adapters.sources.planner import build_plan
+from dr_adapters.preflight import capacity_findings
 from dr_adapters.plan.types import ALL_PHASES, Health, Phase
 from aws_calls import recorded
 
@@ -190,7 +191,7 @@ def test_drill_refuses_a_failed_over_estate(aws, make_ctx):
     assert not ri["isDrill"] and ri["ec2InstanceState"] == "RUNNING"
 
 
-def test_preflight_reports_replication_lag_and_quota(aws, make_ctx):
+def test_preflight_reports_replication_lag(aws, make_ctx):
     ids = seed(3)
     set_replication(HUB, DR, ids[0], lag_seconds=3600)
     set_replication(HUB, DR, ids[1], state="STALLED")
@@ -198,10 +199,21 @@ def test_preflight_reports_replication_lag_and_quota(aws, make_ctx):
     assert [f.ok for f in findings] == [False, False, True]
     assert "lag 3600s exceeds RPO 30 min" in findings[0].message and "STALLED" in findings[1].message
 
-    for n in range(298):  # 301 replicating servers in the account and region: over DRS's 300
-        seed_source_server(HUB, DR, f"extra-{n}", f"i-{n:017x}", PRIMARY, TAGS)
-    *_, quota = adapter.preflight(make_ctx("failover"), unit_for(ids[2:]))
-    assert not quota.ok and "301 replicating" in quota.message and DR in quota.message
+
+def test_the_300_replicating_servers_limit_is_checked_where_reverse_replication_adds_them(aws, make_ctx):
+    """REPLICATE reverses each recovered server into the region left: one more replicating source server there
+    each, against DRS's 300 per account and region (a documented limit: the remedy is another staging account)."""
+    ids = seed(2)
+    for n in range(299):  # 299 servers of other estates already replicate into the primary region
+        seed_source_server(HUB, PRIMARY, f"extra-{n}", f"i-{n:017x}", DR, TAGS)
+    found = capacity_findings(make_ctx("failover"), [(1, unit_for(ids))], list(Phase))
+    (limit,) = [f for f in found if f["quota"]["key"] == "drs/replicating-source-servers"]
+    assert not limit["ok"] and limit["level"] == "CRITICAL" and limit["quota"]["region"] == PRIMARY
+    assert "301 of 300 (documented limit)" in limit["message"] and "another staging account" in limit["message"]
+    # a drill reverses nothing, and neither does a run that does not select REPLICATE
+    for operation, phases in (("drill", list(Phase)), ("failover", [Phase.INSTANTIATE, Phase.ACTIVATE])):
+        found = capacity_findings(make_ctx(operation), [(1, unit_for(ids))], phases)
+        assert found and all(f["quota"]["key"] != limit["quota"]["key"] for f in found)
 
 
 def test_failback_needs_reversed_replication(aws, make_ctx):

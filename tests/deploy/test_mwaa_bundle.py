@@ -239,17 +239,18 @@ def test_iam_policies_follow_the_manifests_and_the_adapters(bundle):
     assert by_sid["DrNotifications"]["Resource"] == ["arn:aws:sns:us-west-2:123456789012:dr-events"]
     # The demo's hub holds every action of the manifest: exactly their adapters' policies (with
     # DRS's service-side ones, iam:PassRole only to EC2), plus the hub's own AssumeRole and Publish,
-    # and the tag search of preflight's unprotected-resource check (every account).
-    from dr_adapters.iam import DISCOVERY_ACTIONS
+    # the tag search of preflight's unprotected-resource check and its quota reads (every account).
+    from dr_adapters.iam import CAPACITY_ACTIONS, DISCOVERY_ACTIONS
 
+    every_account = set(DISCOVERY_ACTIONS) | set(CAPACITY_ACTIONS)
     manifest_actions = {"AuroraMySQL", "DRS", "EcsService", "LambdaFunction", "R53Record"}
-    assert actions(hub) == granted(manifest_actions) | {"sts:AssumeRole", "sns:Publish"} | set(DISCOVERY_ACTIONS)
+    assert actions(hub) == granted(manifest_actions) | {"sts:AssumeRole", "sns:Publish"} | every_account
     (pass_role,) = [s for s in hub if s["Action"] == ["iam:PassRole"]]
     assert pass_role["Condition"] == {"StringEquals": {"iam:PassedToService": "ec2.amazonaws.com"}}
 
     spoke = json.loads((iam / "spoke-222222222222-dr-orchestration-policy.json").read_text())["Statement"]
     spoke_actions = {"AuroraPostgreSQL", "DRS", "EcsService", "LambdaFunction", "R53Record"}
-    assert actions(spoke) == granted(spoke_actions) | set(DISCOVERY_ACTIONS) and "drs:StartRecovery" in spoke[0]["Action"]
+    assert actions(spoke) == granted(spoke_actions) | every_account and "drs:StartRecovery" in spoke[0]["Action"]
     trust = json.loads((iam / "spoke-222222222222-dr-orchestration-trust-policy.json").read_text())["Statement"][0]
     assert trust["Principal"] == {"AWS": "arn:aws:iam::123456789012:role/mwaa-dr-execution"}
     assert trust["Action"] == "sts:AssumeRole"

@@ -191,3 +191,30 @@ def test_a_try_airflow_failed_after_it_finished_is_listed_as_retried(plan):
         ("w1-a", 1, "succeeded", "retried by Airflow")]
     assert rep["started_at"] == T0 and rep["rto"]["measured_minutes"] == 46.0
     assert f"then retried by Airflow at {at(2)} (Airflow failed this try after the task had finished" in render_text(rep)
+
+
+def test_the_quotas_preflight_checked_are_listed_the_most_pressing_first(plan):
+    from dr_adapters.report.records import PreflightRecord
+
+    def quota(key, level, needed, in_use, value, account=None, code="L-1216C47A"):
+        q = {"key": key, "name": "Running On-Demand Standard (A, C, D, H, I, M, R, T, Z) instances",
+             "service_code": "ec2", "quota_code": code, "region": "us-west-2", "account_id": account, "unit": "vCPUs",
+             "needed": needed, "resources": ["app-01"], "level": level, "in_use": in_use, "value": value,
+             "source": "applied to the account", "percent": round(100 * (needed + in_use) / value, 1)}
+        return {"resource_id": f"quota {key}", "kind": "capacity", "ok": level != "CRITICAL", "level": level,
+                "message": f"{level}: ...", "quota": q}
+
+    findings = [quota("ec2/L-1216C47A", "OK", 8, 0, 2048, "222222222222"),
+                quota("ec2/L-1216C47A", "CRITICAL", 16, 0, 8),
+                {"resource_id": "app-01", "ok": True, "message": "CONTINUOUS, lag 5s"}]
+    problems = [f for f in findings if not f["ok"]]
+    preflight = PreflightRecord(task="preflight", started_at=at(0), ended_at=at(1), outcome="failed",
+                                findings=findings, problems=problems)
+    rep = report(plan, [], [], preflight=preflight, failed_tasks=["preflight"])
+    assert [(q["level"], q["account_id"]) for q in rep["preflight"]["capacity"]] == [
+        ("CRITICAL", None), ("OK", "222222222222")]
+    assert rep["failures"][0]["resources"] == ["quota ec2/L-1216C47A"]
+    text = render_text(rep)
+    assert ("  CRITICAL Running On-Demand Standard (A, C, D, H, I, M, R, T, Z) instances (ec2 L-1216C47A), us-west-2 "
+            "hub account: 16 needed + 0 in use of 8 vCPUs (200 %)") in text
+    assert "us-west-2 account 222222222222: 8 needed + 0 in use of 2048 vCPUs (0 %)" in text

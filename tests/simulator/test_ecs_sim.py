@@ -82,6 +82,26 @@ def test_a_service_of_an_inactive_or_awsvpc_task_definition_is_refused_as_on_aws
                        networkConfiguration={"awsvpcConfiguration": {"subnets": [subnet], "securityGroups": [group]}})
 
 
+def test_fargate_tasks_run_with_their_task_definitions_cpu_and_list_by_launch_type(ecs, aws):
+    """What preflight reads to count the Fargate vCPUs in use: moto's RunTask of an awsvpc task failed inside moto."""
+    ec2 = aws.client("ec2", region_name=REGION)
+    vpc = ec2.create_vpc(CidrBlock="10.30.0.0/16")["Vpc"]["VpcId"]
+    subnet = ec2.create_subnet(VpcId=vpc, CidrBlock="10.30.1.0/24")["Subnet"]["SubnetId"]
+    group = ec2.create_security_group(VpcId=vpc, GroupName="batch", Description="batch")["GroupId"]
+    ecs.register_task_definition(family="batch", networkMode="awsvpc", cpu="512", memory="1024",
+                                 requiresCompatibilities=["FARGATE"], containerDefinitions=CONTAINERS)
+    network = {"awsvpcConfiguration": {"subnets": [subnet], "securityGroups": [group]}}
+    tasks = ecs.run_task(cluster="shop", taskDefinition="batch", launchType="FARGATE", count=2,
+                         networkConfiguration=network)["tasks"]
+    assert [(t["cpu"], t["memory"], t["launchType"]) for t in tasks] == [("512", "1024", "FARGATE")] * 2
+    details = {d["name"]: d["value"] for d in tasks[0]["attachments"][0]["details"]}
+    assert details["privateDnsName"] == f"ip-{details['privateIPv4Address'].replace('.', '-')}.{REGION}.compute.internal"
+    fargate = ecs.list_tasks(cluster="shop", launchType="FARGATE", desiredStatus="RUNNING")["taskArns"]
+    assert sorted(fargate) == sorted(t["taskArn"] for t in tasks)
+    assert ecs.list_tasks(cluster="shop", launchType="EC2")["taskArns"] == []
+    assert [t["cpu"] for t in ecs.describe_tasks(cluster="shop", tasks=fargate)["tasks"]] == ["512", "512"]
+
+
 def test_server_mode(server_url):
     ecs = boto3.Session(region_name=REGION).client("ecs", region_name=REGION, endpoint_url=server_url)
     ecs.create_cluster(clusterName="srv")

@@ -24,6 +24,7 @@ from dr_adapters.adapters.base import (
     ServiceSide,
     Wait,
 )
+from dr_adapters.adapters.capacity import RDS_INSTANCES, Need
 from dr_adapters.adapters.discovery import Derived, DiscoveryRead, NotDerived, Tagged, arn_region
 from dr_adapters.adapters.replicated import GroupMember, ReplicatedGroupAdapter
 from dr_adapters.plan.model import ResourceSpec, WorkUnit
@@ -294,6 +295,19 @@ class AuroraAdapter(ReplicatedGroupAdapter[_Resource]):
             else:
                 notes.append(f"writer {r.source_id}, replication lag {lag:.0f} ms")
         return Finding(r.rid, not problems, "; ".join(problems or notes), tags=tags, exposure=exposure)
+
+    def capacity_needs(self, ctx: RunContext, unit: WorkUnit) -> list[Need]:
+        """INSTANTIATE adds the target cluster's missing instances (``minDrInstances``): DB instances of the region
+        moved to (a drill adds none)."""
+        if ctx.is_drill:
+            return []
+        needs = []
+        for r in self._members(ctx, unit):
+            missing = r.cfg.min_dr_instances - len((r.target or {}).get("DBClusterMembers", []))
+            if r.target is not None and missing > 0:
+                needs.append(Need(RDS_INSTANCES, missing, ctx.target_region, (Phase.INSTANTIATE,), (r.rid,),
+                                  f"{missing} x {r.cfg.dr_instance_class} added to {r.target_id}"))
+        return needs
 
     def validate(self, ctx: RunContext, unit: WorkUnit) -> list[HealthCheck]:
         return [self._validate(ctx, r) for r in self._members(ctx, unit)]

@@ -50,6 +50,7 @@ from dr_adapters.adapters.base import (
     ServiceSide,
     Wait,
 )
+from dr_adapters.adapters.capacity import Need, ec2_needs
 from dr_adapters.adapters.discovery import Derived, DiscoveryRead, NotDerived, Tagged
 from dr_adapters.adapters.regional import RegionalCopyAdapter
 from dr_adapters.plan.model import WorkUnit
@@ -175,6 +176,13 @@ def _template_spec(group: dict[str, Any]) -> dict[str, Any] | None:
     return (mixed.get("LaunchTemplate") or {}).get("LaunchTemplateSpecification")
 
 
+def _template_ref(spec: dict[str, Any]) -> dict[str, str]:
+    """How DescribeLaunchTemplateVersions names a group's template: by id when the group has it, else by name."""
+    if spec.get("LaunchTemplateId"):
+        return {"LaunchTemplateId": spec["LaunchTemplateId"]}
+    return {"LaunchTemplateName": spec["LaunchTemplateName"]}
+
+
 class AutoScalingAdapter(RegionalCopyAdapter[_Side]):
     actions = ("AutoScaling",)
     config_model = AutoScalingConfig
@@ -201,6 +209,8 @@ class AutoScalingAdapter(RegionalCopyAdapter[_Side]):
         "autoscaling:SuspendProcesses",
         "autoscaling:UpdateAutoScalingGroup",
         "ec2:DescribeInstanceTypeOfferings",
+        "ec2:DescribeInstanceTypes",  # preflight: vCPUs of what it launches and of what runs (capacity)
+        "ec2:DescribeInstances",  # preflight: the region's running On-Demand vCPUs (capacity)
         "ec2:DescribeLaunchTemplateVersions",
     )
     service_side_actions = (
@@ -250,11 +260,9 @@ class AutoScalingAdapter(RegionalCopyAdapter[_Side]):
             return [f"{side} launches from a mixed instances policy: set the version there, not launchTemplateVersion"]
         version = cfg.launch_template_version or spec.get("Version") or "$Default"
         template = spec.get("LaunchTemplateId") or spec.get("LaunchTemplateName")
-        ref = {"LaunchTemplateId": spec["LaunchTemplateId"]} if spec.get("LaunchTemplateId") else {
-            "LaunchTemplateName": spec["LaunchTemplateName"]}
         ec2 = ctx.client("ec2", side.region, unit.account_id)
         try:
-            data = ec2.describe_launch_template_versions(**ref, Versions=[version])[
+            data = ec2.describe_launch_template_versions(**_template_ref(spec), Versions=[version])[
                 "LaunchTemplateVersions"][0]["LaunchTemplateData"]
         except ClientError as exc:
             return [f"launch template {template} version {version} does not resolve in {side.region}: "
@@ -273,6 +281,36 @@ class AutoScalingAdapter(RegionalCopyAdapter[_Side]):
         if missing:
             return [f"{side}: no capacity for {', '.join(types)} in {', '.join(missing)} (not offered there)"]
         return []
+
+    def capacity_needs(self, ctx: RunContext, unit: WorkUnit) -> list[Need]:
+        """The instances the target group launches above what it runs now (INSTANTIATE's prewarm, then ACTIVATE's
+        production desired): their vCPUs by EC2 On-Demand family, of the instance type it launches (a mixed
+        instances policy: its first override, the type Auto Scaling prefers; counted On-Demand). A drill launches
+        nothing; a group launching from a launch configuration is not counted."""
+        if ctx.is_drill:
+            return []
+        launches, counts = {}, {}
+        for rid, cfg, _, target in self._each(ctx, unit):
+            group = self._read(ctx, unit, target)
+            wanted = max(cfg.production.desired, cfg.prewarm.desired if cfg.prewarm else 0)
+            more = wanted - (group or {}).get("DesiredCapacity", wanted)
+            spec = _template_spec(group) if group else None
+            if more <= 0 or spec is None:
+                continue
+            overrides = ((group.get("MixedInstancesPolicy") or {}).get("LaunchTemplate") or {}).get("Overrides") or []
+            instance_type = next((o["InstanceType"] for o in overrides if o.get("InstanceType")), None)
+            if instance_type is None:
+                version = cfg.launch_template_version or spec.get("Version") or "$Default"
+                try:
+                    data = ctx.client("ec2", target.region, unit.account_id).describe_launch_template_versions(
+                        **_template_ref(spec), Versions=[version])["LaunchTemplateVersions"][0]
+                except ClientError:
+                    continue  # preflight fails the group for it already
+                instance_type = data["LaunchTemplateData"].get("InstanceType")
+            if instance_type:
+                launches[rid], counts[rid] = instance_type, more
+        return ec2_needs(ctx, unit.account_id, ctx.target_region, launches, (Phase.INSTANTIATE, Phase.ACTIVATE),
+                         "Auto Scaling instances", counts) if launches else []
 
     @staticmethod
     def _blocked(cfg: AutoScalingConfig, group: dict[str, Any], side: _Side) -> str | None:

@@ -40,6 +40,7 @@ from dr_adapters.adapters.discovery import Derived, DiscoveryRead, NotDerived, T
 from dr_adapters.plan.types import Health, Operation, Phase, Regions, Scope
 
 if TYPE_CHECKING:
+    from dr_adapters.adapters.capacity import Need
     from dr_adapters.aws.sessions import AccountSessions
     from dr_adapters.plan.model import ResourceSpec, WorkUnit
 
@@ -183,6 +184,9 @@ class RunContext:
     reverse_drill: bool = False
     """A drill of the way back (DR -> primary): after a failover and its reprotect, it proves a failback
     would work, as a drill proves a failover before one."""
+    memo: dict[Any, Any] = field(default_factory=dict, repr=False)
+    """Reads one task's checks share, so that each is made once (preflight reads a DRS server's launch template
+    for what it names and for the instance type it launches; instance types' vCPUs per account and region)."""
 
     @property
     def direction(self) -> Operation:
@@ -332,6 +336,13 @@ class Adapter(ABC):
     def validate(self, ctx: RunContext, unit: WorkUnit) -> list[HealthCheck]:
         """After activation: is each resource serving from the target region?"""
         raise NotImplementedError
+
+    def capacity_needs(self, ctx: RunContext, unit: WorkUnit) -> list[Need]:
+        """Read-only: what this unit's phases will take of the account's quotas in this run (EC2 vCPUs of the
+        instances it launches, DB instances it creates, concurrency it reserves ...), one ``Need`` per quota and
+        region, leaving out what is already in place. Preflight sums every unit's needs per account, region and
+        quota and checks them against the quota and its usage (``adapters.capacity``). By default: nothing."""
+        return []
 
     # -- phases: converge, return waits while AWS is still busy ------------------------------
     def instantiate(self, ctx: RunContext, unit: WorkUnit) -> PhaseOutcome:

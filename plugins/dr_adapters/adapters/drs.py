@@ -37,13 +37,12 @@ from dr_adapters.adapters.base import (
     Wait,
 )
 from dr_adapters.adapters.discovery import Derived, DiscoveryRead, NotDerived, Tagged
-from dr_adapters.adapters.drs_launch import LAUNCH_IAM, START_RECOVERY_EC2_ACTIONS, launch_problems
+from dr_adapters.adapters.capacity import DRS_REPLICATING, Need
+from dr_adapters.adapters.drs_launch import LAUNCH_IAM, START_RECOVERY_EC2_ACTIONS, launch_needs, launch_problems
 from dr_adapters.plan.model import ResourceSpec, WorkUnit
 from dr_adapters.plan.types import Health, Phase
 
 MAX_PER_CALL = 200  # StartRecovery, TerminateRecoveryInstances and the ID filters take at most 200
-REPLICATING_QUOTA = 300  # replicating source servers per account and region
-NOT_REPLICATING = ("DISCONNECTED", "STOPPED")
 IN_FLIGHT = ("PENDING", "IN_PROGRESS")
 GONE = ("TERMINATED", "SHUTTING-DOWN", "NOT_FOUND")
 HEALTH = {  # EC2 state of the recovery instance -> resource health
@@ -170,6 +169,7 @@ class DrsAdapter(Adapter):
         "ec2:StopInstances",
         "ec2:TerminateInstances",
         *LAUNCH_IAM,  # preflight: what each recovery launch needs exists (drs_launch)
+        "ec2:DescribeInstanceTypes",  # preflight: the vCPUs of what it launches and of what runs (capacity)
     )
     service_side_actions = (
         ServiceSide(
@@ -306,19 +306,24 @@ class DrsAdapter(Adapter):
             findings.append(Finding(t.rid, not problems, f"{t.server_id} in {t.region}: {status}", t.tags,
                                     exposure=exposure))
         for region, targets in sorted(regions.items()):
-            findings.extend(self._capacity(ctx, unit, region))
             missing = launch_problems(ctx, unit.account_id, region, [t.server_id for t in targets])
             findings += [Finding(t.rid, False, missing[t.server_id], t.tags) for t in targets if t.server_id in missing]
         return findings
 
-    def _capacity(self, ctx: RunContext, unit: WorkUnit, region: str) -> list[Finding]:
-        pages = ctx.client("drs", region, unit.account_id).get_paginator("describe_source_servers").paginate()
-        replicating = sum(_replication(s)[0] not in NOT_REPLICATING for page in pages for s in page["items"])
-        if replicating <= REPLICATING_QUOTA:
-            return []
-        where = f"{unit.account_id or 'the hub account'} {region}"
-        message = f"{replicating} replicating DRS source servers in {where}: over the quota of {REPLICATING_QUOTA}"
-        return [Finding(unit.unit_id, False, message)]
+    def capacity_needs(self, ctx: RunContext, unit: WorkUnit) -> list[Need]:
+        """Servers still without an instance of this run's kind launch (``drs_launch.launch_needs``); REPLICATE then
+        reverses each into the region left: one more replicating source server there (not in drills or unplanned runs)."""
+        targets = [t for t in self._targets(ctx, unit) if t.error is None]
+        launching: dict[str, dict[str, str]] = defaultdict(dict)
+        for t in targets:
+            if t.current(ctx.is_drill) is None:
+                launching[t.region][t.rid] = t.server_id
+        needs = [n for region, servers in sorted(launching.items())
+                 for n in launch_needs(ctx, unit.account_id, region, servers, ctx.is_drill)]
+        if targets and not ctx.is_drill and not ctx.unplanned:
+            needs.append(Need(DRS_REPLICATING, len(targets), ctx.source_region, (Phase.REPLICATE,),
+                              tuple(t.rid for t in targets), f"ReverseReplication of {len(targets)} server(s)"))
+        return needs
 
     def validate(self, ctx: RunContext, unit: WorkUnit) -> list[HealthCheck]:
         targets = self._resolve(ctx, unit)

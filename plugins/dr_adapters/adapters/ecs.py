@@ -17,6 +17,7 @@ from dr_adapters.adapters.base import (
     ServiceSide,
     Wait,
 )
+from dr_adapters.adapters.capacity import FARGATE_VCPUS, Need
 from dr_adapters.adapters.discovery import Derived, DiscoveryRead, NotDerived, Tagged
 from dr_adapters.adapters.prerequisites import iam_client, missing_roles, network_problems
 from dr_adapters.adapters.regional import RegionalCopyAdapter
@@ -87,7 +88,10 @@ class EcsServiceAdapter(RegionalCopyAdapter[_Side]):
         "ecs:DescribeClusters",  # preflight: the target cluster is ACTIVE
         "ecs:DescribeServices",
         "ecs:DescribeTaskDefinition",
+        "ecs:DescribeTasks",  # preflight: the region's Fargate vCPUs in use (capacity)
+        "ecs:ListClusters",  # likewise
         "ecs:ListTagsForResource",
+        "ecs:ListTasks",  # likewise
         "ecs:UpdateService",
         "iam:GetRole",  # preflight: the roles the task definition names exist
     )
@@ -196,6 +200,28 @@ class EcsServiceAdapter(RegionalCopyAdapter[_Side]):
             ready = (svc is not None or bool(cfg.task_definition)) and not missing
             findings.append(self._source_finding(ctx, unit, rid, source, target_ok=ready))
         return findings
+
+    def capacity_needs(self, ctx: RunContext, unit: WorkUnit) -> list[Need]:
+        """ACTIVATE scales the target service up to desiredCount: the tasks a Fargate service adds take their task
+        definition's vCPUs of the region's Fargate On-Demand quota (on EC2 capacity they use the cluster's instances,
+        running already: no quota of their own; a service on the cluster's default capacity providers is not
+        counted). A drill scales nothing."""
+        if ctx.is_drill:
+            return []
+        needs = []
+        for rid, cfg, _, target in self._each(ctx, unit):
+            svc = self._read(ctx, unit, target)
+            providers = {p.get("capacityProvider") for p in (svc or {}).get("capacityProviderStrategy") or []}
+            fargate = (svc.get("launchType") if svc else cfg.launch_type) == "FARGATE" or "FARGATE" in providers
+            task_def = svc["taskDefinition"] if svc else cfg.task_definition
+            more = cfg.desired_count - (svc["desiredCount"] if svc else 0)
+            if not fargate or more <= 0 or not task_def:
+                continue
+            cpu = float((self._task_definition(ctx, unit, target, task_def) or {}).get("cpu") or 0) / 1024
+            if cpu:
+                needs.append(Need(FARGATE_VCPUS, more * cpu, target.region, (Phase.ACTIVATE,), (rid,),
+                                  f"{target}: {more} more task(s) of {cpu:g} vCPU"))
+        return needs
 
     def validate(self, ctx: RunContext, unit: WorkUnit) -> list[HealthCheck]:
         checks = []

@@ -19,6 +19,7 @@ from dr_adapters.adapters.base import (
     RunContext,
     Wait,
 )
+from dr_adapters.adapters.capacity import LAMBDA_CONCURRENCY, Need
 from dr_adapters.adapters.discovery import Derived, DiscoveryRead, NotDerived, Tagged
 from dr_adapters.adapters.prerequisites import iam_client, missing_roles
 from dr_adapters.adapters.regional import RegionalCopyAdapter
@@ -80,6 +81,7 @@ class LambdaFunctionAdapter(RegionalCopyAdapter[_Side]):
         "lambda:PutFunctionConcurrency",
         "lambda:UpdateAlias",
         "iam:GetRole",  # preflight: the execution role of the function to serve exists
+        "lambda:GetAccountSettings",  # preflight: the concurrency the region's functions reserve (capacity)
     )
     retire_label, retired_label = "park", "parked"
 
@@ -148,6 +150,21 @@ class LambdaFunctionAdapter(RegionalCopyAdapter[_Side]):
                 findings.extend(self._target_findings(ctx, unit, rid, cfg, target, fn))
             findings.append(self._source_finding(ctx, unit, rid, source, target_ok=fn is not None))
         return findings
+
+    def capacity_needs(self, ctx: RunContext, unit: WorkUnit) -> list[Need]:
+        """ACTIVATE reserves ``reservedConcurrency`` on the target function: what it adds to the region's reserved
+        concurrency (nothing in a drill, which changes nothing, nor for a function that already has it)."""
+        if ctx.is_drill:
+            return []
+        needs = []
+        for rid, cfg, _, target in self._each(ctx, unit):
+            if cfg.reserved_concurrency is None or self._read(ctx, unit, target) is None:
+                continue  # unreserved takes no reservation; a missing function fails preflight by itself
+            more = cfg.reserved_concurrency - (self._concurrency(ctx, unit, target) or 0)
+            if more > 0:
+                needs.append(Need(LAMBDA_CONCURRENCY, more, target.region, (Phase.ACTIVATE,), (rid,),
+                                  f"{target} reserves {cfg.reserved_concurrency}"))
+        return needs
 
     def _target_findings(
         self, ctx: RunContext, unit: WorkUnit, rid: str, cfg: LambdaFunctionConfig, target: _Side, fn: dict[str, Any]

@@ -39,6 +39,7 @@ from pydantic import Field, model_validator
 from dr_adapters.adapters.base import (
     ActionConfig, AdapterError, Finding, HealthCheck, PhaseOutcome, RunContext, ServiceSide,
 )
+from dr_adapters.adapters.capacity import RDS_INSTANCES, Need
 from dr_adapters.adapters.discovery import Derived, DiscoveryRead, NotDerived, Tagged, arn_region
 from dr_adapters.adapters.prerequisites import kms_key_problem
 from dr_adapters.adapters.rds_pair import (
@@ -157,6 +158,22 @@ class RdsAdapter(ReplicatedGroupAdapter[ReplicaPair]):
 
     def _member(self, ctx: RunContext, unit: WorkUnit, resource: ResourceSpec) -> ReplicaPair:
         return ReplicaPair(self, ctx, unit, resource)
+
+    def capacity_needs(self, ctx: RunContext, unit: WorkUnit) -> list[Need]:
+        """DB instances the run creates: the target replica INSTANTIATE creates when it is missing
+        (``createReplica``), and the replica REPLICATE creates in the region left (a planned run; with
+        ``oldPrimary: delete`` the old primary makes room for it first). A drill creates none."""
+        if ctx.is_drill:
+            return []
+        needs = []
+        for m in self._members(ctx, unit):
+            if m.target is None and m.cfg.create_replica and not ctx.unplanned:
+                needs.append(Need(RDS_INSTANCES, 1, ctx.target_region, (Phase.INSTANTIATE,), (m.rid,),
+                                  f"read replica {m.target_id} created"))
+            if not ctx.unplanned and m.source_member is None and m.cfg.old_primary == "keep":
+                needs.append(Need(RDS_INSTANCES, 1, ctx.source_region, (Phase.REPLICATE,), (m.rid,),
+                                  f"a replica of {m.target_id} created in {ctx.source_region}"))
+        return needs
 
     # -- read-only ---------------------------------------------------------------------------
     def preflight(self, ctx: RunContext, unit: WorkUnit) -> list[Finding]:

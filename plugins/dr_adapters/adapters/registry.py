@@ -28,8 +28,8 @@ from dr_adapters.plan.types import Phase
 
 # Modules of this package that hold no adapter: the contract, families, shared reads, an adapter's parts, the
 # runner, this file.
-_NOT_ADAPTERS = frozenset({"base", "custom_steps", "discovery", "drs_launch", "prerequisites", "rds_pair", "regional",
-                           "replicated", "registry", "runner"})
+_NOT_ADAPTERS = frozenset({"base", "capacity", "custom_steps", "discovery", "drs_launch", "prerequisites", "rds_pair",
+                           "regional", "replicated", "registry", "runner"})
 IAM_ACTION = re.compile(r"^[a-z0-9-]+:[A-Z][A-Za-z0-9]+$")
 RESOURCE_TYPE = re.compile(r"^[a-z0-9-]+:[A-Za-z0-9-]+$")  # the type may be camelCase: autoscaling:autoScalingGroup
 

@@ -187,7 +187,9 @@ def build_report(
                       # the tagged estate against the plan: drift (tag-driven) or unprotected resources
                       **({"tagged_estate": estate} if (estate := [
                           {"ok": f["ok"], "message": f["message"]} for f in (preflight.findings if preflight else [])
-                          if f.get("kind") == "discovery"]) else {})},
+                          if f.get("kind") == "discovery"]) else {}),
+                      # the quotas the run consumes, per account and region: OK / INFO / WARNING / CRITICAL
+                      **({"capacity": quotas} if (quotas := _capacity(preflight)) else {})},
         "waves": waves,
         "after_waves": after,
         "approvals": approvals,
@@ -213,6 +215,14 @@ def build_report(
             report["switched_to_unplanned"] = {"gate": switch["gate"], "by": switch["by"], "at": switch["responded_at"]}
     report["resources"] = _resource_states(plan, records)
     return report
+
+
+def _capacity(preflight: PreflightRecord | None) -> list[dict[str, Any]]:
+    """Each quota preflight checked, the most pressing first: its level, numbers and message."""
+    order = {"CRITICAL": 0, "WARNING": 1, "UNKNOWN": 2, "INFO": 3, "OK": 4}
+    found = [{**(f.get("quota") or {}), "level": f.get("level"), "ok": f["ok"], "message": f["message"]}
+             for f in (preflight.findings if preflight else []) if f.get("kind") == "capacity"]
+    return sorted(found, key=lambda q: order.get(q["level"] or "", 5))
 
 
 def _manual_steps(records: list[TaskRecord]) -> list[dict[str, Any]]:

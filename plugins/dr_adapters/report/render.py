@@ -27,6 +27,21 @@ def _unplanned_lines(report: dict[str, Any]) -> list[str]:
     return lines
 
 
+def _capacity_lines(report: dict[str, Any]) -> list[str]:
+    quotas = report["preflight"].get("capacity") or []
+    lines = ["capacity (quotas this run consumes):"] if quotas else []
+    for q in quotas:
+        if q.get("value") is None:  # could not be read: the message says why
+            lines.append(f"  {q['level']:<8} {q['message']}")
+            continue
+        where = f"{q['region']} {'account ' + q['account_id'] if q.get('account_id') else 'hub account'}"
+        code = f"{q['service_code']} {q['quota_code']}" if q.get("quota_code") else "AWS limit"
+        share = "-" if q.get("percent") is None else f"{q['percent']:.0f} %"
+        lines.append(f"  {q['level']:<8} {q['name']} ({code}), {where}: {q['needed']:g} needed + {q['in_use']:g} "
+                     f"in use of {q['value']:g} {q['unit']} ({share})")
+    return lines
+
+
 def _manual_step_lines(report: dict[str, Any]) -> list[str]:
     steps = report.get("manual_steps") or []
     lines = ["manual steps:"] if steps else []
@@ -67,6 +82,7 @@ def render_text(report: dict[str, Any]) -> str:
         f"regions: {report['regions']['primary']} (primary) -> {report['regions']['dr']} (dr)",
         f"started {report['started_at']} (first start)  ended {report['ended_at']}",
         f"preflight: {report['preflight']['outcome']} ({report['preflight']['checks']} checks)",
+        *_capacity_lines(report),
         *_unplanned_lines(report),
         "",
         f"{'wave / phase':<34}{'outcome':<11}{'duration':>10}  units",

@@ -43,6 +43,7 @@ from typing import Any
 from moto.core.base_backend import BackendDict, BaseBackend
 from moto.core.exceptions import ServiceException
 from moto.core.resource_tagging import TaggableResourcesMixin, TaggedResource
+from moto.ec2.exceptions import EC2ClientError
 from moto.ec2.models import ec2_backends
 from moto.iam.models import iam_backends
 from moto.utilities.utils import get_partition
@@ -354,6 +355,11 @@ class DrsBackend(BaseBackend, TaggableResourcesMixin):
             return f"Value ({name}) for parameter iamInstanceProfile.name is invalid. Invalid IAM Instance Profile name"
         return None
 
+    def _launch_type(self, server: SourceServer) -> str:
+        template = ec2_backends[self.account_id][self.region_name].launch_templates.get(
+            server.launch_configuration.get("ec2LaunchTemplateID") or "")
+        return (template.default_version().data.get("InstanceType") if template else None) or server.instance_type
+
     def _launch(self, job: Job, participant: dict[str, Any]) -> None:
         server = self.source_servers.get(participant["sourceServerID"])
         problem = "simulated failure" if server is None or server.launch_fails else self._template_problem(server)
@@ -367,11 +373,17 @@ class DrsBackend(BaseBackend, TaggableResourcesMixin):
         if config.get("copyTags"):
             tags = {**server.tags, **tags}
         ec2 = ec2_backends[self.account_id][self.region_name]
-        reservation = ec2.run_instances(
-            "ami-12c6146b", 1, None, [],
-            instance_type=server.instance_type, is_instance_type_default=False,
-            region_name=self.region_name, tags={"instance": tags},
-        )
+        try:  # what the launch template says (DRS's right-sizing writes its choice there), as EC2 launches it
+            reservation = ec2.run_instances(
+                "ami-12c6146b", 1, None, [],
+                instance_type=self._launch_type(server), is_instance_type_default=False,
+                region_name=self.region_name, tags={"instance": tags},
+            )
+        except EC2ClientError as err:  # e.g. VcpuLimitExceeded: the region's vCPU quota is used up
+            participant["launchStatus"] = "FAILED"
+            job.add_log("LAUNCH_FAILED", sourceServerID=server.source_server_id, rawError=f"{err.code}: {err.message}")
+            self._set_last_launch(server.source_server_id, job, "FAILED")
+            return
         instance = reservation.instances[0]
         if config.get("launchDisposition") == "STOPPED":
             ec2.stop_instances([instance.id])

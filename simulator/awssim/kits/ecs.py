@@ -132,7 +132,8 @@ class EcsServiceKit(Kit):
     def iam_variants(self, estate: Estate, drive: Drive) -> None:
         # The DR service does not exist yet: INSTANTIATE creates it from taskDefinition (CreateService), in
         # the subnet and security group the config names, its tasks assuming the role the task definition
-        # names (preflight reads all three).
+        # names (preflight reads all three). It runs on Fargate, beside a Fargate task already running there:
+        # preflight counts the vCPUs its tasks will take, and those in use (ListClusters, ListTasks, DescribeTasks).
         session = estate.sessions[None]
         seed_service(session, estate.primary, cluster="iam-web", service="iam-front", desired_count=2,
                      customer=estate.customer, environment=estate.environment)
@@ -140,9 +141,12 @@ class EcsServiceKit(Kit):
         dr.create_cluster(clusterName="iam-web")
         subnet, group = network(session, estate.dr, "iam-front")
         role = session.client("iam").create_role(RoleName="iam-front-exec", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
-        dr.register_task_definition(family="iam-front", networkMode="awsvpc", executionRoleArn=role,
+        dr.register_task_definition(family="iam-front", networkMode="awsvpc", executionRoleArn=role, cpu="256",
+                                    memory="512", requiresCompatibilities=["FARGATE"],
                                     containerDefinitions=[{"name": "f", "image": "x", "memory": 64}])
+        dr.run_task(cluster="iam-web", taskDefinition="iam-front:1", launchType="FARGATE", networkConfiguration={
+            "awsvpcConfiguration": {"subnets": [subnet], "securityGroups": [group]}})
         changes = drive("failover", [{"resourceId": "iam-front", "action": "EcsService", "config": {
             "cluster": "iam-web", "service": "iam-front", "desiredCount": 2, "taskDefinition": "iam-front:1",
-            "subnets": [subnet], "securityGroups": [group]}}])
+            "launchType": "FARGATE", "subnets": [subnet], "securityGroups": [group]}}])
         assert any(c["operation"] == "create_service" for c in changes)

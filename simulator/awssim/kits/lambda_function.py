@@ -141,13 +141,14 @@ class LambdaFunctionKit(Kit):
     def iam_variants(self, estate: Estate, drive: Drive) -> None:
         # A release deployed to the primary but never published: the failover's REPLICATE publishes it
         # (PublishVersion, then the published_version_active waiter: GetFunctionConfiguration) and the
-        # failback's ACTIVATE points the alias at it (UpdateAlias).
+        # failback's ACTIVATE points the alias at it (UpdateAlias). Its reserved concurrency is what preflight
+        # checks against the region's concurrency quota (GetAccountSettings: what the region reserves).
         session, scope = estate.sessions[None], {"customer": estate.customer, "environment": estate.environment}
         seed_function(session, estate.primary, name="iam-fn", **scope)
         seed_function(session, estate.dr, name="iam-fn", parked=True, **scope)
         session.client("lambda", region_name=estate.primary).update_function_code(FunctionName="iam-fn",
                                                                                   ZipFile=code_zip("v2"))
         resources = [{"resourceId": "iam-fn", "action": "LambdaFunction",
-                      "config": {"functionName": "iam-fn", "alias": "live"}}]
+                      "config": {"functionName": "iam-fn", "alias": "live", "reservedConcurrency": 5}}]
         operations = [c["operation"] for c in drive("failover", resources) + drive("failback", resources)]
         assert "publish_version" in operations and "update_alias" in operations
