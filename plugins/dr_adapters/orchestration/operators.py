@@ -31,7 +31,7 @@ from dr_adapters.orchestration.triggers import AwsWaitTrigger, HealthWaitTrigger
 from dr_adapters.preflight import probe_region, run_preflight
 from dr_adapters.plan.model import Plan, WorkUnit, plan_from_dict
 from dr_adapters.plan.run_request import ALIASES, RunRequest, RunRequestError, parse_run_request
-from dr_adapters.plan.types import FailoverMode, Health, Operation, Phase, Regions
+from dr_adapters.plan.types import FailoverMode, Operation, Phase, Regions
 from dr_adapters.report.records import GateRecord, ManualStepRecord, PreflightRecord, TaskRecord
 
 log = logging.getLogger(__name__)
@@ -347,15 +347,17 @@ class ValidateOperator(PhaseOperator):
                                                              "reverse_drill": request.reverse_drill},
                                       context["run_id"], self.aws_conn_id, deadline.isoformat(), health_poll_seconds()),
             method_name="resume_validation",
-            kwargs={"record": record.to_dict(), "timeout": timeout},
+            kwargs={"record": record.to_dict()},
         )
 
-    def resume_validation(self, context: Any, event: dict[str, Any], record: dict[str, Any] | None = None,
-                          timeout: float | None = None) -> dict[str, Any]:
+    def resume_validation(self, context: Any, event: dict[str, Any], record: dict[str, Any] | None = None
+                          ) -> dict[str, Any]:
+        _, request = self.load(context)
+        # The record also sits in XCom: not every runner hands defer kwargs back (dag.test drops them).
         saved = TaskRecord.from_dict(record or context["ti"].xcom_pull(task_ids=self.task_id, key="record",
                                                                        map_indexes=context["ti"].map_index))
         rounds = 1 + int(event.get("rounds") or 0)  # the first check, here, then the trigger's
-        waited = f"{timeout:g} min" if timeout is not None else "the wave's timeout"
+        waited = f"{request.validation_timeout(self.timeout_minutes):g} min"
         note = (f"not every resource HEALTHY after {waited}" if event.get("status") == "timeout"
                 else f"settled after {_seconds_since(saved.started_at):.0f}s") + f" ({rounds} checks)"
         self.log.info("health: %s", note)
