@@ -206,7 +206,7 @@ def test_a_readiness_run_runs_two_task_instances(stack, estate):
     states = {(ti["task_id"], ti["map_index"]): ti["state"] for ti in tis}
     assert run["state"] == "success", summary(states)
     assert ran_on_a_worker(tis) == [("preflight", -1), ("report", -1)], summary(states)
-    assert len(tis) > 40 and {s for k, s in states.items() if k[0] not in ("preflight", "report")} == {"skipped"}
+    assert len(tis) > 2 and {s for k, s in states.items() if k[0] not in ("preflight", "report")} == {"skipped"}
     took = datetime.fromisoformat(run["end_date"].replace("Z", "+00:00")) - \
         datetime.fromisoformat(run["start_date"].replace("Z", "+00:00"))
     stack.note(f"{run_id}: {len(tis)} task instances, 2 ran on a worker; the run took {took.total_seconds():.1f}s")

@@ -81,7 +81,7 @@ def test_a_readiness_run_runs_preflight_and_the_report_only_with_the_same_findin
     new_run, new_states = run(dag, {"operation": "readiness"})
 
     assert str(old_run.state) == str(new_run.state) == "success", new_states
-    assert len(ran_on_a_worker(old_run)) == len(old_states) > 40  # every task instance of the DAG started
+    assert len(ran_on_a_worker(old_run)) == len(old_states) > 2  # every task instance of the DAG started
     assert ran_on_a_worker(new_run) == [("preflight", -1), ("report", -1)]
     assert {k: s for k, s in new_states.items() if k[0] not in ("preflight", "report")} == \
         {k: "skipped" for k in old_states if k[0] not in ("preflight", "report")}  # every map index, every gate
