@@ -58,6 +58,7 @@ bench: $(STAMP)
 	$(PY) benchmarks/parse_cost.py --customers 500 --resources 50 --waves 5 --repeat 5
 	$(PY) benchmarks/api_efficiency.py --resources 1000 --waves 5 --repeat 3
 	$(PY) benchmarks/standalone_slots.py --runs 8 --parallelism 4 --aws-seconds 120
+	$(PY) benchmarks/readiness_cost.py --runs 5
 	$(PY) benchmarks/outage.py --resources 24 --waves 3 --repeat 3
 	$(PY) benchmarks/discovery.py --resources 1140 --spokes 2 --repeat 3
 	$(PY) benchmarks/report.py --write BENCHMARKS.md

@@ -44,3 +44,16 @@ def test_unreachable_is_unhealthy():
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]  # closed again: nothing listens there
     assert check_url("web", f"http://127.0.0.1:{port}/").status is Health.UNHEALTHY
+
+
+def test_settled_means_every_resource_healthy_or_a_state_waiting_cannot_change():
+    from dr_adapters.adapters.base import HealthCheck
+    from dr_adapters.health import settled, unhealthy
+
+    healthy = HealthCheck("db", Health.HEALTHY, "writer in DR").to_dict()
+    coming_up = HealthCheck("api", Health.DEGRADED, "2 running of 4").to_dict()
+    dark = HealthCheck("dns", Health.DEGRADED, "Route 53's control plane is not reachable", final=True).to_dict()
+    down = HealthCheck("web", Health.UNHEALTHY, "HTTP 503").to_dict()
+    assert "final" not in healthy and dark["final"] is True
+    assert settled([healthy, dark]) and not settled([healthy, coming_up]) and not settled([down])
+    assert unhealthy([healthy, coming_up, down]) == [down]

@@ -24,6 +24,7 @@ def main() -> int:
     os.environ.setdefault("AWSSIM_DELAY_SECONDS", "1")
     os.environ.setdefault("DR_RETRY_DELAY_SECONDS", "5")
     os.environ.setdefault("DR_WAIT_POLL_SECONDS", "1")
+    os.environ.setdefault("DR_HEALTH_POLL_SECONDS", "2")
     os.environ.setdefault("AIRFLOW__LOGGING__LOGGING_LEVEL", "WARNING")
     server = SimulatorServer().start()
     print(f"AWS simulator (moto + DRS/global-cluster extension) on {server.url}")

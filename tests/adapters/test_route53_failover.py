@@ -72,6 +72,25 @@ def test_failover_holds_the_primary_check_down_and_failback_releases_it(aws, pai
     assert [c.status for c in adapter.validate(back, unit_for(zone))] == [Health.HEALTHY]
 
 
+def test_validate_is_unhealthy_until_route53_answers_the_dr_endpoint(aws, pair, make_ctx):
+    """The hold is in place (the flags are right) but the DR endpoint fails its own check: Route 53 would keep
+    answering the PRIMARY, so validation is UNHEALTHY; once the endpoint passes it is HEALTHY from the answer
+    Route 53 gives (TestDNSAnswer) -- what a wave's validation waits for."""
+    zone, primary, _ = pair
+    converge(adapter, Phase.ACTIVATE, make_ctx("failover"), unit_for(zone), delay=0)
+    route53_dns.set_endpoint_health(DR_VALUE, False)
+    try:
+        assert flags(aws, primary) == (True, True)  # what is stored is right
+        (check,) = adapter.validate(make_ctx("failover"), unit_for(zone))
+        assert check.status is Health.UNHEALTHY and "answering the PRIMARY" in check.reason, check
+    finally:
+        route53_dns.set_endpoint_health(DR_VALUE, True)
+    ctx, calls = recorded(make_ctx("failover"))
+    (check,) = adapter.validate(ctx, unit_for(zone))
+    assert check.status is Health.HEALTHY and f"Route 53 answers ['{DR_VALUE}']" in check.reason, check
+    assert "route53:TestDNSAnswer" in calls
+
+
 def test_the_hold_is_unhealthy_whatever_the_endpoint_does(aws, pair, make_ctx):
     """Inverting alone would turn a dead primary endpoint's failure into 'healthy' and send traffic back into
     the dark region; a disabled check counts as healthy. Disabled and inverted is down either way."""

@@ -6,7 +6,8 @@ with conf, approve a gate through the human-in-the-loop endpoint, complete the n
 the task success, approve the cleanup gate, and check what the estate looks like afterwards by
 reading it back from the simulator. A second run rejects the first gate. While the first gate
 waits, headless Chromium signs in to the UI, checks the run's grid and the pending approval, and
-saves screenshots to ``build/screenshots/``.
+saves screenshots to ``build/screenshots/``. A readiness run costs two task instances of worker time:
+the preflight, which skips everything else, and the report.
 """
 
 from __future__ import annotations
@@ -184,3 +185,35 @@ def test_rejected_gate_stops_the_run(stack, estate):
     assert report["approvals"][0]["gate"] == "approve_wave_2"
     assert report["approvals"][0]["decision"] == "rejected" and report["approvals"][0]["by"] == "admin"
 
+
+
+def ran_on_a_worker(task_instances: list[dict]) -> list[tuple[str, int]]:
+    """Task instances a worker ran, from the REST API: queued to an executor (a try number) or started by a
+    task runner (a host, a process id). One skipped by an upstream task has none of them."""
+    return sorted((ti["task_id"], ti["map_index"]) for ti in task_instances
+                  if ti["try_number"] or ti["hostname"] or ti["pid"] is not None)
+
+
+def test_a_readiness_run_runs_two_task_instances(stack, estate):
+    plan, sessions = estate
+    api = stack.api
+    before = roles(plan, sessions)
+    api.unpause()
+    run_id = "e2e-readiness"
+    api.trigger(run_id, {"operation": "readiness"})
+    run = wait_until_finished(stack, run_id, timeout=180)
+    tis = api.call("GET", f"/dags/{DAG_ID}/dagRuns/{run_id}/taskInstances", params={"limit": 500})["task_instances"]
+    states = {(ti["task_id"], ti["map_index"]): ti["state"] for ti in tis}
+    assert run["state"] == "success", summary(states)
+    assert ran_on_a_worker(tis) == [("preflight", -1), ("report", -1)], summary(states)
+    assert len(tis) > 2 and {s for k, s in states.items() if k[0] not in ("preflight", "report")} == {"skipped"}
+    took = datetime.fromisoformat(run["end_date"].replace("Z", "+00:00")) - \
+        datetime.fromisoformat(run["start_date"].replace("Z", "+00:00"))
+    stack.note(f"{run_id}: {len(tis)} task instances, 2 ran on a worker; the run took {took.total_seconds():.1f}s")
+
+    report = report_of(stack, run_id)
+    assert report["operation"] == "readiness" and report["outcome"] == "succeeded" and report["failures"] == []
+    findings = api.xcom(run_id, "preflight", "record")["findings"]
+    assert report["preflight"]["outcome"] == "succeeded" and report["preflight"]["checks"] == len(findings)
+    assert len(findings) >= len(plan.resources) and all(f["ok"] for f in findings)
+    assert roles(plan, sessions) == before  # it changes nothing

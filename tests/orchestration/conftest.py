@@ -18,6 +18,7 @@ def sim(airflow_db):
         "AWS_ENDPOINT_URL": server.url,
         "AWSSIM_DELAY_SECONDS": "0.2",
         "DR_WAIT_POLL_SECONDS": "0.2",
+        "DR_HEALTH_POLL_SECONDS": "1",  # what is not healthy at once is re-checked in a second, not 15
         "AIRFLOW_CONN_AWS_DEFAULT": json.dumps({
             "conn_type": "aws", "login": "testing", "password": "testing",
             "extra": {"region_name": "us-east-1", "endpoint_url": server.url},

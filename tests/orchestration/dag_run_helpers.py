@@ -38,6 +38,17 @@ def report_in_xcom(dag_run) -> dict:
         return XComModel.deserialize_value(row)
 
 
+def xcom_of(dag_run, task_id: str, key: str, map_index: int = -1):
+    """What a task of the run left in XCom under ``key`` (None if nothing)."""
+    from airflow.models.xcom import XComModel
+    from airflow.utils.session import create_session
+
+    with create_session() as session:
+        row = session.scalars(XComModel.get_many(run_id=dag_run.run_id, dag_ids=dag_run.dag_id, task_ids=task_id,
+                                                 map_indexes=map_index, key=key)).first()
+        return XComModel.deserialize_value(row) if row is not None else None
+
+
 def report_folder(dag_run):
     from dr_adapters.report.render import report_dir
 

@@ -88,3 +88,17 @@ def test_reprotect_runs_only_the_deferred_phases_in_the_direction_it_completes(p
         parse_run_request(plan, {"operation": "failover", "confirm": "acme/production", "direction": "failback"})
     with pytest.raises(RunRequestError, match="include at least one"):
         parse_run_request(plan, {"operation": "reprotect", "confirm": "acme/production", "phases": ["ACTIVATE"]})
+
+
+def test_validation_timeout_comes_from_the_run_else_the_layer_else_five_minutes(plan):
+    assert parse_run_request(plan, {}).validation_timeout(None) == 5
+    assert parse_run_request(plan, {}).validation_timeout(0.5) == 0.5  # the layer's validationTimeoutMinutes
+    request = parse_run_request(plan, {"validation_timeout_minutes": "0"})
+    assert request.validation_timeout_minutes == 0 and request.validation_timeout(0.5) == 0  # 0: check once
+    assert parse_run_request(plan, {"ValidationTimeoutMinutes": 12}).validation_timeout(None) == 12
+
+
+@pytest.mark.parametrize("value", [-1, "soon", 721, True])
+def test_a_bad_validation_timeout_says_what_to_pass(plan, value):
+    with pytest.raises(RunRequestError, match=r"validation_timeout_minutes=.*pass a number of minutes from 0"):
+        parse_run_request(plan, {"validation_timeout_minutes": value})

@@ -46,6 +46,7 @@ EXPECTED = {
     "no-activate-phase.yaml": ("phases", "must include ACTIVATE"),
     "bad-sns-arn.yaml": ("notifications.snsTopicArn", "arn:aws:sqs:us-west-2:111111111111:dr-events"),
     "negative-rto.yaml": ("slaTargets.rto", "greater than or equal to 1"),
+    "negative-validation-timeout.yaml": ("layers[0].validationTimeoutMinutes", "greater than or equal to 0"),
     "empty.yaml": ("", "the manifest is empty"),
     "uppercase-manifest-id.yaml": ("manifestId", "'ACME_Prod'"),
     "missing-action.yaml": ("layers[0].resources[0] (a).action", "missing 'action'"),

@@ -160,9 +160,15 @@ class HealthCheck:
     resource_id: str
     status: Health
     reason: str
+    final: bool = False
+    """Waiting will not change it (e.g. DEGRADED because a control plane is dark): validation, which keeps
+    checking until every resource is HEALTHY, does not wait for this one."""
 
     def to_dict(self) -> dict[str, Any]:
-        return {"resource_id": self.resource_id, "status": self.status.value, "reason": self.reason}
+        out = {"resource_id": self.resource_id, "status": self.status.value, "reason": self.reason}
+        if self.final:
+            out["final"] = True
+        return out
 
 
 @dataclass

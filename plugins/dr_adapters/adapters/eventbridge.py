@@ -377,7 +377,9 @@ class EventBridgeAdapter(Adapter):
                 reasons.append(reason)
             if ctx.is_drill and worst is Health.HEALTHY:
                 reasons.insert(0, "drill: unchanged")
-            checks.append(HealthCheck(rid, worst, "; ".join(reasons)))
+            # DEGRADED only because the endpoint's control plane is dark: waiting will not change it
+            final = worst is Health.DEGRADED and endpoint is not None and endpoint.dark
+            checks.append(HealthCheck(rid, worst, "; ".join(reasons), final=final))
         return checks
 
     def _endpoint_health(self, ctx: RunContext, ep: _Endpoint) -> tuple[Health, str]:

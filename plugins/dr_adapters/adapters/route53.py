@@ -296,7 +296,7 @@ class RecordAdapter(Adapter):
         checks = []
         for rec in self._records(ctx, unit):
             if rec.dark:
-                checks.append(HealthCheck(rec.rid, Health.DEGRADED, self.dark_note(rec)))
+                checks.append(HealthCheck(rec.rid, Health.DEGRADED, self.dark_note(rec), final=True))
                 continue
             problem = rec.zone_problem() or "; ".join(rec.problems())
             # A drill leaves DNS alone: the source side still answering is the expected state.

@@ -28,13 +28,14 @@ from airflow.sdk import DAG, CronTriggerTimetable, Param, TaskGroup, get_parsing
 from dr_adapters.adapters.manual_step import is_manual_step, manual_step_config
 from dr_adapters.orchestration.gates import WaveApprovalOperator
 from dr_adapters.orchestration.manual_steps import ManualStepOperator, manual_task_id
-from dr_adapters.orchestration.operators import PhaseOperator, PreflightOperator, ReportOperator, ValidateOperator
+from dr_adapters.orchestration.operators import (REPORT_TASK_ID, PhaseOperator, PreflightOperator, ReportOperator,
+                                                 ValidateOperator)
 from dr_adapters.sources.loader import ManifestError, declared_dag_id, discover_manifests, load_manifest, parse_text
 from dr_adapters.sources.manifest import dag_id_for
 from dr_adapters.adapters.registry import adapter_for
 from dr_adapters.plan.model import Plan, WorkUnit, plan_to_dict
 from dr_adapters.sources.planner import build_plan
-from dr_adapters.plan.run_request import confirm_token
+from dr_adapters.plan.run_request import DEFAULT_VALIDATION_TIMEOUT_MINUTES, confirm_token
 from dr_adapters.plan.types import FailoverMode, Operation, Phase
 
 log = logging.getLogger(__name__)
@@ -106,6 +107,12 @@ def run_params(plan: Plan) -> dict[str, Param]:
             "planned: both regions answer, no data loss. unplanned: the region being left is dark -- no call "
             "goes to it, data loss up to the last replicated point, its cleanup/replicate wait until it returns.",
             type="string", enum=[m.value for m in FailoverMode],
+        ),
+        "validation_timeout_minutes": _param(
+            None, "How long each wave's validation keeps checking until every resource is healthy before an "
+            "UNHEALTHY one blocks the next wave, for every wave of this run. Empty: each layer's "
+            f"validationTimeoutMinutes, else {DEFAULT_VALIDATION_TIMEOUT_MINUTES:g}. 0: check once.",
+            type=["null", "number"], minimum=0, maximum=720,
         ),
         "direction": _param(
             Operation.FAILOVER.value, "reprotect: the unplanned run it completes; drill: the way it rehearses "
@@ -180,7 +187,8 @@ def build_dag(plan: Plan) -> DAG:
                         chain.append(manual(step, wave.number, phase.value))
                 units = {u.unit_id: unit_dicts[u.unit_id] for u in wave.units if not _is_manual(u)}
                 if units:  # a manual step is validated by its own answer
-                    chain.append(ValidateOperator.partial(task_id="validate", wave=wave.number, units=units, **mapped)
+                    chain.append(ValidateOperator.partial(task_id="validate", wave=wave.number, units=units,
+                                                          timeout_minutes=wave.validation_timeout_minutes, **mapped)
                                  .expand(unit_id=list(units)))
                     record_tasks.append(f"{group.group_id}.validate")
                 chain.append(manual(wave.units, wave.number, "VALIDATE"))
@@ -209,7 +217,7 @@ def build_dag(plan: Plan) -> DAG:
             if steps:
                 _link(previous, steps)
                 previous = steps
-        report = ReportOperator(task_id="report", plan=full, record_tasks=record_tasks, gate_tasks=gate_tasks,
+        report = ReportOperator(task_id=REPORT_TASK_ID, plan=full, record_tasks=record_tasks, gate_tasks=gate_tasks,
                                 manual_tasks=manual_tasks, retries=1)
         _link(previous, report)
     # The run parameters are the DAG's, set once its tasks exist. Set before, Airflow copies them

@@ -12,29 +12,31 @@ import json
 import logging
 import shlex
 from dataclasses import replace
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
+from airflow.sdk.bases.skipmixin import XCOM_SKIPMIXIN_KEY, XCOM_SKIPMIXIN_SKIPPED
+from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException, DownstreamTasksSkipped
 from airflow.sdk import BaseOperator
 
 from dr_adapters.adapters.base import AdapterError, RunContext
 from dr_adapters.adapters.manual_step import manual_step_config
 from dr_adapters.adapters.registry import adapter_for
 from dr_adapters.aws.sessions import DEAD_ENDPOINT_ERRORS
-from dr_adapters.health import check_url
+from dr_adapters.health import settled, unhealthy, unit_health
 from dr_adapters.orchestration.aws_access import DEFAULT_CONN_ID, orchestrator_region, sessions_for
 from dr_adapters.orchestration import tries
 from dr_adapters.orchestration.notify import dark_region, notify
-from dr_adapters.orchestration.triggers import AwsWaitTrigger
+from dr_adapters.orchestration.triggers import AwsWaitTrigger, HealthWaitTrigger, health_poll_seconds
 from dr_adapters.preflight import probe_region, run_preflight
 from dr_adapters.plan.model import Plan, WorkUnit, plan_from_dict
 from dr_adapters.plan.run_request import ALIASES, RunRequest, RunRequestError, parse_run_request
-from dr_adapters.plan.types import FailoverMode, Health, Operation, Phase, Regions
+from dr_adapters.plan.types import FailoverMode, Operation, Phase, Regions
 from dr_adapters.report.records import GateRecord, ManualStepRecord, PreflightRecord, TaskRecord
 
 log = logging.getLogger(__name__)
 MAX_ROUNDS = 10
+REPORT_TASK_ID = "report"  # the last task (the factory names it so): it runs whatever happened
 
 
 def now() -> str:
@@ -105,7 +107,16 @@ class DrOperator(BaseOperator):
 
 
 class PreflightOperator(DrOperator):
-    """Read-only checks before anything changes (and the whole of ``operation=readiness``)."""
+    """Read-only checks before anything changes (and the whole of ``operation=readiness``).
+
+    A readiness run is this task and the report. Once its checks pass it marks every other task of
+    the run skipped in one call (Airflow's skip-downstream, as a ShortCircuitOperator does), so none
+    of them starts a worker only to skip itself: a readiness check costs two task instances, not one
+    per phase, unit and gate (cheap enough to run every 30 minutes for every customer). The report
+    (``all_done``) still runs. When the checks fail, the scheduler marks the rest ``upstream_failed``.
+    """
+
+    inherits_from_skipmixin = True  # a skipped task cleared later stays skipped (NotPreviouslySkippedDep)
 
     def execute(self, context: Any) -> dict[str, Any]:
         record = PreflightRecord(task=self.task_id, started_at=now())
@@ -136,7 +147,38 @@ class PreflightOperator(DrOperator):
                 f"preflight failed for {len(problems)} resource(s), nothing was changed:\n"
                 + "\n".join(f"  {p['resource_id']}: {p['message']}" for p in problems)
             )
-        return {"resources_checked": len(findings)}
+        result = {"resources_checked": len(findings)}
+        if request.operation is Operation.READINESS:
+            context["ti"].xcom_push(key="return_value", value=result)  # not pushed for a task that skips on
+            self._skip_all_but_the_report(context)
+        return result
+
+    def _skip_all_but_the_report(self, context: Any) -> None:
+        """Everything after preflight, the report aside, skipped by the API server in one update (every
+        map index of each mapped task: a mapped task over a literal list has them from the run's start)."""
+        rest = [t for t in self.get_flat_relatives(upstream=False) if t.task_id != REPORT_TASK_ID]
+        skip: list[tuple[str, int]] = []
+        for task in rest:
+            skip.append((task.task_id, -1))  # an unmapped task, or a mapped one not expanded yet
+            skip += [(task.task_id, i) for i in range(_literal_map_length(task))]
+        context["ti"].xcom_push(key=XCOM_SKIPMIXIN_KEY, value={XCOM_SKIPMIXIN_SKIPPED: [t.task_id for t in rest]})
+        self.log.info("readiness: the preflight is the whole check; skipping the %d other tasks but %s",
+                      len(rest), REPORT_TASK_ID)
+        raise DownstreamTasksSkipped(tasks=skip)
+
+
+def _literal_map_length(task: Any) -> int:
+    """How many task instances a task mapped over literal lists has (0 for an unmapped task)."""
+    expand_input = getattr(task, "expand_input", None)
+    values = getattr(expand_input, "value", None)
+    if not isinstance(values, dict):
+        return 0
+    length = 1
+    for value in values.values():
+        if not isinstance(value, (list, tuple, dict)):
+            return 0  # mapped over an upstream's output: expanded at run time, from map index -1
+        length *= len(value)
+    return length
 
 
 class PhaseOperator(DrOperator):
@@ -260,10 +302,19 @@ class PhaseOperator(DrOperator):
 
 
 class ValidateOperator(PhaseOperator):
-    """After a wave's activation: HEALTHY / DEGRADED / UNHEALTHY per resource; UNHEALTHY fails the task."""
+    """After a wave's activation: HEALTHY / DEGRADED / UNHEALTHY per resource (FR-3.3), from the adapter's
+    checks and each resource's ``healthCheckUrl``.
 
-    def __init__(self, **kwargs: Any):
+    What is not HEALTHY yet is given time: the task defers to the triggerer, which re-checks every
+    DR_HEALTH_POLL_SECONDS (no worker slot held) until every resource is HEALTHY or the wave's timeout
+    runs out -- the run's ``validation_timeout_minutes``, else the layer's ``validationTimeoutMinutes``,
+    else 5 minutes (0: check once). Then an UNHEALTHY resource fails the task, which blocks the next wave
+    (marking the task success is the override); DEGRADED passes, recorded as such.
+    """
+
+    def __init__(self, *, timeout_minutes: float | None = None, **kwargs: Any):
         super().__init__(phase=Phase.ACTIVATE.value, **kwargs)
+        self.timeout_minutes = timeout_minutes  # the layer's validationTimeoutMinutes (None: the default)
 
     def execute(self, context: Any) -> dict[str, Any]:
         plan, request = self.load(context)
@@ -280,22 +331,62 @@ class ValidateOperator(PhaseOperator):
             tries.keep(context, record)
             context["ti"].xcom_push(key="record", value=record.to_dict())
             return record.to_dict()
-        ctx = self.run_context(plan, request, context)
-        checks = [c.to_dict() for c in adapter_for(unit.action).validate(ctx, unit)]
-        for resource in unit.resources:
-            if resource.health_check_url:
-                checks.append(check_url(resource.resource_id, resource.health_check_url).to_dict())
-        unhealthy = [c for c in checks if c["status"] == Health.UNHEALTHY.value]
+        checks = unit_health(self.run_context(plan, request, context), unit)
+        timeout = request.validation_timeout(self.timeout_minutes)
+        if settled(checks) or timeout <= 0:
+            return self._judge(context, record, checks, rounds=1)
+        deadline = datetime.fromisoformat(record.started_at) + timedelta(minutes=timeout)
+        self._log_checks(checks)
+        self.log.info("not healthy yet: checking again every %.0fs until %s (%g min; deferred, no worker slot held)",
+                      health_poll_seconds(), deadline.isoformat(timespec="seconds"), timeout)
+        record.outcome, record.health = "waiting", checks
+        context["ti"].xcom_push(key="record", value=record.to_dict())
+        self.defer(
+            trigger=HealthWaitTrigger(self.plan, self.unit, {"operation": request.acting_as.value,
+                                                             "unplanned": request.unplanned,
+                                                             "reverse_drill": request.reverse_drill},
+                                      context["run_id"], self.aws_conn_id, deadline.isoformat(), health_poll_seconds()),
+            method_name="resume_validation",
+            kwargs={"record": record.to_dict()},
+        )
+
+    def resume_validation(self, context: Any, event: dict[str, Any], record: dict[str, Any] | None = None
+                          ) -> dict[str, Any]:
+        _, request = self.load(context)
+        # The record also sits in XCom: not every runner hands defer kwargs back (dag.test drops them).
+        saved = TaskRecord.from_dict(record or context["ti"].xcom_pull(task_ids=self.task_id, key="record",
+                                                                       map_indexes=context["ti"].map_index))
+        rounds = 1 + int(event.get("rounds") or 0)  # the first check, here, then the trigger's
+        waited = f"{request.validation_timeout(self.timeout_minutes):g} min"
+        note = (f"not every resource HEALTHY after {waited}" if event.get("status") == "timeout"
+                else f"settled after {_seconds_since(saved.started_at):.0f}s") + f" ({rounds} checks)"
+        self.log.info("health: %s", note)
+        saved.notes = [*(saved.notes or []), note]
+        return self._judge(context, saved, event.get("checks") or [], rounds)
+
+    def _log_checks(self, checks: list[dict[str, Any]]) -> None:
         for c in checks:
             self.log.info("%-9s %s: %s", c["status"], c["resource_id"], c["reason"])
-        record.ended_at, record.health, record.outcome = now(), checks, "failed" if unhealthy else "succeeded"
-        if unhealthy:
-            record.error = "; ".join(f"{c['resource_id']} UNHEALTHY: {c['reason']}" for c in unhealthy)
+
+    def _judge(self, context: Any, record: TaskRecord, checks: list[dict[str, Any]], rounds: int) -> dict[str, Any]:
+        """The last checks decide: an UNHEALTHY resource fails the task (and blocks the next wave)."""
+        self._log_checks(checks)
+        bad = unhealthy(checks)
+        record.ended_at, record.health, record.outcome = now(), checks, "failed" if bad else "succeeded"
+        if rounds > 1:  # it waited: how many checks it took
+            record.rounds = rounds
+        if bad:
+            record.error = "; ".join(f"{c['resource_id']} UNHEALTHY: {c['reason']}" for c in bad)
         tries.keep(context, record)
         context["ti"].xcom_push(key="record", value=record.to_dict())
-        if unhealthy:
-            raise RuntimeError(f"unhealthy after activation (mark this task success to override): {record.error}")
+        if bad:  # the wave's timeout was the time to get healthy: a retry would only wait that long again
+            raise AirflowFailException(f"unhealthy after activation (fix it and clear this task to check again, "
+                                       f"or mark it success to override): {record.error}")
         return record.to_dict()
+
+
+def _seconds_since(iso: str | None) -> float:
+    return (datetime.now(timezone.utc) - datetime.fromisoformat(iso)).total_seconds() if iso else 0.0
 
 
 def _changes(ctx: RunContext) -> list[dict[str, Any]]:

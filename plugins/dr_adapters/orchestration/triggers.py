@@ -1,4 +1,5 @@
-"""Deferrable waits: a task hands its botocore waiters to the triggerer and holds no worker slot.
+"""Deferrable waits: a task hands its botocore waiters (or its health checks) to the triggerer and holds
+no worker slot.
 
 The polling loop is the Amazon provider's ``async_wait``; botocore waiters are synchronous, so each
 attempt runs in a thread. Spoke-account credentials are rebuilt here from the same connection and
@@ -10,15 +11,18 @@ from __future__ import annotations
 import asyncio
 import os
 from collections.abc import AsyncIterator
+from datetime import datetime, timezone
 from typing import Any
 
 from airflow.providers.amazon.aws.utils.waiter_with_logging import async_wait
 from airflow.triggers.base import BaseTrigger, TriggerEvent
 
-from dr_adapters.adapters.base import Wait
+from dr_adapters.adapters.base import RunContext, Wait
 from dr_adapters.aws.waiters import get_waiter
-from dr_adapters.orchestration.aws_access import home_region, sessions_for
-from dr_adapters.plan.model import plan_from_dict
+from dr_adapters.health import settled, unit_health
+from dr_adapters.orchestration.aws_access import home_region, orchestrator_region, sessions_for
+from dr_adapters.plan.model import WorkUnit, plan_from_dict
+from dr_adapters.plan.types import Operation
 
 
 def poll_seconds(wait: Wait) -> float:
@@ -71,3 +75,68 @@ class AwsWaitTrigger(BaseTrigger):
                 yield TriggerEvent({"status": "error", "wait": wait.description, "message": str(exc)})
                 return
         yield TriggerEvent({"status": "success", "waited_for": [w["description"] for w in self.waits]})
+
+
+def health_poll_seconds() -> float:
+    """How often a wave's validation re-checks while it waits for health (DR_HEALTH_POLL_SECONDS, default 15)."""
+    return float(os.environ.get("DR_HEALTH_POLL_SECONDS") or 15)
+
+
+class HealthWaitTrigger(BaseTrigger):
+    """Re-checks a work unit's health in the triggerer until it is settled (every resource HEALTHY, or in a
+    state waiting cannot change) or ``deadline`` passes; the task resumes with the last checks.
+
+    The checks are the validate task's own (the adapter's ``validate`` and the ``healthCheckUrl``s), run
+    in a thread: botocore and urllib are synchronous. A check that raises counts as UNHEALTHY for that
+    round (AWS throttling, a URL timing out) and the wait goes on."""
+
+    def __init__(self, plan: dict[str, Any], unit: dict[str, Any], run: dict[str, Any], run_id: str,
+                 aws_conn_id: str, deadline: str, interval: float):
+        super().__init__()
+        self.plan = plan
+        self.unit = unit
+        self.run_params = run  # operation (the one adapters act out), unplanned, reverse_drill
+        self.run_id = run_id
+        self.aws_conn_id = aws_conn_id
+        self.deadline = deadline
+        self.interval = interval
+
+    def serialize(self) -> tuple[str, dict[str, Any]]:
+        return (
+            f"{type(self).__module__}.{type(self).__name__}",
+            {"plan": self.plan, "unit": self.unit, "run": self.run_params, "run_id": self.run_id,
+             "aws_conn_id": self.aws_conn_id, "deadline": self.deadline, "interval": self.interval},
+        )
+
+    def _context(self) -> RunContext:
+        plan = plan_from_dict(self.plan)
+        operation = Operation(self.run_params["operation"])
+        return RunContext(
+            operation=operation, regions=plan.regions, scope=plan.scope,
+            aws=sessions_for(plan, self.run_id, self.aws_conn_id, home_region=orchestrator_region(plan, operation)),
+            rpo_minutes=plan.rpo_minutes, run_id=self.run_id, log=self.log,
+            unplanned=bool(self.run_params.get("unplanned")), reverse_drill=bool(self.run_params.get("reverse_drill")),
+        )
+
+    async def run(self) -> AsyncIterator[TriggerEvent]:
+        unit = WorkUnit.from_dict(self.unit)
+        deadline = datetime.fromisoformat(self.deadline)
+        ctx: RunContext | None = None
+        rounds = 0
+        while True:
+            rounds += 1
+            try:
+                ctx = ctx or await asyncio.to_thread(self._context)
+                checks = await asyncio.to_thread(unit_health, ctx, unit)
+            except Exception as exc:  # noqa: BLE001 - a failed check is not yet healthy; the deadline decides
+                checks = [{"resource_id": rid, "status": "UNHEALTHY", "reason": f"health check failed: "
+                           f"{type(exc).__name__}: {exc}"} for rid in unit.resource_ids]
+            left = (deadline - datetime.now(timezone.utc)).total_seconds()
+            if settled(checks) or left <= 0:
+                yield TriggerEvent({"status": "settled" if settled(checks) else "timeout", "checks": checks,
+                                    "rounds": rounds})
+                return
+            waiting = ", ".join(f"{c['resource_id']} {c['status']}" for c in checks if c["status"] != "HEALTHY")
+            self.log.info("not healthy yet (%s); checking again in %.0fs, %.0fs left", waiting,
+                          min(self.interval, left), left)
+            await asyncio.sleep(min(self.interval, left))

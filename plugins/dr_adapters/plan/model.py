@@ -86,6 +86,7 @@ class Wave:
     number: int
     layer_id: str
     steps: tuple[tuple[WorkUnit, ...], ...]
+    validation_timeout_minutes: float | None = None  # how long VALIDATE waits for health; None: the default
 
     @property
     def units(self) -> list[WorkUnit]:
@@ -175,7 +176,8 @@ def plan_to_dict(plan: Plan, *, with_waves: bool = True) -> dict[str, Any]:
         "approval_required": plan.approval_required,
         "wave_numbers": plan.wave_numbers,
         "waves": [
-            {"number": w.number, "layer_id": w.layer_id, "steps": [[u.to_dict() for u in step] for step in w.steps]}
+            {"number": w.number, "layer_id": w.layer_id, "steps": [[u.to_dict() for u in step] for step in w.steps],
+             "validation_timeout_minutes": w.validation_timeout_minutes}
             for w in plan.waves
         ]
         if with_waves
@@ -204,6 +206,7 @@ def plan_from_dict(data: dict[str, Any]) -> Plan:
             number=w["number"],
             layer_id=w["layer_id"],
             steps=tuple(tuple(WorkUnit.from_dict(u) for u in step) for step in w["steps"]),
+            validation_timeout_minutes=w.get("validation_timeout_minutes"),
         )
         for w in data.get("waves") or []
     )

@@ -24,8 +24,10 @@ ALIASES = {
     "DRRegion": "dr_region",
     "FailoverMode": "failover_mode",
     "Direction": "direction",
+    "ValidationTimeoutMinutes": "validation_timeout_minutes",
 }
 KNOWN_KEYS = set(ALIASES.values())
+DEFAULT_VALIDATION_TIMEOUT_MINUTES = 5.0  # SRS FR-3.3: "health check timeout configurable (default: 5 minutes)"
 
 
 class RunRequestError(ValueError):
@@ -43,6 +45,9 @@ class RunRequest:
     direction: Operation = Operation.FAILOVER
     """For a reprotect: which unplanned run it completes (failover or failback). For a drill: which
     way it rehearses (failback: DR -> primary, once an estate is failed over and reprotected)."""
+    validation_timeout_minutes: float | None = None
+    """How long each wave's validation waits for health, for every wave of this run; None: each layer's
+    ``validationTimeoutMinutes``, else ``DEFAULT_VALIDATION_TIMEOUT_MINUTES``."""
 
     @property
     def reverse_drill(self) -> bool:
@@ -57,6 +62,13 @@ class RunRequest:
     @property
     def unplanned(self) -> bool:
         return self.failover_mode is FailoverMode.UNPLANNED
+
+    def validation_timeout(self, layer_minutes: float | None) -> float:
+        """Minutes a wave's validation keeps checking until every resource is healthy (FR-3.3): this run's
+        parameter, else the layer's ``validationTimeoutMinutes``, else the default."""
+        if self.validation_timeout_minutes is not None:
+            return self.validation_timeout_minutes
+        return DEFAULT_VALIDATION_TIMEOUT_MINUTES if layer_minutes is None else layer_minutes
 
     def wave_selected(self, number: int) -> bool:
         return number in self.waves
@@ -119,7 +131,21 @@ def parse_run_request(plan: Plan, params: dict[str, Any]) -> RunRequest:
         dry_run=_bool("dry_run", raw.get("dry_run", False)),
         failover_mode=failover_mode,
         direction=direction,
+        validation_timeout_minutes=_minutes("validation_timeout_minutes", raw.get("validation_timeout_minutes")),
     )
+
+
+def _minutes(name: str, value: Any) -> float | None:
+    if value in (None, ""):
+        return None
+    try:
+        minutes = float(value)
+    except (TypeError, ValueError):
+        minutes = -1.0
+    if not 0 <= minutes <= 720 or isinstance(value, bool):
+        raise RunRequestError(f"{name}={value!r}: pass a number of minutes from 0 (check once) to 720, "
+                              "or leave it empty for each layer's validationTimeoutMinutes (default 5)")
+    return minutes
 
 
 def _direction(operation: Operation, value: Any) -> Operation:

@@ -195,6 +195,11 @@ class Inventory(Strict):
 class Layer(Strict):
     layer_id: str = Field(alias="layerId", pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
     priority: int = Field(ge=1, le=99, description="Wave number: 1 runs first.")
+    validation_timeout_minutes: float | None = Field(
+        None, alias="validationTimeoutMinutes", ge=0, le=720,
+        description="How long this wave's validation keeps checking until every resource is healthy before an "
+        "UNHEALTHY one blocks the next wave (default 5; 0: check once). The run parameter "
+        "validation_timeout_minutes overrides it.")
     resources: list[Resource] = Field(min_length=1)  # type: ignore[valid-type]
 
 

@@ -16,7 +16,8 @@ from dr_adapters.plan.types import AccountAccess, Regions, Scope
 
 def build_plan(manifest: Manifest, source: str = "") -> Plan:
     waves = _unique_unit_ids(tuple(
-        Wave(number=layer.priority, layer_id=layer.layer_id, steps=_steps([_spec(r) for r in layer.resources]))
+        Wave(number=layer.priority, layer_id=layer.layer_id, steps=_steps([_spec(r) for r in layer.resources]),
+             validation_timeout_minutes=layer.validation_timeout_minutes)
         for layer in sorted(manifest.layers, key=lambda layer: layer.priority)
     ))
     return Plan(
@@ -65,7 +66,7 @@ def _unique_unit_ids(waves: tuple[Wave, ...]) -> tuple[Wave, ...]:
                 units.append(unit if unit_id == unit.unit_id else WorkUnit(unit_id, unit.action, unit.account_id,
                                                                              unit.resources))
             steps.append(tuple(units))
-        out.append(Wave(wave.number, wave.layer_id, tuple(steps)))
+        out.append(Wave(wave.number, wave.layer_id, tuple(steps), wave.validation_timeout_minutes))
     return tuple(out)
 
 
