@@ -27,12 +27,13 @@ from dr_adapters.plan.types import Health
 log = logging.getLogger(__name__)
 
 HEALTH_ORDER = (Health.HEALTHY.value, Health.DEGRADED.value, Health.UNHEALTHY.value)
+MAX_LISTED = 100  # resources named in one wave_completed message (an SNS message holds 256 KB)
 
 
 def clear_one_unit(dag_id: str, run_id: str, task_id: str, map_index: int) -> dict[str, Any]:
     """How to re-run just this unit once its cause is fixed, with the tasks it blocked (and nothing that
     still runs or succeeded: ``only_failed``); ready to paste."""
-    selected: list[Any] = [task_id, map_index] if map_index >= 0 else [task_id, -1]
+    selected: Any = [task_id, map_index] if map_index >= 0 else task_id
     body = {"dag_run_id": run_id, "dry_run": False, "task_ids": [selected], "include_downstream": True,
             "only_failed": True, "reset_dag_runs": True}
     path = f"/api/v2/dags/{dag_id}/clearTaskInstances"
@@ -102,11 +103,14 @@ def wave_health(records: list[dict[str, Any]]) -> dict[str, Any]:
     checks = [h for r in records if r.get("phase") == "VALIDATE" and "title" not in r for h in (r.get("health") or [])]
     statuses = Counter(h.get("status") for h in checks)
     worst = max((s for s in statuses if s in HEALTH_ORDER), key=HEALTH_ORDER.index, default="NOT VALIDATED")
+    # the worst first, and no more than an SNS message holds comfortably (the report has them all)
+    shown = sorted(checks, key=lambda h: -HEALTH_ORDER.index(h["status"]) if h.get("status") in HEALTH_ORDER else 0)
     return {
         "health": worst,
         "counts": dict(statuses),
         "resources": [{"resource_id": h.get("resource_id"), "status": h.get("status"), "reason": h.get("reason")}
-                      for h in checks],
+                      for h in shown[:MAX_LISTED]],
+        **({"resources_not_listed": len(shown) - MAX_LISTED} if len(shown) > MAX_LISTED else {}),
         "units": len({r.get("unit_id") for r in records}),
         "failed_units": sorted({r.get("unit_id") for r in records if r.get("outcome") == "failed"}),
         "manual_steps": [{"title": r.get("title"), "answer": r.get("decision"), "by": r.get("responded_by")}

@@ -44,6 +44,12 @@ def triggered_by(context: Any) -> str | None:
     return getattr(context["dag_run"], "triggering_user_name", None) or None
 
 
+def run_type(context: Any) -> str | None:
+    """How the run started: ``manual`` (triggered by a person or a script), ``scheduled`` (a drill), ..."""
+    kind = getattr(context["dag_run"], "run_type", None)
+    return str(getattr(kind, "value", kind)) if kind else None
+
+
 def allowed_respondents(plan: Plan, triggerer: str | None) -> list[str] | None:
     """The user ids who may answer a gate of this run, or None: whoever Airflow's permissions let."""
     if not plan.approvers:

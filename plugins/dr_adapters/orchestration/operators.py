@@ -25,7 +25,7 @@ from dr_adapters.aws.sessions import DEAD_ENDPOINT_ERRORS
 from dr_adapters.health import check_url
 from dr_adapters.orchestration.aws_access import DEFAULT_CONN_ID, orchestrator_region, sessions_for
 from dr_adapters.orchestration import tries
-from dr_adapters.orchestration.audit import review_run, triggered_by
+from dr_adapters.orchestration.audit import review_run, run_type, triggered_by
 from dr_adapters.orchestration.notify import dark_region, notify
 from dr_adapters.orchestration.triggers import AwsWaitTrigger
 from dr_adapters.preflight import probe_region, run_preflight
@@ -392,8 +392,7 @@ class ReportOperator(DrOperator):
                                 if state in ("failed", "upstream_failed") and t != self.task_id),
             ended_at=now(),
             unplanned_from=dark_region(plan, request),
-            triggered_by={"user": triggered_by(context), "run_type": str(getattr(context["dag_run"], "run_type", "")
-                                                                          or "") or None},
+            triggered_by={"user": triggered_by(context), "run_type": run_type(context)},
             cancelled=who.cancelled,
             audit_log=who.audit_problem,
         )
