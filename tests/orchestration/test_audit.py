@@ -94,3 +94,16 @@ def test_a_cancel_is_found_from_the_tasks_it_stopped_and_skipped(monkeypatch):
                                 "not_run": ["cleanup"]}
     assert "no_such_connection_here" in review.audit_problem
     assert gate.decision == "stopped (the run was cancelled)" and gate.error
+
+
+def test_a_cancel_undone_by_a_clear_is_not_this_runs_end(monkeypatch):
+    """Marked failed, then cleared and resumed: the cancel is in the audit log, before the run's (re)start."""
+    from dr_adapters.orchestration import audit
+
+    monkeypatch.setattr(audit, "read_audit_log", lambda dag_id, run_id: (ENTRIES, None))  # as GET /eventLogs gave
+    gate = GateRecord(task="approve_wave_2", decision="waiting")
+    review_args = ("dr_x", "r", {("approve_wave_2", -1): "success"}, {"approve_wave_2": "success"}, [], [gate], [])
+    later = review_run(*review_args, phase_tasks=[], never_started=[], since="2026-11-29T10:06:00+00:00")
+    assert later.cancelled is None and gate.responded_by is None  # and no mark of approve_wave_2
+    earlier = review_run(*review_args, phase_tasks=[], never_started=[], since="2026-11-29T09:00:00+00:00")
+    assert earlier.cancelled["by"] == "carol"

@@ -34,7 +34,7 @@ from aws_faults import KINDS, Faults, fast_retries, inject_faults
 from dag_run_helpers import (
     CONFIRM, SPOKE, airflow_cli, recovery_instances, report_folder, report_of, resume, rest_api, run, states_of,
 )
-from notifications import events, subscribe_queue
+from notifications import events, received_events, subscribe_queue
 
 pytestmark = pytest.mark.airflow
 
@@ -163,8 +163,12 @@ def test_failed_resource_blocks_the_next_wave_and_clearing_it_finishes_the_run(d
     report = report_of(dag_run)
     failure = next(f for f in report["failures"] if f["task"] == "wave_2.instantiate_1")
     assert failure["error"].startswith(f"app-03: DRS launch of {broken} FAILED in {dr}")
-    sent = events(sqs, queue)
+    received = received_events(sqs, queue)
+    sent = [e for e, _ in received]
     assert [e["event"] for e in sent] == ["run_started", "wave_completed", "approval_required", "unit_failed", "run_failed"]
+    # announced when it failed, not when the run ended: before the report task even started
+    (report_ti,) = [ti for ti in dag_run.get_task_instances() if ti.task_id == "report"]
+    assert received[3][1] < report_ti.start_date
     assert sent[-1]["failing_task"] == "wave_2.instantiate_1" and "app-03" in sent[-1]["error"]
     # the unit was announced once, when its last try failed (not when Airflow retried it), with what to do
     alert = sent[3]

@@ -181,13 +181,14 @@ def _iso(value: Any) -> str | None:
 
 def review_run(dag_id: str, run_id: str, by_instance: dict[tuple[str, int], str], states: dict[str, str],
                records: list[TaskRecord], gates: list[GateRecord], manual: list[ManualStepRecord], *,
-               phase_tasks: list[str], never_started: list[str]) -> RunReview:
+               phase_tasks: list[str], never_started: list[str], since: str | None = None) -> RunReview:
     """Name who did what leaves no name in the records, from Airflow's audit log, and find a cancel.
 
     A run a person marks failed ends its running tasks as failed (a gate or manual step that still
     waited, a phase task still working or waiting on AWS: *stopped*) and skips those not started
     (``never_started``). Gates, manual steps marked success, and those stopped, are given the name and
-    time the audit log has for them. Mutates the gate and manual-step records in place."""
+    time the audit log has for them. Mutates the gate and manual-step records in place. ``since``: when the
+    run (last) started; a cancel before it was undone by the clear that resumed the run."""
     failed_records = Counter(r.task for r in records if r.outcome == "failed")
     failed_instances = Counter(t for (t, _), s in by_instance.items() if s == "failed" and t in set(phase_tasks))
     stopped = sorted(t for t, n in failed_instances.items() if n > failed_records[t])
@@ -203,6 +204,8 @@ def review_run(dag_id: str, run_id: str, by_instance: dict[tuple[str, int], str]
         found, review.audit_problem = read_audit_log(dag_id, run_id)
         entries = found or []
     cancel = run_marked_failed(entries)
+    if cancel and since and (_iso(cancel["at"]) or "") < (_iso(since) or ""):
+        cancel = None  # an earlier cancel, then a clear: this run went on after it
     if never_started or cancel:
         review.cancelled = {"by": cancel["by"] if cancel else None, "at": _iso(cancel["at"]) if cancel else None,
                             "stopped": sorted(set(stopped)), "not_run": never_started}

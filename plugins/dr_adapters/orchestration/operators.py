@@ -378,7 +378,8 @@ class ReportOperator(DrOperator):
         # Who did what: the trigger, each gate's answer, and from Airflow's audit log what leaves no
         # name of its own (a gate or step marked success, a run cancelled by marking it failed).
         who = review_run(plan.dag_id, context["run_id"], by_instance, states, records, gates, manual,
-                         phase_tasks=self.record_tasks, never_started=self._never_started(ti, by_instance))
+                         phase_tasks=self.record_tasks, never_started=self._never_started(ti, by_instance),
+                         since=context["dag_run"].start_date.isoformat())
         report = build_report(
             plan,
             run_id=context["run_id"],
