@@ -90,9 +90,6 @@ class WaveApprovalOperator(HITLOperator):
         tries.begin(context, record)  # a wait of an earlier try still counts in the report
         sessions = sessions_for(plan, context["run_id"], self.aws_conn_id,
                                 home_region=orchestrator_region(plan, request.acting_as))
-        if self.completed_wave:  # before anything is asked: the wave's health is what the approver weighs
-            announce_wave_completed(plan, sessions, context, self.completed_wave, self.next_step,
-                                    avoid=dark_region(plan, request))
         reason = None
         if not request.gates_wait:
             reason = f"approval not needed (operation={request.operation.value}, approval "
@@ -110,6 +107,7 @@ class WaveApprovalOperator(HITLOperator):
             record.decision, record.responded_at, record.note = "automatic", record.requested_at, reason
             tries.keep(context, record)
             context["ti"].xcom_push(key="record", value=record.to_dict())
+            self._wave_completed(plan, sessions, context, avoid=dark_region(plan, request))
             self.log.info("gate passes: %s", reason)
             return record.to_dict()
         record.decision = "waiting"
@@ -132,6 +130,8 @@ class WaveApprovalOperator(HITLOperator):
                        f"'{CONTINUE_UNPLANNED}' to go on without it, or Reject to stop. " + how)
         tries.keep(context, record)
         context["ti"].xcom_push(key="record", value=record.to_dict())
+        # before anything is asked: the wave's health is what the approver weighs
+        self._wave_completed(plan, sessions, context, avoid=dark_region(plan, request) or record.source_dark)
         notify(plan, sessions, "approval_required",
                f"DR {plan.dag_id}: approval required before {self.next_step}",
                {"run_id": context["run_id"], "gate": self.task_id, "how_to_approve": how,
@@ -141,6 +141,11 @@ class WaveApprovalOperator(HITLOperator):
         self.log.info("waiting for approval. %s", how)
         self.response_timeout = alert_interval()  # when the scheduler resumes us to raise the alert
         return super().execute(context)
+
+    def _wave_completed(self, plan: Any, sessions: Any, context: Any, *, avoid: str | None) -> None:
+        """``wave_completed`` for the wave this gate follows (none when it did not run in this run)."""
+        if self.completed_wave:
+            announce_wave_completed(plan, sessions, context, self.completed_wave, self.next_step, avoid=avoid)
 
     def execute_complete(self, context: Any, event: dict[str, Any]) -> Any:
         saved = context["ti"].xcom_pull(task_ids=self.task_id, key="record")
