@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime, timezone
 from typing import Any
 
 import boto3
@@ -24,5 +25,18 @@ def events(sqs, url) -> list[dict]:
     while batch := sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", []):
         for m in batch:
             out.append(json.loads(json.loads(m["Body"])["Message"]))
+            sqs.delete_message(QueueUrl=url, ReceiptHandle=m["ReceiptHandle"])
+    return out
+
+
+def received_events(sqs, url) -> list[tuple[dict, datetime]]:
+    """The notifications received so far, each with when its queue received it (SQS ``SentTimestamp``:
+    the moment it reached the subscriber); removes them from the queue."""
+    out = []
+    while batch := sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10,
+                                       AttributeNames=["SentTimestamp"]).get("Messages", []):
+        for m in batch:
+            at = datetime.fromtimestamp(int(m["Attributes"]["SentTimestamp"]) / 1000, tz=timezone.utc)
+            out.append((json.loads(json.loads(m["Body"])["Message"]), at))
             sqs.delete_message(QueueUrl=url, ReceiptHandle=m["ReceiptHandle"])
     return out

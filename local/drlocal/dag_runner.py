@@ -28,8 +28,14 @@ def default_decision(task_id: str) -> str:
     return DONE if is_manual_step_task(task_id) else "Approve"
 
 
+class NotARespondent(PermissionError):
+    """The user is not among the task's assigned respondents: the HITL REST endpoint answers 403."""
+
+
 def respond_to_gate(dag_id: str, run_id: str, task_id: str, option: str, user: str) -> bool:
-    """Answer one waiting gate or manual step; False if it is not waiting (yet)."""
+    """Answer one waiting gate or manual step; False if it is not waiting (yet). Raises
+    NotARespondent, and answers nothing, when the task names its respondents and ``user`` is not one
+    (the check of the REST endpoint and of Airflow's base auth manager)."""
     from airflow.models.hitl import HITLDetail
     from airflow.models.taskinstance import TaskInstance
     from airflow.models.trigger import handle_event_submit
@@ -50,6 +56,9 @@ def respond_to_gate(dag_id: str, run_id: str, task_id: str, option: str, user: s
         detail = session.scalar(select(HITLDetail).where(HITLDetail.ti_id == ti.id))
         if detail is None or detail.response_received:
             return False
+        assigned = {u["id"] for u in detail.assigned_users or []}
+        if assigned and user not in assigned:
+            raise NotARespondent(f"User={user} (id={user}) is not a respondent for the task.")
         detail.responded_by = {"id": user, "name": user}
         detail.responded_at = timezone.utcnow()
         detail.chosen_options = [option]
@@ -91,6 +100,7 @@ class GateAnswerer(threading.Thread):
         self.user = user
         self.delay = delay
         self.answered: list[tuple[str, str]] = []
+        self.refused: list[tuple[str, str, str]] = []  # (task_id, option, user) refused as not a respondent
         self._halt = threading.Event()
 
     def start(self) -> None:
@@ -125,8 +135,13 @@ class GateAnswerer(threading.Thread):
                 for run_id, task_id in waiting:
                     answer = self.decide(task_id)
                     option, user = answer if isinstance(answer, tuple) else (answer, self.user)
-                    if option and respond_to_gate(self.dag_id, run_id, task_id, option, user):
-                        self.answered.append((task_id, option))
+                    try:
+                        if option and respond_to_gate(self.dag_id, run_id, task_id, option, user):
+                            self.answered.append((task_id, option))
+                    except NotARespondent:
+                        if (task_id, option, user) not in self.refused:
+                            log.info("%s may not answer %s: refused", user, task_id)
+                            self.refused.append((task_id, option, user))
             except Exception:  # noqa: BLE001 - a busy sqlite database: try again next tick
                 log.debug("gate answerer retrying", exc_info=True)
 

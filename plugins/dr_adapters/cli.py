@@ -193,6 +193,9 @@ def describe_plan(plan: Plan) -> str:
         f"  phases: {', '.join(p.value for p in plan.phases)}; approval "
         f"{'required' if plan.approval_required else 'automatic'} between waves",
         f"  SLA: RTO {plan.rto_minutes or '-'} min, RPO {plan.rpo_minutes or '-'} min",
+        *([f"  approvers: {', '.join(plan.approvers)}"] if plan.approvers else []),
+        *(["  separation of duties: whoever triggers a failover or failback may not approve it"]
+          if plan.separation_of_duties else []),
         "",
         "preflight: every resource exists, is tagged for this customer/environment, replicates within RPO",
     ]

@@ -43,8 +43,15 @@ def test_failover_then_failback_returns_the_estate(dag, estate):
     assert [a["decision"] for a in report["approvals"]] == ["approved"] * 3
     assert all(a["by"] == "demo-approver" for a in report["approvals"])
     sent = events(sqs, queue)
-    assert [e["event"] for e in sent] == ["run_started"] + ["approval_required"] * 3 + ["run_succeeded"]
-    assert "hitlDetails" in sent[1]["how_to_approve"] and sent[-1]["report"]
+    assert [e["event"] for e in sent] == ["run_started"] + ["wave_completed", "approval_required"] * 3 + ["run_succeeded"]
+    assert sent[0]["triggered_by"] == "dag_test"  # dag.test's triggering user
+    assert "hitlDetails" in sent[2]["how_to_approve"] and sent[-1]["report"]
+    # each wave is announced as it completes, with the health its validation read, before the next gate asks
+    completed = [e for e in sent if e["event"] == "wave_completed"]
+    assert [(e["wave"], e["health"], e["next"]) for e in completed] == [
+        (1, "HEALTHY", "wave 2 (app-tier)"), (2, "HEALTHY", "wave 3 (edge-tier)"), (3, "HEALTHY", "cleanup of the old region")]
+    assert {r["resource_id"] for r in completed[0]["resources"]} == {"orders-db", "billing-db"}
+    assert {r["status"] for e in completed for r in e["resources"]} == {"HEALTHY"}
     # the whole report is in the metadata database too, whichever worker's disk has the local copy
     assert sent[-1]["report_api"].endswith(f"/dagRuns/{dag_run.run_id}/taskInstances/report/xcomEntries/report")
     stored = report_in_xcom(dag_run)

@@ -94,7 +94,9 @@ def test_a_discovered_estate_fails_over_and_drift_stops_the_next_failover(tagged
                           decide=lambda task_id: None)  # nobody answers: approval_mode=automatic never waits
     assert str(dag_run.state) == "success", {k: s for k, s in states.items() if s != "success"}
     assert {(a["decision"], a["waited_seconds"]) for a in report_of(dag_run)["approvals"]} == {("automatic", 0.0)}
-    assert [e["event"] for e in events(sqs, queue)] == ["run_started", "run_succeeded"]  # no approval asked
+    sent = events(sqs, queue)  # no approval asked; each wave announced as it completed, healthy
+    assert [e["event"] for e in sent] == ["run_started"] + ["wave_completed"] * len(plan.waves) + ["run_succeeded"]
+    assert [(e["wave"], e["health"]) for e in sent[1:-1]] == [(w.number, "HEALTHY") for w in plan.waves]
     assert set(serving_sides(plan, estate).values()) == {DR}
     not_in_dr = [r for r, spec in plan.resources.items() if not kit_for(spec.action).serves_in(estate, spec, DR)]
     assert not_in_dr == []

@@ -39,7 +39,10 @@ def test_demo_dag_shape(demo_dag):
     assert down("wave_3.validate") == {"approve_cleanup"}
     assert down("approve_cleanup") == {"cleanup"}
     assert down("cleanup") == {"replicate"} and down("replicate") == {"report"}
-    assert demo_dag.get_task("report").trigger_rule == "all_done"
+    # the report runs whatever happened, even when a person cancels the run (a teardown is never skipped),
+    # and its failure fails the run
+    report = demo_dag.get_task("report")
+    assert report.trigger_rule == "all_done_setup_success" and report.is_teardown and report.on_failure_fail_dagrun
     assert demo_dag.max_active_runs == 1
     assert demo_dag.task_group_dict.keys() >= {"wave_1", "wave_2", "wave_3"}
 

@@ -34,7 +34,7 @@ from aws_faults import KINDS, Faults, fast_retries, inject_faults
 from dag_run_helpers import (
     CONFIRM, SPOKE, airflow_cli, recovery_instances, report_folder, report_of, resume, rest_api, run, states_of,
 )
-from notifications import events, subscribe_queue
+from notifications import events, received_events, subscribe_queue
 
 pytestmark = pytest.mark.airflow
 
@@ -163,9 +163,20 @@ def test_failed_resource_blocks_the_next_wave_and_clearing_it_finishes_the_run(d
     report = report_of(dag_run)
     failure = next(f for f in report["failures"] if f["task"] == "wave_2.instantiate_1")
     assert failure["error"].startswith(f"app-03: DRS launch of {broken} FAILED in {dr}")
-    sent = events(sqs, queue)
-    assert [e["event"] for e in sent] == ["run_started", "approval_required", "run_failed"]
+    received = received_events(sqs, queue)
+    sent = [e for e, _ in received]
+    assert [e["event"] for e in sent] == ["run_started", "wave_completed", "approval_required", "unit_failed", "run_failed"]
+    # announced when it failed, not when the run ended: before the report task even started
+    (report_ti,) = [ti for ti in dag_run.get_task_instances() if ti.task_id == "report"]
+    assert received[3][1] < report_ti.start_date
     assert sent[-1]["failing_task"] == "wave_2.instantiate_1" and "app-03" in sent[-1]["error"]
+    # the unit was announced once, when its last try failed (not when Airflow retried it), with what to do
+    alert = sent[3]
+    assert (alert["task"], alert["unit_id"], alert["wave"], alert["phase"]) == ("wave_2.instantiate_1", failed, 2, "INSTANTIATE")
+    assert alert["tries"] == 2 and "app-03" in alert["resources"] and alert["error"] == failure["error"]
+    assert alert["remediation"] and alert["clear"]["rest"]["body"]["task_ids"] == [["wave_2.instantiate_1",
+                                                                                    instantiate[failed].map_index]]
+    assert alert["clear"]["rest"]["body"]["include_downstream"] and alert["clear"]["rest"]["body"]["only_failed"]
     retry = sent[-1]["retry"]
     assert retry["cli"] in sent[-1]["remediation"] and json.dumps(retry["rest"]["body"]) in sent[-1]["remediation"]
     assert "Downstream ticked" in sent[-1]["remediation"]
@@ -210,7 +221,7 @@ def test_failed_resource_blocks_the_next_wave_and_clearing_it_finishes_the_run(d
     assert len(recovery_instances(hub, dr)) == 8 and len(recovery_instances(sessions[SPOKE], dr)) == 4
     after = roles(plan, sessions)
     assert after["www-dns"] == ["web-usw2.acme.example."] and after["orders-db"]["writer"] == "dr"
-    assert [e["event"] for e in events(sqs, queue)] == ["approval_required", "approval_required", "run_succeeded"]
+    assert [e["event"] for e in events(sqs, queue)] == ["wave_completed", "approval_required"] * 2 + ["run_succeeded"]
 
     # RTO: from the run's first start to the last wave validated, by Airflow's own clock, within seconds
     report = report_of(dag_run)
@@ -287,7 +298,7 @@ def test_failover_through_faults_alerts_on_an_overdue_gate_and_leaks_no_secret(d
     assert overdue[0]["waiting_for"].startswith("0:00:") and int(overdue[0]["waiting_for"][-2:]) >= 3
     assert "hitlDetails" in overdue[0]["how_to_approve"]
     assert [e["event"] for e in sent if e["event"] != "approval_overdue"] == (
-        ["run_started"] + ["approval_required"] * 3 + ["run_succeeded"])
+        ["run_started"] + ["wave_completed", "approval_required"] * 3 + ["run_succeeded"])
     approvals = {a["gate"]: a for a in report_of(dag_run)["approvals"]}
     assert approvals["approve_wave_2"]["overdue_alerts"] == 1 and approvals["approve_wave_2"]["waited_seconds"] >= 3
     assert {a["decision"] for a in approvals.values()} == {"approved"} and {a["by"] for a in approvals.values()} == {"carol"}

@@ -79,6 +79,50 @@ def test_rejection_is_the_outcome(plan):
     assert "approve_wave_2           rejected by carol" in render_text(rep)
 
 
+def test_who_triggered_who_may_approve_and_a_breach_of_separation_of_duties(plan):
+    from dataclasses import replace
+
+    strict = replace(plan, approvers=("alice", "bob", "carol"), separation_of_duties=True)
+    gates = [{"task": "approve_wave_2", "requested_at": at(7), "responded_at": at(19), "decision": "approved",
+              "responded_by": "bob", "allowed_respondents": ["bob", "carol"],
+              "refused": [{"by": "mallory", "answer": "Approve", "at": at(8), "why": "mallory is not among the approvers"}]},
+             {"task": "approve_wave_3", "requested_at": at(27), "responded_at": at(39), "decision": "waiting",
+              "responded_by": "alice"}]  # marked success by alice, who triggered the run (the audit log says)
+    rep = build_report(strict, run_id="r1", operation="failover", dry_run=False, run_started_at=T0, preflight=None,
+                       records=[TaskRecord.from_dict(r) for r in records()],
+                       gates=[GateRecord.from_dict(g) for g in gates], failed_tasks=[], ended_at=at(60),
+                       triggered_by={"user": "alice", "run_type": "manual"})
+    assert rep["triggered_by"] == {"user": "alice", "run_type": "manual"} and rep["approvers"] == ["alice", "bob", "carol"]
+    first, second = rep["approvals"]
+    assert first["allowed"] == ["bob", "carol"] and first["refused"][0]["by"] == "mallory"
+    assert (second["decision"], second["by"], second["responded_at"]) == ("marked success (manual override)", "alice", at(39))
+    assert rep["separation_of_duties"] == {"triggered_by": "alice", "breaches": [
+        {"gate": "approve_wave_3", "decision": "marked success (manual override)", "by": "alice"}]}
+    text = render_text(rep)
+    assert "triggered by: alice (manual run)" in text
+    assert "approvers: alice, bob, carol; whoever triggers a failover may not approve it" in text
+    assert "refused 'Approve' from mallory" in text
+    assert "SEPARATION OF DUTIES BREACHED: approve_wave_3 marked success (manual override) by alice" in text
+
+
+def test_a_cancelled_run_says_what_was_stopped_and_what_never_started(plan):
+    cancelled = {"by": "carol", "at": at(30), "stopped": ["approve_wave_3"], "not_run": ["wave_3.activate", "cleanup"]}
+    gates = [{"task": "approve_wave_3", "requested_at": at(27), "responded_at": at(30), "responded_by": "carol",
+              "decision": "stopped (the run was cancelled)"}]
+    rep = report(plan, records()[:4], gates, failed_tasks=["approve_wave_3"])
+    assert rep["outcome"] == "failed" and "cancelled" not in rep  # the same records, without the cancel
+    rep = build_report(plan, run_id="r1", operation="failover", dry_run=False, run_started_at=T0, preflight=None,
+                       records=[TaskRecord.from_dict(r) for r in records()[:4]],
+                       gates=[GateRecord.from_dict(g) for g in gates], failed_tasks=["approve_wave_3"],
+                       ended_at=at(31), cancelled=cancelled, audit_log=None)
+    assert rep["outcome"] == "cancelled" and rep["cancelled"] == cancelled
+    assert [w["outcome"] for w in rep["waves"]] == ["succeeded", "succeeded", "skipped"]
+    text = render_text(rep)
+    assert f"CANCELLED by carol at {at(30)}: the run was marked failed" in text
+    assert "stopped while running or waiting: approve_wave_3" in text and "never started: wave_3.activate, cleanup" in text
+    assert "approve_wave_3           stopped (the run was cancelled) by carol" in text
+
+
 def test_written_to_s3_when_the_manifest_names_a_bucket(aws, plan):
     s3 = aws.client("s3", region_name="us-east-1")
     s3.create_bucket(Bucket="acme-dr-reports")

@@ -51,6 +51,8 @@ EXPECTED = {
     "uppercase-manifest-id.yaml": ("manifestId", "'ACME_Prod'"),
     "missing-action.yaml": ("layers[0].resources[0] (a).action", "missing 'action'"),
     "bad-region.yaml": ("regions.dr", "'Oregon'"),
+    "separation-of-duties-one-approver.yaml": ("", "separationOfDuties with one approver ('alice')"),
+    "duplicate-approver.yaml": ("", "approvers: 'alice' is listed twice"),
 }
 
 
@@ -96,6 +98,23 @@ def test_demo_manifest_is_the_estate_the_issue_asks_for():
     assert {r.account_id for r in plan.resources.values()} >= {None, "222222222222"}
 
 
+def test_approvers_and_separation_of_duties_reach_the_plan(tmp_path):
+    import yaml
+
+    from dr_adapters.plan.model import plan_from_dict, plan_to_dict
+
+    data = yaml.safe_load((ROOT / "include" / "manifests" / "acme-production.yaml").read_text())
+    assert build_plan(load_manifest(ROOT / "include" / "manifests" / "acme-production.yaml")).approvers == ()
+    data.update(approvers=["alice", "bob"], separationOfDuties=True)
+    path = tmp_path / "people.yaml"
+    path.write_text(yaml.safe_dump(data))
+    plan = build_plan(load_manifest(path))
+    assert plan.approvers == ("alice", "bob") and plan.separation_of_duties is True
+    for with_waves in (True, False):  # the gates get the header only
+        back = plan_from_dict(plan_to_dict(plan, with_waves=with_waves))
+        assert (back.approvers, back.separation_of_duties) == (("alice", "bob"), True)
+
+
 def run_cli(*args):
     return subprocess.run([sys.executable, "-m", "dr_adapters", *args], capture_output=True, text=True, cwd=ROOT)
 
@@ -123,6 +142,9 @@ def test_schema_export_types_each_action_config():
     assert "DrsConfig" in defs and "sourceServerId" in defs["DrsConfig"]["properties"]
     assert defs["Strict"]["additionalProperties"] is False if "Strict" in defs else True
     assert any(d.get("additionalProperties") is False for d in defs.values())
+    people = schema["properties"]
+    assert people["approvers"]["type"] == "array" and "allowed respondents" in people["approvers"]["description"]
+    assert people["separationOfDuties"]["type"] == "boolean"
 
 
 def _scope(**changes):

@@ -26,6 +26,7 @@ from typing import Any
 from airflow.sdk import DAG, CronTriggerTimetable, Param, TaskGroup, get_parsing_context
 
 from dr_adapters.adapters.manual_step import is_manual_step, manual_step_config
+from dr_adapters.orchestration.alerts import announce_unit_failure
 from dr_adapters.orchestration.gates import WaveApprovalOperator
 from dr_adapters.orchestration.manual_steps import ManualStepOperator, manual_task_id
 from dr_adapters.orchestration.operators import (REPORT_TASK_ID, PhaseOperator, PreflightOperator, ReportOperator,
@@ -127,8 +128,9 @@ def build_dag(plan: Plan) -> DAG:
     full = plan_to_dict(plan)
     header = plan_to_dict(plan, with_waves=False)
     common = {"plan": header, "trigger_rule": TRIGGER_RULE}
+    # A unit that fails for good is announced at once, from the worker, while its siblings go on.
     mapped = {**common, "max_active_tis_per_dagrun": settings["parallel_units"],
-              "map_index_template": "{{ task.unit_id }}"}
+              "map_index_template": "{{ task.unit_id }}", "on_failure_callback": announce_unit_failure}
     unit_dicts = {u.unit_id: u.to_dict() for w in plan.waves for u in w.units}
     if len(unit_dicts) != len(plan.units):  # mapped tasks key on unit ids: one must never hide another
         raise ValueError(f"{plan.dag_id}: work unit ids repeat across waves; the planner must make them unique")
@@ -164,14 +166,16 @@ def build_dag(plan: Plan) -> DAG:
         },
     ) as dag:
         previous = PreflightOperator(task_id="preflight", plan=full, retries=0)
+        completed: dict[str, Any] | None = None  # the wave before the next gate, which announces it
         for i, wave in enumerate(plan.waves):
             if i:
                 gate = WaveApprovalOperator(task_id=f"approve_wave_{wave.number}", plan=header, next_wave=wave.number,
                                             next_step=f"wave {wave.number} ({wave.layer_id})",
-                                            trigger_rule=TRIGGER_RULE, retries=0)
+                                            completed_wave=completed, trigger_rule=TRIGGER_RULE, retries=0)
                 gate_tasks.append(gate.task_id)
                 previous >> gate
                 previous = gate
+            recorded_before = len(record_tasks)
             with TaskGroup(group_id=f"wave_{wave.number}", tooltip=f"{wave.layer_id}: {len(wave.resource_ids)} resources") as group:
                 chain: list[Any] = []  # in order; an element is a task, or manual steps asked side by side
                 for s, step in enumerate(wave.steps, start=1):
@@ -198,9 +202,14 @@ def build_dag(plan: Plan) -> DAG:
             if chain:
                 _link(previous, group)
                 previous = group
+                steps_here = [t for t, unit in manual_tasks.items() if unit["wave"] == wave.number]
+                completed = {"number": wave.number, "layer_id": wave.layer_id,
+                             "tasks": record_tasks[recorded_before:] + steps_here}
+            else:
+                completed = None
 
         gate = WaveApprovalOperator(task_id="approve_cleanup", plan=header, next_step="cleanup of the old region",
-                                    trigger_rule=TRIGGER_RULE, retries=0)
+                                    completed_wave=completed, trigger_rule=TRIGGER_RULE, retries=0)
         gate_tasks.append(gate.task_id)
         previous >> gate
         previous = gate
@@ -219,6 +228,10 @@ def build_dag(plan: Plan) -> DAG:
                 previous = steps
         report = ReportOperator(task_id=REPORT_TASK_ID, plan=full, record_tasks=record_tasks, gate_tasks=gate_tasks,
                                 manual_tasks=manual_tasks, retries=1)
+        # A teardown: when a person marks the run failed (cancels it), Airflow skips every task not yet
+        # started but still runs its teardowns, so the cancelled run gets its report and notification.
+        # Its failure fails the run, as before (a report that finds the run not succeeded fails).
+        report.as_teardown(on_failure_fail_dagrun=True)
         _link(previous, report)
     # The run parameters are the DAG's, set once its tasks exist. Set before, Airflow copies them
     # into every task, compares and serializes each copy (two thirds of the DAG processor's work

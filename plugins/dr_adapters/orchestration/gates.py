@@ -11,6 +11,11 @@ uses the HITL response timeout: Airflow's scheduler sweeps ``awaiting_input`` ta
 has passed and resumes them with a timeout event (no worker slot and no triggerer while waiting);
 the gate then publishes the alert and parks again, still waiting for its answer. It never approves
 or rejects on its own (the gate has no default option).
+
+Who may answer (orchestration.audit): the manifest's ``approvers`` are the gate's allowed respondents,
+less whoever triggered the run under ``separationOfDuties``; an answer from anyone else is refused
+(by Airflow's HITL endpoint, and again here) and the gate stays open. When it opens, a gate first
+announces the wave before it as completed (``wave_completed``, with that wave's health).
 """
 
 from __future__ import annotations
@@ -21,9 +26,11 @@ from typing import Any
 
 from airflow.providers.standard.exceptions import HITLRejectException
 from airflow.providers.standard.operators.hitl import HITLOperator
-from airflow.sdk.exceptions import TaskAwaitingInput
+from airflow.sdk.exceptions import AirflowFailException, TaskAwaitingInput
 
 from dr_adapters.orchestration import tries
+from dr_adapters.orchestration.alerts import announce_wave_completed
+from dr_adapters.orchestration.audit import allowed_respondents, refusal, triggered_by
 from dr_adapters.orchestration.aws_access import DEFAULT_CONN_ID, orchestrator_region, sessions_for
 from dr_adapters.orchestration.notify import dark_region, notify
 from dr_adapters.orchestration.operators import now, request_from_context
@@ -58,7 +65,7 @@ class WaveApprovalOperator(HITLOperator):
     ui_color = "#fff3cd"
 
     def __init__(self, *, plan: dict[str, Any], next_step: str, next_wave: int | None = None,
-                 aws_conn_id: str = DEFAULT_CONN_ID, **kwargs: Any):
+                 completed_wave: dict[str, Any] | None = None, aws_conn_id: str = DEFAULT_CONN_ID, **kwargs: Any):
         super().__init__(
             subject=f"DR {plan['dag_id']}: approve {next_step}?",
             body=f"The previous wave is activated and validated. Approve to start {next_step}; "
@@ -72,6 +79,8 @@ class WaveApprovalOperator(HITLOperator):
         self.plan = plan
         self.next_step = next_step
         self.next_wave = next_wave
+        # The wave this gate follows: {"number", "layer_id", "tasks": its tasks that leave records}.
+        self.completed_wave = completed_wave
         self.aws_conn_id = aws_conn_id
 
     def execute(self, context: Any) -> Any:
@@ -79,6 +88,8 @@ class WaveApprovalOperator(HITLOperator):
         request = request_from_context(plan, context)
         record = GateRecord(task=self.task_id, next_step=self.next_step, requested_at=now())
         tries.begin(context, record)  # a wait of an earlier try still counts in the report
+        sessions = sessions_for(plan, context["run_id"], self.aws_conn_id,
+                                home_region=orchestrator_region(plan, request.acting_as))
         reason = None
         if not request.gates_wait:
             reason = f"approval not needed (operation={request.operation.value}, approval "
@@ -96,12 +107,20 @@ class WaveApprovalOperator(HITLOperator):
             record.decision, record.responded_at, record.note = "automatic", record.requested_at, reason
             tries.keep(context, record)
             context["ti"].xcom_push(key="record", value=record.to_dict())
+            self._wave_completed(plan, sessions, context, avoid=dark_region(plan, request))
             self.log.info("gate passes: %s", reason)
             return record.to_dict()
         record.decision = "waiting"
         how = HOW_TO_APPROVE.format(dag_id=plan.dag_id, run_id=context["run_id"], task_id=self.task_id)
-        sessions = sessions_for(plan, context["run_id"], self.aws_conn_id,
-                                home_region=orchestrator_region(plan, request.acting_as))
+        allowed = allowed_respondents(plan, triggered_by(context))
+        if allowed is not None:
+            if not allowed:  # preflight stops such a run first; never open a gate anyone could answer
+                raise AirflowFailException(
+                    f"nobody may approve this gate: {', '.join(plan.approvers)} triggered the run and is the only "
+                    "approver (separationOfDuties) -- have another approver trigger it, or add approvers")
+            self.assigned_users = [{"id": user, "name": user} for user in allowed]
+            record.allowed_respondents = allowed
+            how = f"Only {', '.join(allowed)} may answer. " + how
         if not request.unplanned:  # is the region being left still there? one quick probe
             source = plan.regions.source(request.acting_as)
             if probe_region(sessions, source, None) is not None:
@@ -111,14 +130,22 @@ class WaveApprovalOperator(HITLOperator):
                        f"'{CONTINUE_UNPLANNED}' to go on without it, or Reject to stop. " + how)
         tries.keep(context, record)
         context["ti"].xcom_push(key="record", value=record.to_dict())
+        # before anything is asked: the wave's health is what the approver weighs
+        self._wave_completed(plan, sessions, context, avoid=dark_region(plan, request) or record.source_dark)
         notify(plan, sessions, "approval_required",
                f"DR {plan.dag_id}: approval required before {self.next_step}",
                {"run_id": context["run_id"], "gate": self.task_id, "how_to_approve": how,
-                **({"source_dark": record.source_dark} if record.source_dark else {})},
+                **({"source_dark": record.source_dark} if record.source_dark else {}),
+                **({"approvers": record.allowed_respondents} if record.allowed_respondents else {})},
                avoid=dark_region(plan, request) or record.source_dark)
         self.log.info("waiting for approval. %s", how)
         self.response_timeout = alert_interval()  # when the scheduler resumes us to raise the alert
         return super().execute(context)
+
+    def _wave_completed(self, plan: Any, sessions: Any, context: Any, *, avoid: str | None) -> None:
+        """``wave_completed`` for the wave this gate follows (none when it did not run in this run)."""
+        if self.completed_wave:
+            announce_wave_completed(plan, sessions, context, self.completed_wave, self.next_step, avoid=avoid)
 
     def execute_complete(self, context: Any, event: dict[str, Any]) -> Any:
         saved = context["ti"].xcom_pull(task_ids=self.task_id, key="record")
@@ -127,6 +154,8 @@ class WaveApprovalOperator(HITLOperator):
             return self._overdue(context, record)
         user = event.get("responded_by_user") or {}
         chosen = (event.get("chosen_options") or ["?"])[0]
+        if "error" not in event and (why := refusal(plan_from_dict(self.plan), triggered_by(context), user)):
+            return self._refuse(context, record, user, chosen, why)
         record.decision = DECISIONS.get(chosen, chosen)
         record.responded_at = _iso(event.get("responded_at")) or now()
         record.responded_by = user.get("name") or user.get("id") if isinstance(user, dict) else str(user)
@@ -141,6 +170,21 @@ class WaveApprovalOperator(HITLOperator):
             self.log.warning("%s chose to continue unplanned: no further call to the region being left",
                              record.responded_by)
         return answer
+
+    def _refuse(self, context: Any, record: GateRecord, user: Any, chosen: str, why: str) -> Any:
+        """An answer from someone who may not give it: recorded, the request opened again (Airflow
+        clears a HITL response when the request is written again), and the gate waits on."""
+        from airflow.sdk.execution_time.hitl import upsert_hitl_detail
+
+        who = (user.get("name") or user.get("id")) if isinstance(user, dict) else str(user)
+        record.refused = [*(record.refused or []), {"by": who, "answer": chosen, "at": now(), "why": why}]
+        tries.keep(context, record)
+        context["ti"].xcom_push(key="record", value=record.to_dict())
+        self.log.warning("refused %r from %s: %s; the gate waits for an allowed approver", chosen, who, why)
+        upsert_hitl_detail(ti_id=context["ti"].id, options=self.options, subject=self.subject, body=self.body,
+                           defaults=self.defaults, multiple=self.multiple, params=self.serialized_params,
+                           assigned_users=self.assigned_users)
+        raise TaskAwaitingInput(method_name="execute_complete", timeout=alert_interval())
 
     def _overdue(self, context: Any, record: GateRecord) -> Any:
         """Still no answer after the alert interval: alert, then wait again (the request stays open)."""

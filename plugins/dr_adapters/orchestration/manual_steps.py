@@ -25,13 +25,13 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from airflow.providers.standard.operators.hitl import HITLOperator
-from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException, TaskAwaitingInput
+from airflow.sdk.exceptions import AirflowFailException, TaskAwaitingInput
 
 from dr_adapters.adapters.manual_step import ManualStepConfig, manual_step_config, placement
 from dr_adapters.orchestration.aws_access import DEFAULT_CONN_ID, orchestrator_region, sessions_for
 from dr_adapters.orchestration.gates import alert_interval
 from dr_adapters.orchestration.notify import dark_region, notify
-from dr_adapters.orchestration.operators import now, request_from_context
+from dr_adapters.orchestration.operators import now, request_from_context, skip
 from dr_adapters.plan.model import Plan, WorkUnit, plan_from_dict
 from dr_adapters.plan.run_request import RunRequest, RunRequestError
 from dr_adapters.plan.types import Operation, Phase
@@ -104,7 +104,7 @@ class ManualStepOperator(HITLOperator):
         unit = WorkUnit.from_dict(self.unit)
         cfg = manual_step_config(unit.resources[0])
         if reason := self.skip_reason(plan, request):
-            raise AirflowSkipException(reason)
+            skip(context, reason)
         record = self._record(unit, cfg)
         record.started_at = now()
         back = request.acting_as is Operation.FAILBACK or request.reverse_drill

@@ -13,7 +13,7 @@ import logging
 import shlex
 from dataclasses import replace
 from datetime import datetime, timedelta, timezone
-from typing import Any
+from typing import Any, NoReturn
 
 from airflow.sdk.bases.skipmixin import XCOM_SKIPMIXIN_KEY, XCOM_SKIPMIXIN_SKIPPED
 from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException, DownstreamTasksSkipped
@@ -26,6 +26,7 @@ from dr_adapters.aws.sessions import DEAD_ENDPOINT_ERRORS
 from dr_adapters.health import settled, unhealthy, unit_health
 from dr_adapters.orchestration.aws_access import DEFAULT_CONN_ID, orchestrator_region, sessions_for
 from dr_adapters.orchestration import tries
+from dr_adapters.orchestration.audit import review_run, run_type, triggered_by
 from dr_adapters.orchestration.notify import dark_region, notify
 from dr_adapters.orchestration.triggers import AwsWaitTrigger, HealthWaitTrigger, health_poll_seconds
 from dr_adapters.preflight import probe_region, run_preflight
@@ -57,6 +58,18 @@ def request_from_context(plan: Plan, context: Any) -> RunRequest:
             and switched_to_unplanned(plan, context):
         request = replace(request, failover_mode=FailoverMode.UNPLANNED)
     return request
+
+
+SKIPPED_KEY = "skipped"
+
+
+def skip(context: Any, reason: str) -> NoReturn:
+    """Skip this task because the run's parameters do not select it, leaving a mark in XCom: a task
+    found skipped without it never ran, because a person cancelled the run (Airflow skips every task
+    not yet started when a run is marked failed), and the report says so."""
+    ti = context["ti"]
+    ti.xcom_push(key=SKIPPED_KEY, value={"task": ti.task_id, "map_index": ti.map_index, "reason": reason})
+    raise AirflowSkipException(reason)
 
 
 def gate_task_ids(plan: Plan) -> list[str]:
@@ -132,7 +145,8 @@ class PreflightOperator(DrOperator):
         ctx = self.run_context(plan, request, context)
         record.operation, record.dry_run, record.waves = request.operation.value, request.dry_run, list(request.waves)
         notify(plan, ctx.aws, "run_started", f"DR {request.operation.value} started: {plan.dag_id}",
-               {"run_id": context["run_id"], "waves": list(request.waves), "dry_run": request.dry_run},
+               {"run_id": context["run_id"], "waves": list(request.waves), "dry_run": request.dry_run,
+                "triggered_by": triggered_by(context)},
                avoid=dark_region(plan, request))
         findings = run_preflight(plan, request, ctx)
         problems = [f for f in findings if not f["ok"]]
@@ -217,7 +231,7 @@ class PhaseOperator(DrOperator):
     def execute(self, context: Any) -> dict[str, Any]:
         plan, request = self.load(context)
         if reason := self.skip_reason(request):
-            raise AirflowSkipException(reason)
+            skip(context, reason)
         unit = WorkUnit.from_dict(self.unit)
         record = TaskRecord(task=self.task_id, phase=self.phase,
                             wave=self.wave if self.wave is not None else self.unit.get("wave"),
@@ -319,7 +333,7 @@ class ValidateOperator(PhaseOperator):
     def execute(self, context: Any) -> dict[str, Any]:
         plan, request = self.load(context)
         if reason := self.skip_reason(request):
-            raise AirflowSkipException(reason.replace("phase ACTIVATE is not selected", "ACTIVATE did not run"))
+            skip(context, reason.replace("phase ACTIVATE is not selected", "ACTIVATE did not run"))
         unit = WorkUnit.from_dict(self.unit)
         record = TaskRecord(task=self.task_id, phase="VALIDATE", wave=self.wave, unit_id=unit.unit_id,
                             action=unit.action, account_id=unit.account_id, resource_ids=unit.resource_ids,
@@ -442,14 +456,21 @@ class ReportOperator(DrOperator):
         except RunRequestError:
             request = None
         pull = lambda ids: [r for r in (ti.xcom_pull(task_ids=ids, key="record") or []) if r]  # noqa: E731
-        states = self._task_states(context)
+        by_instance = self._instance_states(context)
+        states = worst_states(by_instance)
         gates = [GateRecord.from_dict(g) for g in pull(self.gate_tasks)]
         recorded = {g.task for g in gates}
         # A gate marked success before it ran left no record: that is the operator's override.
         gates += [GateRecord(task=g, decision="marked success (manual override)")
                   for g in self.gate_tasks if g not in recorded and states.get(g) == "success"]
         preflight = ti.xcom_pull(task_ids="preflight", key="record")
+        records = [TaskRecord.from_dict(r) for r in pull(self.record_tasks)]
         manual = self._manual_steps(pull, states)
+        # Who did what: the trigger, each gate's answer, and from Airflow's audit log what leaves no
+        # name of its own (a gate or step marked success, a run cancelled by marking it failed).
+        who = review_run(plan.dag_id, context["run_id"], by_instance, states, records, gates, manual,
+                         phase_tasks=self.record_tasks, never_started=self._never_started(ti, by_instance),
+                         since=context["dag_run"].start_date.isoformat())
         report = build_report(
             plan,
             run_id=context["run_id"],
@@ -457,12 +478,15 @@ class ReportOperator(DrOperator):
             dry_run=bool(request and request.dry_run),
             run_started_at=context["dag_run"].start_date.isoformat(),
             preflight=PreflightRecord.from_dict(preflight) if preflight else None,
-            records=[TaskRecord.from_dict(r) for r in pull(self.record_tasks)] + manual,
+            records=records + manual,
             gates=gates,
             failed_tasks=sorted(t for t, state in states.items()
                                 if state in ("failed", "upstream_failed") and t != self.task_id),
             ended_at=now(),
             unplanned_from=dark_region(plan, request),
+            triggered_by={"user": triggered_by(context), "run_type": run_type(context)},
+            cancelled=who.cancelled,
+            audit_log=who.audit_problem,
         )
         text = render_text(report)
         sessions = sessions_for(plan, context["run_id"], self.aws_conn_id,
@@ -476,13 +500,16 @@ class ReportOperator(DrOperator):
         # XCom tab and REST read it from anywhere.
         ti.xcom_push(key="report", value=json.loads(json.dumps(report, default=str)))
         self.log.info("DR report (%s):\n%s", report["location"], text)
-        event = {"succeeded": "run_succeeded", "rejected": "run_rejected"}.get(report["outcome"], "run_failed")
+        event = {"succeeded": "run_succeeded", "rejected": "run_rejected",
+                 "cancelled": "run_cancelled"}.get(report["outcome"], "run_failed")
         details: dict[str, Any] = {"run_id": context["run_id"], "report": report["location"], "rto": report["rto"]}
         details["report_api"] = (f"GET /api/v2/dags/{self.dag_id}/dagRuns/{context['run_id']}/taskInstances/"
                                  f"{self.task_id}/xcomEntries/report")  # wherever the local copy landed
         if report.get("failover_mode") == "unplanned":  # what waits for the old region, and what may be lost
             details.update(failover_mode="unplanned", deferred=report["deferred"],
                            data_loss_exposure=report["data_loss_exposure"])
+        if report.get("cancelled"):  # what ran and what did not, and who stopped it
+            details.update(cancelled=report["cancelled"], waves={w["number"]: w["outcome"] for w in report["waves"]})
         if report["failures"]:
             first = report["failures"][0]
             retry = retry_actions(plan.dag_id, context["run_id"])
@@ -503,6 +530,8 @@ class ReportOperator(DrOperator):
         for task, unit in self.manual_tasks.items():
             state, record = states.get(task), records.get(task)
             if record is not None and record.decision == "waiting" and state == "failed":
+                # marked failed while it waited: by a person on the task, or by a cancel of the run
+                # (review_run tells which, from Airflow's audit log when it can be read)
                 record.decision, record.outcome, record.ended_at = "marked failed (manual override)", "failed", now()
                 record.error = f"manual step '{record.title}' marked failed"
             if state != "success" or (record is not None and record.decision != "waiting"):
@@ -516,20 +545,46 @@ class ReportOperator(DrOperator):
             record.decision, record.outcome = "marked success (manual override)", "succeeded"
         return list(records.values())
 
-    def _task_states(self, context: Any) -> dict[str, str]:
-        """task_id -> state for this run (a mapped task's worst state wins)."""
+    def _instance_states(self, context: Any) -> dict[tuple[str, int], str]:
+        """(task_id, map_index) -> state of every task instance of this run."""
         try:
             by_run = context["ti"].get_task_states(dag_id=self.dag_id, run_ids=[context["run_id"]])
         except Exception:  # noqa: BLE001 - the report still renders from the records alone
             self.log.warning("cannot read task states; the report relies on task records", exc_info=True)
             return {}
-        states: dict[str, str] = {}
-        rank = {"failed": 3, "upstream_failed": 2}
+        states: dict[tuple[str, int], str] = {}
         for key, state in (by_run.get(context["run_id"]) or {}).items():
-            task = key.rsplit("_", 1)[0] if key.rsplit("_", 1)[-1].isdigit() and key not in self._task_ids() else key
-            if rank.get(str(state), 0) >= rank.get(states.get(task, ""), 0):
-                states[task] = str(state)
+            task, _, index = key.rpartition("_")  # a mapped instance is "<task_id>_<map_index>"
+            if index.isdigit() and key not in self._task_ids():
+                states[(task, int(index))] = str(state)
+            else:
+                states[(key, -1)] = str(state)
         return states
+
+    def _never_started(self, ti: Any, by_instance: dict[tuple[str, int], str]) -> list[str]:
+        """Tasks with an instance skipped that did not skip itself (no mark, see ``skip``): Airflow skipped
+        it because a person marked the run failed (or the task skipped) before it started."""
+        skipped = {(t, m) for (t, m), state in by_instance.items() if state == "skipped" and t != self.task_id}
+        if not skipped:
+            return []
+        # A readiness check's preflight skips everything else in one step, leaving one mark for them all.
+        by_preflight = ti.xcom_pull(task_ids="preflight", key=XCOM_SKIPMIXIN_KEY) or {}
+        skipped = {(t, m) for t, m in skipped if t not in set(by_preflight.get(XCOM_SKIPMIXIN_SKIPPED) or [])}
+        if not skipped:
+            return []
+        marks = ti.xcom_pull(task_ids=sorted({t for t, _ in skipped}), key=SKIPPED_KEY) or []
+        marked = {(m.get("task"), m.get("map_index")) for m in marks if isinstance(m, dict)}
+        return sorted({t for t, m in skipped - marked})
 
     def _task_ids(self) -> set[str]:
         return set(self.dag.task_ids) if self.has_dag() else set()
+
+
+def worst_states(by_instance: dict[tuple[str, int], str]) -> dict[str, str]:
+    """task_id -> state (a mapped task's worst state wins)."""
+    states: dict[str, str] = {}
+    rank = {"failed": 3, "upstream_failed": 2}
+    for (task, _), state in sorted(by_instance.items()):
+        if rank.get(state, 0) >= rank.get(states.get(task, ""), 0):
+            states[task] = state
+    return states

@@ -124,6 +124,8 @@ class Plan:
     discovery: dict[str, Any] | None = None  # a tag-driven estate: where its resources are found (sources.discovery)
     discovered_at: str | None = None  # when the snapshot this plan was built from was taken
     unprotected: str = "warn"  # tagged resources the plan does not hold: warn | error | ignore
+    approvers: tuple[str, ...] = ()  # who may answer the gates (Airflow user ids); empty: anyone Airflow lets
+    separation_of_duties: bool = False  # whoever triggered a failover/failback cannot approve it
 
     @property
     def wave_numbers(self) -> list[int]:
@@ -197,6 +199,8 @@ def plan_to_dict(plan: Plan, *, with_waves: bool = True) -> dict[str, Any]:
         "discovery": plan.discovery,
         "discovered_at": plan.discovered_at,
         "unprotected": plan.unprotected,
+        "approvers": list(plan.approvers),
+        "separation_of_duties": plan.separation_of_duties,
     }
 
 
@@ -235,4 +239,6 @@ def plan_from_dict(data: dict[str, Any]) -> Plan:
         discovery=data.get("discovery"),
         discovered_at=data.get("discovered_at"),
         unprotected=data.get("unprotected", "warn"),
+        approvers=tuple(data.get("approvers") or ()),
+        separation_of_duties=bool(data.get("separation_of_duties")),
     )

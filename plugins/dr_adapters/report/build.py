@@ -117,9 +117,14 @@ def build_report(
     failed_tasks: list[str],
     ended_at: str,
     unplanned_from: str | None = None,
+    triggered_by: dict[str, Any] | None = None,
+    cancelled: dict[str, Any] | None = None,
+    audit_log: str | None = None,
 ) -> dict[str, Any]:
     """``unplanned_from``: the dark region an unplanned failover left; its CLEANUP and REPLICATE
-    are reported as deferred until it returns, with each resource's data-loss exposure."""
+    are reported as deferred until it returns, with each resource's data-loss exposure.
+    ``triggered_by``: {"user", "run_type"} of the run; ``cancelled``: {"by", "at", "stopped", "not_run"}
+    when a person marked the run failed; ``audit_log``: why Airflow's audit log could not name someone."""
     waves = []
     for wave in plan.waves:
         mine = [r for r in records if r.wave == wave.number and r.phase in ("INSTANTIATE", "ACTIVATE", "VALIDATE")]
@@ -133,8 +138,9 @@ def build_report(
         decision = g.decision
         if decision == "waiting":  # completed without a recorded answer: marked success by an operator
             later = [r.started_at for r in records if r.started_at and r.started_at > (g.requested_at or "")]
-            responded = min(later) if later else None
+            responded = g.responded_at or (min(later) if later else None)  # the audit log's time, when known
             decision = "marked success (manual override)" if responded else "no answer"
+        people = {k: v for k, v in (("allowed", g.allowed_respondents), ("refused", g.refused)) if v}
         approvals.append({
             "gate": g.task,
             "before": g.next_step,
@@ -144,6 +150,7 @@ def build_report(
             "responded_at": responded,
             "waited_seconds": _seconds(g.requested_at, responded) or 0.0,
             "overdue_alerts": len(g.overdue_alerts or []),
+            **people,  # who could answer, and answers refused (approvers, separationOfDuties)
         })
 
     tried: list[TriedRecord] = [*([preflight] if preflight else []), *records, *gates]
@@ -168,7 +175,8 @@ def build_report(
         failures.insert(0, {"task": "preflight", "unit_id": None,
                             "resources": [p["resource_id"] for p in preflight.problems],
                             "error": "; ".join(f"{p['resource_id']}: {p['message']}" for p in preflight.problems)})
-    outcome = "rejected" if rejected else ("failed" if failures or failed_tasks else "succeeded")
+    outcome = "rejected" if rejected else "cancelled" if cancelled else (
+        "failed" if failures or failed_tasks else "succeeded")
     target = plan.rto_minutes
     report = {
         "dag_id": plan.dag_id,
@@ -213,6 +221,7 @@ def build_report(
         switch = next((a for a in approvals if a["decision"] == "continued unplanned"), None)
         if switch:  # a planned run a person switched at a gate (Region switch's "switch to ungraceful")
             report["switched_to_unplanned"] = {"gate": switch["gate"], "by": switch["by"], "at": switch["responded_at"]}
+    report.update(_who(plan, approvals, triggered_by, cancelled, audit_log))
     report["resources"] = _resource_states(plan, records)
     return report
 
@@ -223,6 +232,30 @@ def _capacity(preflight: PreflightRecord | None) -> list[dict[str, Any]]:
     found = [{**(f.get("quota") or {}), "level": f.get("level"), "ok": f["ok"], "message": f["message"]}
              for f in (preflight.findings if preflight else []) if f.get("kind") == "capacity"]
     return sorted(found, key=lambda q: order.get(q["level"] or "", 5))
+
+
+APPROVING = ("approved", "continued unplanned", "marked success (manual override)")
+
+
+def _who(plan: Plan, approvals: list[dict[str, Any]], triggered_by: dict[str, Any] | None,
+         cancelled: dict[str, Any] | None, audit_log: str | None) -> dict[str, Any]:
+    """Who triggered the run, who may approve, a cancel, and any approval by the person who triggered
+    the run when the manifest forbids it (possible only by marking a gate success)."""
+    out: dict[str, Any] = {}
+    if triggered_by is not None:
+        out["triggered_by"] = triggered_by
+    if plan.approvers:
+        out["approvers"] = list(plan.approvers)
+    if plan.separation_of_duties:
+        user = (triggered_by or {}).get("user")
+        out["separation_of_duties"] = {"triggered_by": user, "breaches": [
+            {"gate": a["gate"], "decision": a["decision"], "by": a["by"]}
+            for a in approvals if user and a["by"] == user and a["decision"] in APPROVING]}
+    if cancelled:
+        out["cancelled"] = cancelled
+    if audit_log:
+        out["audit_log"] = audit_log
+    return out
 
 
 def _manual_steps(records: list[TaskRecord]) -> list[dict[str, Any]]:

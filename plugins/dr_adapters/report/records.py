@@ -127,6 +127,8 @@ class GateRecord(TriedRecord):
     overdue_alerts: list[str] | None = None  # when each approval_overdue alert went out
     error: str | None = None
     source_dark: str | None = None  # the region being left, found not answering when the gate opened
+    allowed_respondents: list[str] | None = None  # who may answer (the manifest's approvers, less the triggerer)
+    refused: list[dict[str, Any]] | None = None  # answers refused: {"by", "answer", "at", "why"}
 
 
 @dataclass(kw_only=True)

@@ -74,6 +74,30 @@ def _attempt_lines(attempts: list[dict[str, Any]]) -> list[str]:
     return lines
 
 
+def _who_lines(report: dict[str, Any]) -> list[str]:
+    lines = []
+    if "triggered_by" in report:
+        t = report["triggered_by"]
+        lines.append(f"triggered by: {t.get('user') or 'the scheduler'}"
+                     + (f" ({t['run_type']} run)" if t.get("run_type") else ""))
+    if report.get("approvers"):
+        sod = "; whoever triggers a failover may not approve it" if "separation_of_duties" in report else ""
+        lines.append(f"approvers: {', '.join(report['approvers'])}{sod}")
+    for b in (report.get("separation_of_duties") or {}).get("breaches", []):
+        lines.append(f"SEPARATION OF DUTIES BREACHED: {b['gate']} {b['decision']} by {b['by']}, who triggered the run")
+    if report.get("cancelled"):
+        c = report["cancelled"]
+        lines.append(f"CANCELLED by {c['by'] or '? (see audit_log)'}{' at ' + c['at'] if c['at'] else ''}: the run was "
+                     "marked failed")
+        if c["stopped"]:
+            lines.append(f"  stopped while running or waiting: {', '.join(c['stopped'])}")
+        if c["not_run"]:
+            lines.append(f"  never started: {', '.join(c['not_run'])}")
+    if report.get("audit_log"):
+        lines.append(f"audit log: {report['audit_log']}")
+    return lines
+
+
 def render_text(report: dict[str, Any]) -> str:
     rto = report["rto"]
     lines = [
@@ -81,6 +105,7 @@ def render_text(report: dict[str, Any]) -> str:
         f"outcome: {report['outcome'].upper()}{'  (DRY RUN: no changes made)' if report['dry_run'] else ''}",
         f"regions: {report['regions']['primary']} (primary) -> {report['regions']['dr']} (dr)",
         f"started {report['started_at']} (first start)  ended {report['ended_at']}",
+        *_who_lines(report),
         f"preflight: {report['preflight']['outcome']} ({report['preflight']['checks']} checks)",
         *_capacity_lines(report),
         *_unplanned_lines(report),
@@ -105,6 +130,8 @@ def render_text(report: dict[str, Any]) -> str:
             who = f" by {a['by']}" if a["by"] else ""
             alerts = f" ({a['overdue_alerts']} overdue alert(s))" if a.get("overdue_alerts") else ""
             lines.append(f"  {a['gate']:<24} {a['decision']}{who}, waited {a['waited_seconds']:.1f}s{alerts}")
+            for r in a.get("refused") or []:
+                lines.append(f"    refused {r['answer']!r} from {r['by']} at {r['at']}: {r['why']}")
     lines += _manual_step_lines(report)
     lines.append("")
     if rto["measured_minutes"] is not None:

@@ -214,6 +214,15 @@ class Manifest(Strict):
     accounts: list[Account] = Field(default_factory=list)
     phases: list[Phase] = Field(default_factory=lambda: list(Phase), min_length=1)
     approval_required: bool = Field(True, alias="approvalRequired")
+    approvers: list[str] = Field(
+        default_factory=list, description="Who may answer the approval gates: Airflow user ids as the auth "
+        "manager knows them (the username with Airflow's simple auth manager). Enforced as each gate's allowed "
+        "respondents; an answer from anyone else is refused and the gate stays open. Empty: whoever Airflow's "
+        "permissions let answer.")
+    separation_of_duties: bool = Field(
+        False, alias="separationOfDuties", description="The person who triggered a failover or failback cannot "
+        "approve its gates (an answer from them is refused and the gate stays open; approving by marking the gate "
+        "success is named in the report as a breach).")
     sla_targets: SlaTargets = Field(default_factory=SlaTargets, alias="slaTargets")
     drill: Drill | None = None
     notifications: Notifications | None = None
@@ -244,6 +253,7 @@ class Manifest(Strict):
         _check_manual_steps(self, problems)
         _check_discovery(self, problems)
         _check_placeholders(self, problems)
+        _check_approvers(self, problems)
         if problems:
             raise ValueError("; ".join(problems))
         return self
@@ -266,6 +276,17 @@ def _check_placeholders(m: Manifest, problems: list[str]) -> None:
             if isinstance(value, str) and PLACEHOLDER.match(value):
                 problems.append(f"resource {r.resource_id!r} config.{key} is a placeholder ({value}) -- put the real "
                                 "value there (the import listed each at the end of the file)")
+
+
+def _check_approvers(m: Manifest, problems: list[str]) -> None:
+    ids = [a.strip() for a in m.approvers]
+    if any(not a for a in ids):
+        problems.append("approvers: an empty user id -- list the Airflow user ids (usernames) who may approve")
+    for dup in sorted({a for a in ids if ids.count(a) > 1}):
+        problems.append(f"approvers: {dup!r} is listed twice -- keep one entry")
+    if m.separation_of_duties and len(set(ids)) == 1:
+        problems.append(f"separationOfDuties with one approver ({ids[0]!r}): when {ids[0]!r} triggers a failover "
+                        "nobody may approve it -- name at least two approvers, or drop separationOfDuties")
 
 
 def _check_discovery(m: Manifest, problems: list[str]) -> None:
