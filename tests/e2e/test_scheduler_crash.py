@@ -51,7 +51,8 @@ EXPECTED = {"drs:StartRecovery": 2, "rds:SwitchoverGlobalCluster": 2, "route53:C
             "drs:ReverseReplication": 12}
 SERVICES = ("drs", "route53", "lambda", "s3", "ecs", "rds", "ec2", "sts", "sns", "cloudwatch",
             "resource-explorer-2", "resourcegroupstaggingapi",  # the tag search of preflight (unprotected check)
-            "iam", "kms")  # preflight's prerequisites: the roles and keys a phase will use (reads)
+            "iam", "kms",  # preflight's prerequisites: the roles and keys a phase will use (reads)
+            "service-quotas")  # preflight's capacity check: quotas (reads)
 
 
 # -- what the simulator received --------------------------------------------------------------
