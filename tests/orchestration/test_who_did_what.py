@@ -231,3 +231,44 @@ def test_a_cancelled_run_still_reports_what_ran_and_who_cancelled_it(estate, aud
     final = sent[-1]
     assert final["cancelled"]["by"] == "carol" and final["cancelled"]["not_run"] == ["cleanup", "replicate"]
     assert final["waves"] == {"1": "succeeded", "2": "succeeded", "3": "skipped"} and final["report"]
+
+
+def test_a_failed_preflight_marked_success_goes_on_and_the_report_names_who_accepted_what(estate, audited, tmp_path,
+                                                                                          monkeypatch):
+    """The runbook's override of a failed preflight (docs/runbook.md, C2): the manifest makes tagged resources it
+    does not list an error, so the failover stops in preflight with nothing changed; dave marks preflight success
+    and clears what it blocked (the REST calls the runbook gives); the same run goes on and fails over, and the
+    report says preflight was overridden, by dave, with each problem he accepted (not as a failure)."""
+    from dag_run_helpers import resume
+
+    plan, sessions = estate
+    dag = build_dag(tmp_path / "m", monkeypatch, unprotectedResources="error")
+    before = roles(plan, sessions)
+    dag_run, states = run(dag, {"operation": "failover", "confirm": CONFIRM, "approval_mode": "automatic"})
+    assert states[("preflight", -1)] == "failed" and str(dag_run.state) == "failed", states
+    assert roles(plan, sessions) == before  # stopped before any change
+    problems = report_of(dag_run)["failures"][0]
+    assert problems["task"] == "preflight" and "unprotected" in problems["resources"]
+
+    runs = f"/api/v2/dags/{dag.dag_id}/dagRuns/{dag_run.run_id}"
+    marked = api("dave").patch(f"{runs}/taskInstances/preflight",
+                               json={"new_state": "success", "note": "the untagged rest is another plan's"})
+    assert marked.status_code == 200, marked.text
+    cleared = api("dave").post(f"/api/v2/dags/{dag.dag_id}/clearTaskInstances",
+                               json={"dag_run_id": dag_run.run_id, "dry_run": False, "only_failed": True,
+                                     "reset_dag_runs": True})
+    assert cleared.status_code == 200, cleared.text
+    assert "preflight" not in {t["task_id"] for t in cleared.json()["task_instances"]}  # not checked again
+    dag_run = resume(dag, dag_run)
+
+    assert str(dag_run.state) == "success", states
+    after = roles(plan, sessions)
+    assert after["order-events"]["dr"]["reserved"] == 50 and after["orders-api"]["dr"] == 4
+    assert after["www-dns"] != before["www-dns"]
+    report = report_of(dag_run)
+    assert report["outcome"] == "succeeded" and not report["failures"]
+    override = report["preflight"]["overridden"]
+    assert report["preflight"]["outcome"] == "overridden" and override["by"] == "dave" and override["at"]
+    assert override["accepted"] and {a["resource_id"] for a in override["accepted"]} == {"unprotected"}
+    text = (report_folder(dag_run) / "report.txt").read_text()
+    assert "OVERRIDDEN (marked success) by dave at " in text and "unprotected: " in text

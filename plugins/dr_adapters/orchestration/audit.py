@@ -167,6 +167,7 @@ class RunReview:
 
     cancelled: dict[str, Any] | None = None
     audit_problem: str | None = None
+    preflight_override: dict[str, Any] | None = None  # {"by", "at"}: a failed preflight marked success
 
 
 def _iso(value: Any) -> str | None:
@@ -181,14 +182,17 @@ def _iso(value: Any) -> str | None:
 
 def review_run(dag_id: str, run_id: str, by_instance: dict[tuple[str, int], str], states: dict[str, str],
                records: list[TaskRecord], gates: list[GateRecord], manual: list[ManualStepRecord], *,
-               phase_tasks: list[str], never_started: list[str], since: str | None = None) -> RunReview:
+               phase_tasks: list[str], never_started: list[str], since: str | None = None,
+               preflight_overridden: bool = False) -> RunReview:
     """Name who did what leaves no name in the records, from Airflow's audit log, and find a cancel.
 
     A run a person marks failed ends its running tasks as failed (a gate or manual step that still
     waited, a phase task still working or waiting on AWS: *stopped*) and skips those not started
     (``never_started``). Gates, manual steps marked success, and those stopped, are given the name and
     time the audit log has for them. Mutates the gate and manual-step records in place. ``since``: when the
-    run (last) started; a cancel before it was undone by the clear that resumed the run."""
+    run (last) started; a cancel before it was undone by the clear that resumed the run.
+    ``preflight_overridden``: preflight found problems and yet succeeded, so a person marked it success
+    (the runbook's override of a failed preflight): who and when."""
     failed_records = Counter(r.task for r in records if r.outcome == "failed")
     failed_instances = Counter(t for (t, _), s in by_instance.items() if s == "failed" and t in set(phase_tasks))
     stopped = sorted(t for t, n in failed_instances.items() if n > failed_records[t])
@@ -200,9 +204,12 @@ def review_run(dag_id: str, run_id: str, by_instance: dict[tuple[str, int], str]
     unnamed = [g for g in gates if g.decision == "marked success (manual override)" and not g.responded_by]
     review = RunReview()
     entries: list[dict[str, Any]] = []
-    if waiting_gates or overridden or unnamed or never_started or stopped:
+    if waiting_gates or overridden or unnamed or never_started or stopped or preflight_overridden:
         found, review.audit_problem = read_audit_log(dag_id, run_id)
         entries = found or []
+    if preflight_overridden:
+        mark = marked(entries, "preflight", "success") or {"by": None, "at": None}
+        review.preflight_override = {"by": mark["by"], "at": _iso(mark["at"])}
     cancel = run_marked_failed(entries)
     if cancel and since and (_iso(cancel["at"]) or "") < (_iso(since) or ""):
         cancel = None  # an earlier cancel, then a clear: this run went on after it

@@ -470,7 +470,9 @@ class ReportOperator(DrOperator):
         # name of its own (a gate or step marked success, a run cancelled by marking it failed).
         who = review_run(plan.dag_id, context["run_id"], by_instance, states, records, gates, manual,
                          phase_tasks=self.record_tasks, never_started=self._never_started(ti, by_instance),
-                         since=context["dag_run"].start_date.isoformat())
+                         since=context["dag_run"].start_date.isoformat(),
+                         preflight_overridden=bool(preflight and preflight.get("outcome") == "failed"
+                                                   and states.get("preflight") == "success"))
         report = build_report(
             plan,
             run_id=context["run_id"],
@@ -487,6 +489,7 @@ class ReportOperator(DrOperator):
             triggered_by={"user": triggered_by(context), "run_type": run_type(context)},
             cancelled=who.cancelled,
             audit_log=who.audit_problem,
+            preflight_override=who.preflight_override,
         )
         text = render_text(report)
         sessions = sessions_for(plan, context["run_id"], self.aws_conn_id,

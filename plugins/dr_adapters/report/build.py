@@ -120,11 +120,14 @@ def build_report(
     triggered_by: dict[str, Any] | None = None,
     cancelled: dict[str, Any] | None = None,
     audit_log: str | None = None,
+    preflight_override: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """``unplanned_from``: the dark region an unplanned failover left; its CLEANUP and REPLICATE
     are reported as deferred until it returns, with each resource's data-loss exposure.
     ``triggered_by``: {"user", "run_type"} of the run; ``cancelled``: {"by", "at", "stopped", "not_run"}
-    when a person marked the run failed; ``audit_log``: why Airflow's audit log could not name someone."""
+    when a person marked the run failed; ``audit_log``: why Airflow's audit log could not name someone;
+    ``preflight_override``: {"by", "at"} when a person marked a failed preflight success and the run went
+    on (its problems are then accepted risks, listed, not failures)."""
     waves = []
     for wave in plan.waves:
         mine = [r for r in records if r.wave == wave.number and r.phase in ("INSTANTIATE", "ACTIVATE", "VALIDATE")]
@@ -171,7 +174,7 @@ def build_report(
         {"task": r.task, "unit_id": r.unit_id, "resources": r.resource_ids, "error": r.error}
         for r in records if r.outcome == "failed"
     ]
-    if preflight and preflight.problems:
+    if preflight and preflight.problems and not preflight_override:
         failures.insert(0, {"task": "preflight", "unit_id": None,
                             "resources": [p["resource_id"] for p in preflight.problems],
                             "error": "; ".join(f"{p['resource_id']}: {p['message']}" for p in preflight.problems)})
@@ -190,8 +193,13 @@ def build_report(
         "outcome": outcome,
         "started_at": started_at,
         "ended_at": ended_at,
-        "preflight": {"outcome": preflight.outcome if preflight and preflight.outcome is not None else "not run",
+        "preflight": {"outcome": "overridden" if preflight_override else
+                      preflight.outcome if preflight and preflight.outcome is not None else "not run",
                       "checks": len(preflight.findings) if preflight else 0,
+                      # a failed preflight a person marked success: who, when, and the problems accepted
+                      **({"overridden": {**preflight_override, "accepted": [
+                          {"resource_id": p["resource_id"], "message": p["message"]}
+                          for p in (preflight.problems if preflight else [])]}} if preflight_override else {}),
                       # the tagged estate against the plan: drift (tag-driven) or unprotected resources
                       **({"tagged_estate": estate} if (estate := [
                           {"ok": f["ok"], "message": f["message"]} for f in (preflight.findings if preflight else [])

@@ -107,6 +107,7 @@ def render_text(report: dict[str, Any]) -> str:
         f"started {report['started_at']} (first start)  ended {report['ended_at']}",
         *_who_lines(report),
         f"preflight: {report['preflight']['outcome']} ({report['preflight']['checks']} checks)",
+        *_override_lines(report),
         *_capacity_lines(report),
         *_unplanned_lines(report),
         "",
@@ -189,3 +190,14 @@ def write_report(report: dict[str, Any], text: str, *, buckets: list[tuple[str, 
     if buckets:
         log.error("no report bucket took the report (%s); it is kept in %s", ", ".join(b for b, _ in buckets), folder)
     return str(folder)
+
+
+def _override_lines(report: dict[str, Any]) -> list[str]:
+    """A failed preflight a person marked success: who, and every problem the run went on with."""
+    override = report["preflight"].get("overridden")
+    if not override:
+        return []
+    lines = [f"  OVERRIDDEN (marked success) by {override.get('by') or 'someone (see the audit log)'}"
+             f"{' at ' + override['at'] if override.get('at') else ''}; the run went on with "
+             f"{len(override['accepted'])} failing check(s):"]
+    return lines + [f"    {a['resource_id']}: {a['message']}" for a in override["accepted"]]
