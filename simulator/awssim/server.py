@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import socket
+from typing import Any
 
 import requests
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
@@ -18,7 +19,8 @@ from werkzeug.serving import make_server
 
 import awssim
 from awssim import outage, service_quotas
-from awssim.drs.control import DrsControlMiddleware
+from awssim.control import ControlMiddleware
+from awssim.drs import control as drs_control
 
 
 def free_port(host: str = "127.0.0.1") -> int:
@@ -33,8 +35,10 @@ class _OutageAwareMotoServer(ThreadedMotoServer):
     (``awssim.service_quotas``): what tests set in-process, over HTTP."""
 
     def _server_entry(self) -> None:
-        app = outage.OutageMiddleware(DrsControlMiddleware(service_quotas.ServiceQuotasControlMiddleware(
-            DomainDispatcherApplication(create_backend_app))))
+        app: Any = DomainDispatcherApplication(create_backend_app)
+        for handle in (service_quotas, drs_control):
+            app = ControlMiddleware(app, path=handle.CONTROL_PATH, apply=handle.apply, usage=handle.USAGE)
+        app = outage.OutageMiddleware(app)
         self._server = make_server(self._ip_address, self._port, app, True, request_handler=MotoRequestHandler)
         self._server_ready_event.set()
         self._server.serve_forever()

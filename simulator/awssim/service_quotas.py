@@ -261,29 +261,6 @@ def apply(body: Any) -> dict[str, Any]:
     return {**{k: body[k] for k in ("account_id", "region", "service_code", "quota_code")}, "applied": value}
 
 
-class ServiceQuotasControlMiddleware:
-    """WSGI middleware in front of the simulator's app: answers ``CONTROL_PATH``, passes the rest on."""
-
-    def __init__(self, app: Any):
-        self.app = app
-
-    def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
-        if environ.get("PATH_INFO") != CONTROL_PATH:
-            return self.app(environ, start_response)
-        status, payload = "200 OK", None
-        if environ.get("REQUEST_METHOD") != "POST":
-            status, payload = "405 Method Not Allowed", {"error": USAGE}
-        else:
-            try:
-                length = int(environ.get("CONTENT_LENGTH") or 0)
-                payload = apply(json.loads(environ["wsgi.input"].read(length) or b"{}"))
-            except (ValueError, TypeError) as exc:
-                status, payload = "400 Bad Request", {"error": f"{exc} -- {USAGE}"}
-        data = json.dumps(payload).encode()
-        start_response(status, [("Content-Type", "application/json"), ("Content-Length", str(len(data)))])
-        return [data]
-
-
 _moto_get_service_quota = ServiceQuotasBackend.get_service_quota
 _moto_run_instances = EC2Backend.run_instances
 _moto_put_function_concurrency = LambdaBackend.put_function_concurrency

@@ -14,7 +14,6 @@ for a body it cannot use (each naming what to send).
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from . import set_replication
@@ -52,26 +51,3 @@ def apply(body: dict[str, Any]) -> dict[str, Any]:
             "launch_fails": server.launch_fails, "state": server.forced_state, "lag_seconds": server.lag_seconds}
 
 
-class DrsControlMiddleware:
-    """WSGI middleware in front of the simulator's app: answers ``CONTROL_PATH``, passes the rest on."""
-
-    def __init__(self, app: Any):
-        self.app = app
-
-    def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
-        if environ.get("PATH_INFO") != CONTROL_PATH:
-            return self.app(environ, start_response)
-        status, payload = "200 OK", None
-        if environ.get("REQUEST_METHOD") != "POST":
-            status, payload = "405 Method Not Allowed", {"error": USAGE}
-        else:
-            try:
-                length = int(environ.get("CONTENT_LENGTH") or 0)
-                payload = apply(json.loads(environ["wsgi.input"].read(length) or b"{}"))
-            except LookupError as exc:
-                status, payload = "404 Not Found", {"error": str(exc)}
-            except (ValueError, TypeError) as exc:
-                status, payload = "400 Bad Request", {"error": f"{exc} -- {USAGE}"}
-        data = json.dumps(payload).encode()
-        start_response(status, [("Content-Type", "application/json"), ("Content-Length", str(len(data)))])
-        return [data]
