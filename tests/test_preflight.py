@@ -27,7 +27,8 @@ def demo(aws):
 
 
 def context(plan, aws, operation="failover", **conf):
-    request = parse_run_request(plan, {"operation": operation, "confirm": "acme/production", **conf})
+    confirm = f"{plan.scope.customer}/{plan.scope.environment}"  # any estate's, not only the demo's
+    request = parse_run_request(plan, {"operation": operation, "confirm": confirm, **conf})
     sessions = AccountSessions(aws, plan.accounts, session_name="dr-test", hub_account_id=plan.hub_account_id,
                                sts_region=request_target(plan, request))
     ctx = RunContext(operation=request.operation, regions=plan.regions, scope=plan.scope, aws=sessions,

@@ -141,3 +141,24 @@ def test_what_a_wave_holds_while_it_runs_counts_its_peak_wave_the_rest_adds_up()
     assert _needed(DRS_JOBS, jobs) == 5  # wave 1's five jobs, then wave 2's four: never nine at once
     instances = [(1, need(RDS_INSTANCES, 3)), (2, need(RDS_INSTANCES, 4))]
     assert _needed(RDS_INSTANCES, instances) == 7  # wave 1's instances still run in wave 2
+
+
+def test_a_quota_needed_by_many_resources_quotes_a_few_and_records_them_all(aws):
+    """A generated estate (not the demo) whose DR region allows 2 RDS DB instances: the CRITICAL finding's message
+    quotes the first few of what adds up and how many more (a message stays readable at 1,000 resources); the
+    finding's record names every resource."""
+    from awssim.seed import seed_estate
+    from awssim.synthetic import synthetic_manifest
+    from dr_adapters.preflight import MAX_DETAILS
+    from dr_adapters.sources.loader import validate_data
+    from dr_adapters.sources.planner import build_plan
+
+    plan = build_plan(validate_data(synthetic_manifest("globex", 150, 3), "synthetic"), "synthetic")
+    seed_estate(plan)
+    set_quota(HUB, plan.regions.dr, "rds", RDS_INSTANCES.quota_code, 2)
+    request, ctx = context(plan, aws)
+    (critical,) = [f for f in run_preflight(plan, request, ctx) if not f["ok"]]
+    quota = critical["quota"]
+    assert critical["level"] == "CRITICAL" and quota["key"] == RDS_INSTANCES.key and quota["needed"] > MAX_DETAILS
+    more = len(quota["resources"]) - MAX_DETAILS
+    assert critical["message"].count(" added to ") == MAX_DETAILS and f"; and {more} more)" in critical["message"]

@@ -24,6 +24,7 @@ from dr_adapters.plan.run_request import RunRequest
 from dr_adapters.plan.types import Operation, Phase
 
 MAX_ACCOUNTS_IN_PARALLEL = 8
+MAX_DETAILS = 5  # how many lines of a quota's "how it adds up" a finding's message quotes
 DEFERRED_WHEN_UNPLANNED = (Phase.CLEANUP, Phase.REPLICATE)  # they act on the dark region: reprotect runs them
 
 
@@ -224,7 +225,9 @@ def _quota_finding(ctx: RunContext, account_id: str | None, region: str, quota: 
     where, num = _where(account_id), capacity.as_number
     needed = _needed(quota, items)
     resources = sorted({r for _, n in items for r in n.resource_ids})
-    detail = "; ".join(sorted({n.detail for _, n in items if n.detail}))
+    details = sorted({n.detail for _, n in items if n.detail})
+    # how it adds up, the first few (every resource is in the record): a message stays readable at 1,000
+    detail = "; ".join(details[:MAX_DETAILS]) + (f"; and {len(details) - MAX_DETAILS} more" if len(details) > MAX_DETAILS else "")
     record: dict[str, Any] = {"key": quota.key, "name": quota.name, "service_code": quota.service_code,
                               "quota_code": quota.quota_code, "region": region, "account_id": account_id,
                               "unit": quota.unit, "needed": needed, "resources": resources}
