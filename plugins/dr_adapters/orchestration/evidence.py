@@ -60,7 +60,7 @@ def _phase_region(plan: Plan, operation: Operation, phase: str) -> str:
     return {"CLEANUP": source, "REPLICATE": f"{target} -> {source}"}.get(phase, target)
 
 
-def _calls(action: str, phase: str, unit: dict[str, Any] | None = None) -> str:
+def _calls(action: str, phase: str) -> str:
     if is_manual_step(action):
         return "a person performs the runbook step and confirms it (no AWS call from the run)"
     return adapter_for(action).phase_summaries.get(Phase(phase), "") or "-"
@@ -81,7 +81,7 @@ def planned_changes(plan: Plan, operation: Operation, selected: list[str], units
                               "region": _phase_region(plan, operation, acting[0]), "phases": acting})
         for p in acting:
             entry = by_phase[p].setdefault(unit["action"], {"action": unit["action"], "resources": 0,
-                                                            "calls": _calls(unit["action"], p, unit)})
+                                                            "calls": _calls(unit["action"], p)})
             entry["resources"] += len(unit["resource_ids"])
     return {
         "resources": resources[:MAX_LISTED],
@@ -148,14 +148,13 @@ def fit_message(details: dict[str, Any], budget: int = MESSAGE_BUDGET) -> dict[s
         return len(json.dumps(details, indent=2, default=str).encode())
 
     while size() > budget:
-        lists = [(section, key) for section in details.values() if isinstance(section, dict)
-                 for key in ("resources",) if len(section.get(key) or []) > 1]
-        if not lists:
+        sections = [s for s in details.values() if isinstance(s, dict) and len(s.get("resources") or []) > 1]
+        if not sections:
             break
-        section, key = max(lists, key=lambda sk: len(json.dumps(sk[0][sk[1]], default=str)))
-        keep = len(section[key]) // 2
-        section[f"{key}_not_listed"] = section.get(f"{key}_not_listed", 0) + len(section[key]) - keep
-        section[key] = section[key][:keep]
+        section = max(sections, key=lambda s: len(json.dumps(s["resources"], default=str)))
+        keep = len(section["resources"]) // 2
+        section["resources_not_listed"] = section.get("resources_not_listed", 0) + len(section["resources"]) - keep
+        section["resources"] = section["resources"][:keep]
     return details
 
 
