@@ -152,6 +152,9 @@ class WaveApprovalOperator(HITLOperator):
         tries.keep(context, record)
         context["ti"].xcom_push(key="record", value=record.to_dict())
         self.body = render_body(evidence, self.next_step, f"{how} {CHOICES.format(next_step=self.next_step)}")
+        if record.source_dark:  # first thing on the page
+            self.body = (f"**{record.source_dark}, the region being left, DOES NOT ANSWER:** choose "
+                         f"*{CONTINUE_UNPLANNED}* to go on without it, or Reject.\n\n{self.body}")
         context["ti"].xcom_push(key="request", value={"subject": self.subject, "body": self.body})
         self.log.info("what the approver is shown:\n%s", self.body)
         notify(plan, sessions, "approval_required",
