@@ -95,8 +95,9 @@ def test_each_gate_shows_the_waves_health_what_comes_next_and_time_against_the_r
     assert gate["validated"]["wave"] == 1 and gate["validated"]["health"] == "HEALTHY"
     assert {(r["resource_id"], r["status"]) for r in gate["validated"]["resources"]} == {
         ("orders-db", "HEALTHY"), ("order-events", "HEALTHY")}
-    assert gate["next"]["resources"] == [{"resource_id": "www-dns", "action": "R53Record", "account":
-                                          "hub", "region": plan.regions.dr, "phases": ["ACTIVATE"]}]
+    hub = f"hub ({plan.hub_account_id})" if plan.hub_account_id else "hub"
+    assert gate["next"]["resources"] == [{"resource_id": "www-dns", "action": "R53Record", "account": hub,
+                                          "region": plan.regions.dr, "phases": ["ACTIVATE"]}]
     (activate,) = gate["next"]["phases"]
     assert activate["phase"] == "ACTIVATE" and activate["by_action"][0]["calls"].startswith("UPSERT the record")
     time = gate["time"]
@@ -124,7 +125,7 @@ def test_each_gate_shows_the_waves_health_what_comes_next_and_time_against_the_r
     assert "### Wave 1 (data) validated: HEALTHY" in body
     assert "| orders-db | HEALTHY |" in body and "| order-events | HEALTHY |" in body
     assert "### What wave 2 (edge) will change: 1 resources" in body
-    assert f"| www-dns | R53Record | hub | {plan.regions.dr} | ACTIVATE |" in body
+    assert f"| www-dns | R53Record | {hub} | {plan.regions.dr} | ACTIVATE |" in body
     assert "UPSERT the record" in body and "Reject to stop the run here" in body
     body = seen["wave_1.approve_activate"]["body"]
     assert "### Wave 1 (data) prewarmed:" in body and "| order-events | PREWARMED |" in body
