@@ -211,6 +211,9 @@ def describe_plan(plan: Plan) -> str:
                 lines.append(f"    unit {unit.unit_id} [{unit.action}, {where}]: {', '.join(unit.resource_ids)}")
         actions = sorted({u.action for u in wave.units})
         for phase in WAVE_PHASES:
+            if phase is Phase.ACTIVATE and wave.approval_before_activate:
+                lines.append("    APPROVAL    gate before ACTIVATE: the prewarmed resources and what ACTIVATE will "
+                             "change, before anything switches (approvalBeforeActivate)")
             if phase in plan.phases:
                 for action in actions:
                     summary = adapter_for(action).phase_summaries.get(phase)

@@ -133,3 +133,39 @@ def test_a_tag_driven_scope_builds_from_its_snapshot_never_from_aws(tmp_path, mo
     dags = build_dags(manifests)
     assert set(dags) == {"dr_acme_production"} and "invalid-manifest" not in dags["dr_acme_production"].tags
     assert "wave_3.validate" in dags["dr_acme_production"].task_ids
+
+
+def test_a_gate_before_each_activate_sits_between_the_prewarm_and_the_switch(tmp_path):
+    """approvalBeforeActivate: in each wave's TaskGroup, after the phases before ACTIVATE, before ACTIVATE;
+    a layer may opt out. Each gate knows what follows it (the evidence it shows)."""
+    import yaml
+
+    data = yaml.safe_load((ROOT / "include" / "manifests" / "acme-production.yaml").read_text())
+    data["approvalBeforeActivate"] = True
+    data["layers"][0]["approvalBeforeActivate"] = False
+    (tmp_path / "acme-production.yaml").write_text(yaml.safe_dump(data, sort_keys=False))
+    dag = build_dags(tmp_path)["dr_acme_production"]
+    down = lambda t: dag.get_task(t).downstream_task_ids  # noqa: E731
+    assert "wave_1.approve_activate" not in dag.task_ids and down("wave_1.instantiate") == {"wave_1.activate"}
+    # wave 2 has two dependency steps: the gate comes before the first switch, after the first prewarm
+    assert down("wave_2.instantiate_1") == {"wave_2.approve_activate"}
+    assert down("wave_2.approve_activate") == {"wave_2.activate_1"}
+    # wave 3 (Route 53) prewarms nothing: its gate opens right after wave 3's own gate
+    assert down("approve_wave_3") == {"wave_3.approve_activate"} and down("wave_3.approve_activate") == {"wave_3.activate"}
+    gate = dag.get_task("wave_2.approve_activate")
+    assert gate.before_activate and gate.next_wave == 2 and gate.completed_wave is None
+    assert gate.prewarmed_wave["tasks"] == ["wave_2.instantiate_1"]
+    assert {p for u in gate.next_units for p in u["phases"]} == {"ACTIVATE"}
+    assert "drs-hub-batch1" in {u["unit_id"] for u in gate.next_units}
+    # the report lists it among the gates, and a Continue unplanned answered there is found
+    assert {"wave_2.approve_activate", "wave_3.approve_activate"} <= set(dag.get_task("report").gate_tasks)
+    from dr_adapters.orchestration.operators import gate_task_ids
+    from dr_adapters.plan.model import plan_from_dict
+
+    assert gate_task_ids(plan_from_dict(gate.plan))[-2:] == ["wave_2.approve_activate", "wave_3.approve_activate"]
+    # the gates between waves name what comes next too: the next wave's prewarm and switch, or the cleanup
+    wave_gate = dag.get_task("approve_wave_2")
+    assert {p for u in wave_gate.next_units for p in u["phases"]} == {"INSTANTIATE", "ACTIVATE"}
+    cleanup = dag.get_task("approve_cleanup")
+    assert {p for u in cleanup.next_units for p in u["phases"]} == {"CLEANUP", "REPLICATE"}
+    assert all(u["wave"] in (1, 2, 3) for u in cleanup.next_units)

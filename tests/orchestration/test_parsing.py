@@ -43,7 +43,10 @@ print(json.dumps({"dags": sorted(bag.dags), "import_errors": bag.import_errors, 
 def test_the_dag_folder_parses_with_no_network_and_no_database(tmp_path):
     manifests = tmp_path / "manifests"
     write_manifests(manifests, 20, resources=50, waves=5)
-    (manifests / DEMO.name).write_text(DEMO.read_text())
+    # the demo with a gate before each ACTIVATE too: those gates serialize like the others
+    (manifests / DEMO.name).write_text(DEMO.read_text().replace("\napprovalRequired: true\n",
+                                                                "\napprovalRequired: true\napprovalBeforeActivate: true\n"))
+    assert "approvalBeforeActivate" in (manifests / DEMO.name).read_text()
     env = {**os.environ, "DR_MANIFEST_DIR": str(manifests), "AIRFLOW_HOME": str(tmp_path / "home"),
            "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{tmp_path / 'never-created.db'}"}
     done = subprocess.run([sys.executable, "-c", ISOLATED_PARSE, str(ROOT / "dags")], env=env,

@@ -115,6 +115,34 @@ def test_approvers_and_separation_of_duties_reach_the_plan(tmp_path):
         assert (back.approvers, back.separation_of_duties) == (("alice", "bob"), True)
 
 
+def test_a_gate_before_activate_reaches_the_plan_per_wave(tmp_path):
+    """approvalBeforeActivate: every wave's, unless its layer says otherwise; the gates' header keeps which."""
+    import yaml
+
+    from dr_adapters.plan.model import plan_from_dict, plan_to_dict
+
+    demo = ROOT / "include" / "manifests" / "acme-production.yaml"
+    assert build_plan(load_manifest(demo)).activate_gate_waves == []  # off unless asked for
+    data = yaml.safe_load(demo.read_text())
+    data["approvalBeforeActivate"] = True
+    data["layers"][0]["approvalBeforeActivate"] = False
+    path = tmp_path / "before-activate.yaml"
+    path.write_text(yaml.safe_dump(data))
+    plan = build_plan(load_manifest(path))
+    numbers = [w.number for w in plan.waves]
+    assert plan.activate_gate_waves == numbers[1:]
+    assert [w.approval_before_activate for w in plan_from_dict(plan_to_dict(plan)).waves] == [False] + [True] * (
+        len(numbers) - 1)
+    assert plan_from_dict(plan_to_dict(plan, with_waves=False)).activate_gate_waves == numbers[1:]
+    printed = run_cli("plan", str(path))
+    assert printed.returncode == 0, printed.stderr
+    assert printed.stdout.count("APPROVAL    gate before ACTIVATE") == len(numbers) - 1
+    data["layers"][0]["approvalBeforeActivate"] = "sometimes"
+    path.write_text(yaml.safe_dump(data))
+    with pytest.raises(ManifestError, match="approvalBeforeActivate"):
+        load_manifest(path)
+
+
 def run_cli(*args):
     return subprocess.run([sys.executable, "-m", "dr_adapters", *args], capture_output=True, text=True, cwd=ROOT)
 
@@ -133,6 +161,7 @@ def test_cli_plan_prints_waves_units_and_phases():
     for text in ("wave 1 (database-tier)", "approval gate before wave 2", "unit drs-hub-batch1 [DRS, hub account]",
                  "step 2 (after its dependencies)", "ACTIVATE", "cleanup:", "in a drill:"):
         assert text in out.stdout
+    assert "gate before ACTIVATE" not in out.stdout
 
 
 def test_schema_export_types_each_action_config():
@@ -145,6 +174,8 @@ def test_schema_export_types_each_action_config():
     people = schema["properties"]
     assert people["approvers"]["type"] == "array" and "allowed respondents" in people["approvers"]["description"]
     assert people["separationOfDuties"]["type"] == "boolean"
+    assert people["approvalBeforeActivate"]["type"] == "boolean"
+    assert "approvalBeforeActivate" in defs["Layer"]["properties"]
 
 
 def _scope(**changes):

@@ -27,10 +27,11 @@ from airflow.sdk import DAG, CronTriggerTimetable, Param, TaskGroup, get_parsing
 
 from dr_adapters.adapters.manual_step import is_manual_step, manual_step_config
 from dr_adapters.orchestration.alerts import announce_unit_failure
+from dr_adapters.orchestration.evidence import next_units
 from dr_adapters.orchestration.gates import WaveApprovalOperator
 from dr_adapters.orchestration.manual_steps import ManualStepOperator, manual_task_id
-from dr_adapters.orchestration.operators import (REPORT_TASK_ID, PhaseOperator, PreflightOperator, ReportOperator,
-                                                 ValidateOperator)
+from dr_adapters.orchestration.operators import (ACTIVATE_GATE_ID, REPORT_TASK_ID, PhaseOperator, PreflightOperator,
+                                                 ReportOperator, ValidateOperator)
 from dr_adapters.sources.loader import ManifestError, declared_dag_id, discover_manifests, load_manifest, parse_text
 from dr_adapters.sources.manifest import dag_id_for
 from dr_adapters.adapters.registry import adapter_for
@@ -138,11 +139,14 @@ def build_dag(plan: Plan) -> DAG:
     gate_tasks: list[str] = []
     manual_tasks: dict[str, dict[str, Any]] = {}  # task id -> the step's unit, for the report
 
-    def manual(units: Any, wave: int, placement: str) -> list[ManualStepOperator]:
-        """Tasks asking a person for the manual steps among ``units`` placed at ``placement``."""
+    def manual(units: Any, wave: int, placement: str, probe: bool = False) -> list[Any]:
+        """Tasks asking a person for the manual steps among ``units`` placed at ``placement`` (``probe``: only
+        whether there are any)."""
         tasks = []
         for u in units:
             if _is_manual(u) and manual_step_config(u.resources[0]).phase == placement:
+                if probe:
+                    return [u]
                 task = ManualStepOperator(task_id=manual_task_id(u.unit_id), plan=header, unit=unit_dicts[u.unit_id],
                                           wave=wave, trigger_rule=TRIGGER_RULE, retries=0)
                 manual_tasks[task.task_id] = {**unit_dicts[u.unit_id], "wave": wave}
@@ -171,17 +175,27 @@ def build_dag(plan: Plan) -> DAG:
             if i:
                 gate = WaveApprovalOperator(task_id=f"approve_wave_{wave.number}", plan=header, next_wave=wave.number,
                                             next_step=f"wave {wave.number} ({wave.layer_id})",
-                                            completed_wave=completed, trigger_rule=TRIGGER_RULE, retries=0)
+                                            completed_wave=completed, trigger_rule=TRIGGER_RULE, retries=0,
+                                            next_units=next_units(plan, [(u, wave.number) for u in wave.units],
+                                                                  [Phase.INSTANTIATE, Phase.ACTIVATE]))
                 gate_tasks.append(gate.task_id)
                 previous >> gate
                 previous = gate
-            recorded_before = len(record_tasks)
+            recorded_before, manual_before = len(record_tasks), len(manual_tasks)
             with TaskGroup(group_id=f"wave_{wave.number}", tooltip=f"{wave.layer_id}: {len(wave.resource_ids)} resources") as group:
                 chain: list[Any] = []  # in order; an element is a task, or manual steps asked side by side
+                activate_gate = wave.approval_before_activate
                 for s, step in enumerate(wave.steps, start=1):
                     suffix = f"_{s}" if len(wave.steps) > 1 else ""
                     for phase in (Phase.INSTANTIATE, Phase.ACTIVATE):
                         units = {u.unit_id: unit_dicts[u.unit_id] for u in step if _acts_in(u, phase)}
+                        if phase is Phase.ACTIVATE and activate_gate and (units or manual(step, wave.number, phase.value,
+                                                                                          probe=True)):
+                            # before the wave's first switch, after what it prewarmed (approvalBeforeActivate)
+                            chain.append(activate_gate_for(plan, header, wave, record_tasks[recorded_before:],
+                                                           list(manual_tasks)[manual_before:]))
+                            gate_tasks.append(chain[-1].task_id)
+                            activate_gate = False
                         if phase in plan.phases and units:
                             chain.append(PhaseOperator.partial(
                                 task_id=f"{phase.method}{suffix}", phase=phase.value, wave=wave.number, units=units,
@@ -209,7 +223,9 @@ def build_dag(plan: Plan) -> DAG:
                 completed = None
 
         gate = WaveApprovalOperator(task_id="approve_cleanup", plan=header, next_step="cleanup of the old region",
-                                    completed_wave=completed, trigger_rule=TRIGGER_RULE, retries=0)
+                                    completed_wave=completed, trigger_rule=TRIGGER_RULE, retries=0,
+                                    next_units=next_units(plan, [(u, w.number) for w in plan.waves for u in w.units],
+                                                          [Phase.CLEANUP, Phase.REPLICATE]))
         gate_tasks.append(gate.task_id)
         previous >> gate
         previous = gate
@@ -239,6 +255,18 @@ def build_dag(plan: Plan) -> DAG:
     # task's, then the run's conf (``process_params``). Setting them validates them.
     dag.params = run_params(plan)
     return dag
+
+
+def activate_gate_for(plan: Plan, header: dict[str, Any], wave: Any, prewarm_tasks: list[str],
+                      prewarm_steps: list[str]) -> WaveApprovalOperator:
+    """The gate between a wave's prewarm and its ACTIVATE (``approvalBeforeActivate``, PRD use case 1: check
+    the prewarmed DR before anything switches), with what it prewarmed and what its ACTIVATE will change."""
+    return WaveApprovalOperator(
+        task_id=ACTIVATE_GATE_ID, plan=header, next_wave=wave.number, before_activate=True,
+        next_step=f"ACTIVATE of wave {wave.number} ({wave.layer_id})",
+        prewarmed_wave={"number": wave.number, "layer_id": wave.layer_id, "tasks": prewarm_tasks + prewarm_steps},
+        next_units=next_units(plan, [(u, wave.number) for u in wave.units], [Phase.ACTIVATE]),
+        trigger_rule=TRIGGER_RULE, retries=0)
 
 
 def _is_manual(unit: WorkUnit) -> bool:

@@ -32,11 +32,13 @@ from dr_adapters.orchestration import tries
 from dr_adapters.orchestration.alerts import announce_wave_completed
 from dr_adapters.orchestration.audit import allowed_respondents, refusal, triggered_by
 from dr_adapters.orchestration.aws_access import DEFAULT_CONN_ID, orchestrator_region, sessions_for
+from dr_adapters.orchestration.evidence import (elapsed_against_rto, fit_message, planned_changes, prewarm_readiness,
+                                                render_body)
 from dr_adapters.orchestration.notify import dark_region, notify
 from dr_adapters.orchestration.operators import now, request_from_context
 from dr_adapters.plan.model import plan_from_dict
 from dr_adapters.preflight import probe_region
-from dr_adapters.plan.types import Operation
+from dr_adapters.plan.types import Operation, Phase
 from dr_adapters.report.records import GateRecord
 
 HOW_TO_APPROVE = (
@@ -53,6 +55,9 @@ def alert_interval() -> timedelta | None:
 
 
 APPROVE, REJECT, CONTINUE_UNPLANNED = "Approve", "Reject", "Continue unplanned"
+CHOICES = ("Approve to start {next_step}; Reject to stop the run here (nothing after this gate runs); Continue "
+           "unplanned if the region being left is dark or impaired: from here on no call goes to it, data loss up to "
+           "its last replicated point is accepted, and its cleanup waits for operation=reprotect.")
 DECISIONS = {APPROVE: "approved", REJECT: "rejected", CONTINUE_UNPLANNED: "continued unplanned"}
 
 
@@ -65,13 +70,15 @@ class WaveApprovalOperator(HITLOperator):
     ui_color = "#fff3cd"
 
     def __init__(self, *, plan: dict[str, Any], next_step: str, next_wave: int | None = None,
-                 completed_wave: dict[str, Any] | None = None, aws_conn_id: str = DEFAULT_CONN_ID, **kwargs: Any):
+                 completed_wave: dict[str, Any] | None = None, next_units: list[dict[str, Any]] | None = None,
+                 prewarmed_wave: dict[str, Any] | None = None, before_activate: bool = False,
+                 aws_conn_id: str = DEFAULT_CONN_ID, **kwargs: Any):
+        before = (f"The resources of {next_step.removeprefix('ACTIVATE of ')} are prewarmed (INSTANTIATE done); "
+                  "nothing of it is switched yet." if before_activate
+                  else "The previous wave is activated and validated.")
         super().__init__(
             subject=f"DR {plan['dag_id']}: approve {next_step}?",
-            body=f"The previous wave is activated and validated. Approve to start {next_step}; "
-            "Reject to stop the run here (nothing after this gate runs); Continue unplanned if the region "
-            "being left is dark or impaired: from here on no call goes to it, data loss up to its last "
-            "replicated point is accepted, and its cleanup waits for operation=reprotect.",
+            body=f"{before} {CHOICES.format(next_step=next_step)}",
             options=[APPROVE, REJECT, CONTINUE_UNPLANNED],
             multiple=False,
             **kwargs,
@@ -81,6 +88,11 @@ class WaveApprovalOperator(HITLOperator):
         self.next_wave = next_wave
         # The wave this gate follows: {"number", "layer_id", "tasks": its tasks that leave records}.
         self.completed_wave = completed_wave
+        # What follows the gate (evidence.next_units): the units of the next wave, or of the cleanup.
+        self.next_units = next_units or []
+        # A gate before a wave's ACTIVATE: the wave and its prewarm tasks ({"number", "layer_id", "tasks"}).
+        self.prewarmed_wave = prewarmed_wave
+        self.before_activate = before_activate
         self.aws_conn_id = aws_conn_id
 
     def execute(self, context: Any) -> Any:
@@ -103,6 +115,10 @@ class WaveApprovalOperator(HITLOperator):
                       f"{plan.regions.source(request.acting_as)} are deferred to operation=reprotect")
         elif self.next_wave is not None and request.operation is Operation.REPROTECT:
             reason = "reprotect: the waves do not run (only the deferred cleanup and replicate)"
+        elif self.before_activate and not request.phase_selected(Phase.ACTIVATE):
+            reason = "ACTIVATE is not selected"
+        elif self.before_activate and not request.phase_selected(Phase.INSTANTIATE):
+            reason = "nothing prewarmed in this run (INSTANTIATE not selected): the wave activates at once"
         if reason:
             record.decision, record.responded_at, record.note = "automatic", record.requested_at, reason
             tries.keep(context, record)
@@ -128,24 +144,51 @@ class WaveApprovalOperator(HITLOperator):
                 self.subject = f"DR {plan.dag_id}: {source} DOES NOT ANSWER -- continue unplanned, or reject?"
                 how = (f"{source}, the region being left, did not answer when this gate opened: choose "
                        f"'{CONTINUE_UNPLANNED}' to go on without it, or Reject to stop. " + how)
+        avoid = dark_region(plan, request) or record.source_dark
+        # before anything is asked: what the approver weighs -- the wave's health (announced as wave_completed),
+        # what comes next will change, and the time so far against the RTO target
+        evidence = self._evidence(plan, request, context, self._wave_completed(plan, sessions, context, avoid=avoid))
+        record.evidence = _evidence_summary(evidence)
         tries.keep(context, record)
         context["ti"].xcom_push(key="record", value=record.to_dict())
-        # before anything is asked: the wave's health is what the approver weighs
-        self._wave_completed(plan, sessions, context, avoid=dark_region(plan, request) or record.source_dark)
+        self.body = render_body(evidence, self.next_step, f"{how} {CHOICES.format(next_step=self.next_step)}")
+        if record.source_dark:  # first thing on the page
+            self.body = (f"**{record.source_dark}, the region being left, DOES NOT ANSWER:** choose "
+                         f"*{CONTINUE_UNPLANNED}* to go on without it, or Reject.\n\n{self.body}")
+        context["ti"].xcom_push(key="request", value={"subject": self.subject, "body": self.body})
+        self.log.info("what the approver is shown:\n%s", self.body)
         notify(plan, sessions, "approval_required",
                f"DR {plan.dag_id}: approval required before {self.next_step}",
-               {"run_id": context["run_id"], "gate": self.task_id, "how_to_approve": how,
-                **({"source_dark": record.source_dark} if record.source_dark else {}),
-                **({"approvers": record.allowed_respondents} if record.allowed_respondents else {})},
-               avoid=dark_region(plan, request) or record.source_dark)
+               fit_message({"run_id": context["run_id"], "gate": self.task_id, "before": self.next_step,
+                            "how_to_approve": how,
+                            **({"source_dark": record.source_dark} if record.source_dark else {}),
+                            **({"approvers": record.allowed_respondents} if record.allowed_respondents else {}),
+                            **evidence}),
+               avoid=avoid)
         self.log.info("waiting for approval. %s", how)
         self.response_timeout = alert_interval()  # when the scheduler resumes us to raise the alert
         return super().execute(context)
 
-    def _wave_completed(self, plan: Any, sessions: Any, context: Any, *, avoid: str | None) -> None:
-        """``wave_completed`` for the wave this gate follows (none when it did not run in this run)."""
-        if self.completed_wave:
-            announce_wave_completed(plan, sessions, context, self.completed_wave, self.next_step, avoid=avoid)
+    def _wave_completed(self, plan: Any, sessions: Any, context: Any, *, avoid: str | None) -> dict[str, Any] | None:
+        """``wave_completed`` for the wave this gate follows (none when it did not run in this run): the
+        wave's health, as published."""
+        if not self.completed_wave:
+            return None
+        summary = announce_wave_completed(plan, sessions, context, self.completed_wave, self.next_step, avoid=avoid)
+        if summary is None:
+            return None
+        return {"wave": self.completed_wave["number"], "layer_id": self.completed_wave["layer_id"], **summary}
+
+    def _evidence(self, plan: Any, request: Any, context: Any, validated: dict[str, Any] | None) -> dict[str, Any]:
+        evidence: dict[str, Any] = {"time": elapsed_against_rto(plan, context)}
+        if validated:
+            evidence["validated"] = validated
+        if self.prewarmed_wave:
+            records = [r for r in (context["ti"].xcom_pull(task_ids=self.prewarmed_wave["tasks"], key="record")
+                                   or []) if r] if self.prewarmed_wave["tasks"] else []
+            evidence["prewarmed"] = prewarm_readiness(self.prewarmed_wave, records)
+        evidence["next"] = planned_changes(plan, request.acting_as, [p.value for p in request.phases], self.next_units)
+        return evidence
 
     def execute_complete(self, context: Any, event: dict[str, Any]) -> Any:
         saved = context["ti"].xcom_pull(task_ids=self.task_id, key="record")
@@ -181,7 +224,9 @@ class WaveApprovalOperator(HITLOperator):
         tries.keep(context, record)
         context["ti"].xcom_push(key="record", value=record.to_dict())
         self.log.warning("refused %r from %s: %s; the gate waits for an allowed approver", chosen, who, why)
-        upsert_hitl_detail(ti_id=context["ti"].id, options=self.options, subject=self.subject, body=self.body,
+        shown = context["ti"].xcom_pull(task_ids=self.task_id, key="request") or {}  # with the evidence it opened with
+        upsert_hitl_detail(ti_id=context["ti"].id, options=self.options, subject=shown.get("subject", self.subject),
+                           body=shown.get("body", self.body),
                            defaults=self.defaults, multiple=self.multiple, params=self.serialized_params,
                            assigned_users=self.assigned_users)
         raise TaskAwaitingInput(method_name="execute_complete", timeout=alert_interval())
@@ -203,6 +248,17 @@ class WaveApprovalOperator(HITLOperator):
                 "alert": len(alerts), "how_to_approve": how}, avoid=dark_region(plan, request))
         self.log.warning("approval overdue: still waiting after %s. %s", waited, how)
         raise TaskAwaitingInput(method_name="execute_complete", timeout=alert_interval())
+
+
+def _evidence_summary(evidence: dict[str, Any]) -> dict[str, Any]:
+    """What the approver was shown, in a line or two for the report (the message has the lists)."""
+    out: dict[str, Any] = {"time": evidence["time"].get("text")}
+    if validated := evidence.get("validated"):
+        out["validated"] = {"wave": validated["wave"], "health": validated["health"], "counts": validated["counts"]}
+    if prewarmed := evidence.get("prewarmed"):
+        out["prewarmed"] = {"wave": prewarmed["wave"], "counts": prewarmed["counts"]}
+    out["next_resources"] = evidence["next"]["resource_count"]
+    return out
 
 
 def _iso(value: Any) -> str | None:

@@ -72,9 +72,13 @@ def skip(context: Any, reason: str) -> NoReturn:
     raise AirflowSkipException(reason)
 
 
+ACTIVATE_GATE_ID = "approve_activate"  # in a wave's TaskGroup: wave_<n>.approve_activate
+
+
 def gate_task_ids(plan: Plan) -> list[str]:
-    """The approval gates of a plan's DAG (the factory names them so)."""
-    return [f"approve_wave_{n}" for n in plan.wave_numbers[1:]] + ["approve_cleanup"]
+    """The approval gates of a plan's DAG (the factory names them so), those before a wave's ACTIVATE too."""
+    return ([f"approve_wave_{n}" for n in plan.wave_numbers[1:]] + ["approve_cleanup"]
+            + [f"wave_{n}.{ACTIVATE_GATE_ID}" for n in plan.activate_gate_waves])
 
 
 def switched_to_unplanned(plan: Plan, context: Any) -> bool:

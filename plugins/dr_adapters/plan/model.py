@@ -87,6 +87,7 @@ class Wave:
     layer_id: str
     steps: tuple[tuple[WorkUnit, ...], ...]
     validation_timeout_minutes: float | None = None  # how long VALIDATE waits for health; None: the default
+    approval_before_activate: bool = False  # a gate between the wave's prewarm and its ACTIVATE
 
     @property
     def units(self) -> list[WorkUnit]:
@@ -119,8 +120,10 @@ class Plan:
     hub_account_id: str | None = None
     source: str = ""
     description: str = ""
-    # A header-only plan (plan_to_dict with_waves=False) keeps its wave numbers without the waves.
+    # A header-only plan (plan_to_dict with_waves=False) keeps its wave numbers without the waves,
+    # and which of them have a gate before their ACTIVATE.
     header_wave_numbers: tuple[int, ...] = ()
+    header_activate_gate_waves: tuple[int, ...] = ()
     discovery: dict[str, Any] | None = None  # a tag-driven estate: where its resources are found (sources.discovery)
     discovered_at: str | None = None  # when the snapshot this plan was built from was taken
     unprotected: str = "warn"  # tagged resources the plan does not hold: warn | error | ignore
@@ -130,6 +133,13 @@ class Plan:
     @property
     def wave_numbers(self) -> list[int]:
         return [w.number for w in self.waves] or list(self.header_wave_numbers)
+
+    @property
+    def activate_gate_waves(self) -> list[int]:
+        """The waves with a gate before their ACTIVATE (``approvalBeforeActivate``)."""
+        if self.waves:
+            return [w.number for w in self.waves if w.approval_before_activate]
+        return list(self.header_activate_gate_waves)
 
     @property
     def units(self) -> list[WorkUnit]:
@@ -177,9 +187,11 @@ def plan_to_dict(plan: Plan, *, with_waves: bool = True) -> dict[str, Any]:
         "phases": [p.value for p in plan.phases],
         "approval_required": plan.approval_required,
         "wave_numbers": plan.wave_numbers,
+        "activate_gate_waves": plan.activate_gate_waves,
         "waves": [
             {"number": w.number, "layer_id": w.layer_id, "steps": [[u.to_dict() for u in step] for step in w.steps],
-             "validation_timeout_minutes": w.validation_timeout_minutes}
+             "validation_timeout_minutes": w.validation_timeout_minutes,
+             "approval_before_activate": w.approval_before_activate}
             for w in plan.waves
         ]
         if with_waves
@@ -211,6 +223,7 @@ def plan_from_dict(data: dict[str, Any]) -> Plan:
             layer_id=w["layer_id"],
             steps=tuple(tuple(WorkUnit.from_dict(u) for u in step) for step in w["steps"]),
             validation_timeout_minutes=w.get("validation_timeout_minutes"),
+            approval_before_activate=bool(w.get("approval_before_activate")),
         )
         for w in data.get("waves") or []
     )
@@ -236,6 +249,7 @@ def plan_from_dict(data: dict[str, Any]) -> Plan:
         source=data.get("source", ""),
         description=data.get("description", ""),
         header_wave_numbers=tuple(data.get("wave_numbers") or [w.number for w in waves]),
+        header_activate_gate_waves=tuple(data.get("activate_gate_waves") or ()),
         discovery=data.get("discovery"),
         discovered_at=data.get("discovered_at"),
         unprotected=data.get("unprotected", "warn"),

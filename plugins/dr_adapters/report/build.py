@@ -154,6 +154,7 @@ def build_report(
             "waited_seconds": _seconds(g.requested_at, responded) or 0.0,
             "overdue_alerts": len(g.overdue_alerts or []),
             **people,  # who could answer, and answers refused (approvers, separationOfDuties)
+            **({"shown": g.evidence} if g.evidence else {}),  # the evidence the gate put before its approver
         })
 
     tried: list[TriedRecord] = [*([preflight] if preflight else []), *records, *gates]

@@ -129,6 +129,9 @@ class GateRecord(TriedRecord):
     source_dark: str | None = None  # the region being left, found not answering when the gate opened
     allowed_respondents: list[str] | None = None  # who may answer (the manifest's approvers, less the triggerer)
     refused: list[dict[str, Any]] | None = None  # answers refused: {"by", "answer", "at", "why"}
+    # what the approver was shown, in short: time against the RTO, the wave's health (or its prewarm), how
+    # many resources the next step changes (orchestration.evidence; the message and the request have the lists)
+    evidence: dict[str, Any] | None = None
 
 
 @dataclass(kw_only=True)

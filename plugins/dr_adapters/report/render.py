@@ -133,6 +133,14 @@ def render_text(report: dict[str, Any]) -> str:
             lines.append(f"  {a['gate']:<24} {a['decision']}{who}, waited {a['waited_seconds']:.1f}s{alerts}")
             for r in a.get("refused") or []:
                 lines.append(f"    refused {r['answer']!r} from {r['by']} at {r['at']}: {r['why']}")
+            if shown := a.get("shown"):  # what the approver was shown when the gate opened
+                seen = [shown.get("time") or ""]
+                if v := shown.get("validated"):
+                    seen.append(f"wave {v['wave']} {v['health']}")
+                if pre := shown.get("prewarmed"):
+                    seen.append(f"wave {pre['wave']} prewarmed " + ", ".join(f"{n} {st}" for st, n in pre["counts"].items()))
+                seen.append(f"{shown.get('next_resources', 0)} resources to change next")
+                lines.append(f"    shown: {'; '.join(x for x in seen if x)}")
     lines += _manual_step_lines(report)
     lines.append("")
     if rto["measured_minutes"] is not None:

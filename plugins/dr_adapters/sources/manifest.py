@@ -200,6 +200,10 @@ class Layer(Strict):
         description="How long this wave's validation keeps checking until every resource is healthy before an "
         "UNHEALTHY one blocks the next wave (default 5; 0: check once). The run parameter "
         "validation_timeout_minutes overrides it.")
+    approval_before_activate: bool | None = Field(
+        None, alias="approvalBeforeActivate",
+        description="A gate inside this wave, after its prewarm (INSTANTIATE) and before its ACTIVATE: a person "
+        "checks the prewarmed DR before anything switches. Unset: the manifest's approvalBeforeActivate.")
     resources: list[Resource] = Field(min_length=1)  # type: ignore[valid-type]
 
 
@@ -223,6 +227,11 @@ class Manifest(Strict):
         False, alias="separationOfDuties", description="The person who triggered a failover or failback cannot "
         "approve its gates (an answer from them is refused and the gate stays open; approving by marking the gate "
         "success is named in the report as a breach).")
+    approval_before_activate: bool = Field(
+        False, alias="approvalBeforeActivate", description="A gate in every wave after its prewarm (INSTANTIATE) "
+        "and before its ACTIVATE, with the prewarmed resources and what ACTIVATE will change: validate the "
+        "prewarmed DR before switching. It waits when the gates between waves do (approvalRequired / approval_mode); "
+        "a layer's approvalBeforeActivate overrides this for its wave.")
     sla_targets: SlaTargets = Field(default_factory=SlaTargets, alias="slaTargets")
     drill: Drill | None = None
     notifications: Notifications | None = None

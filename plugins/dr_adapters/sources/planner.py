@@ -17,7 +17,9 @@ from dr_adapters.plan.types import AccountAccess, Regions, Scope
 def build_plan(manifest: Manifest, source: str = "") -> Plan:
     waves = _unique_unit_ids(tuple(
         Wave(number=layer.priority, layer_id=layer.layer_id, steps=_steps([_spec(r) for r in layer.resources]),
-             validation_timeout_minutes=layer.validation_timeout_minutes)
+             validation_timeout_minutes=layer.validation_timeout_minutes,
+             approval_before_activate=manifest.approval_before_activate if layer.approval_before_activate is None
+             else layer.approval_before_activate)
         for layer in sorted(manifest.layers, key=lambda layer: layer.priority)
     ))
     return Plan(
@@ -68,7 +70,8 @@ def _unique_unit_ids(waves: tuple[Wave, ...]) -> tuple[Wave, ...]:
                 units.append(unit if unit_id == unit.unit_id else WorkUnit(unit_id, unit.action, unit.account_id,
                                                                              unit.resources))
             steps.append(tuple(units))
-        out.append(Wave(wave.number, wave.layer_id, tuple(steps), wave.validation_timeout_minutes))
+        out.append(Wave(wave.number, wave.layer_id, tuple(steps), wave.validation_timeout_minutes,
+                        wave.approval_before_activate))
     return tuple(out)
 
 
