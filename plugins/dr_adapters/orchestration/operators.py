@@ -560,6 +560,10 @@ class ReportOperator(DrOperator):
         who = review_run(plan.dag_id, context["run_id"], by_instance, states, records, gates, manual,
                          phase_tasks=self.record_tasks, never_started=self._never_started(ti, by_instance),
                          since=context["dag_run"].start_date.isoformat())
+        # A drill that gave way to a failover: who asked, and what it stopped (its cleanup is in the records).
+        stand_down = preemption.stand_down_request(plan.dag_id, context["run_id"], request)
+        if stand_down:
+            stand_down = {**stand_down, "stopped": self._stood_down(ti, by_instance)}
         report = build_report(
             plan,
             run_id=context["run_id"],
@@ -576,7 +580,9 @@ class ReportOperator(DrOperator):
             triggered_by={"user": triggered_by(context), "run_type": run_type(context)},
             cancelled=who.cancelled,
             audit_log=who.audit_problem,
+            stood_down=stand_down,
         )
+        preemption.release(plan.dag_id, context["run_id"])  # the guard no longer counts this run
         text = render_text(report)
         sessions = sessions_for(plan, context["run_id"], self.aws_conn_id,
                                 home_region=orchestrator_region(plan, request.acting_as if request else None))
@@ -589,8 +595,8 @@ class ReportOperator(DrOperator):
         # XCom tab and REST read it from anywhere.
         ti.xcom_push(key="report", value=json.loads(json.dumps(report, default=str)))
         self.log.info("DR report (%s):\n%s", report["location"], text)
-        event = {"succeeded": "run_succeeded", "rejected": "run_rejected",
-                 "cancelled": "run_cancelled"}.get(report["outcome"], "run_failed")
+        event = {"succeeded": "run_succeeded", "rejected": "run_rejected", "cancelled": "run_cancelled",
+                 "preempted": "run_preempted", "skipped": "run_skipped"}.get(report["outcome"], "run_failed")
         details: dict[str, Any] = {"run_id": context["run_id"], "report": report["location"], "rto": report["rto"]}
         details["report_api"] = (f"GET /api/v2/dags/{self.dag_id}/dagRuns/{context['run_id']}/taskInstances/"
                                  f"{self.task_id}/xcomEntries/report")  # wherever the local copy landed
@@ -599,12 +605,16 @@ class ReportOperator(DrOperator):
                            data_loss_exposure=report["data_loss_exposure"])
         if report.get("cancelled"):  # what ran and what did not, and who stopped it
             details.update(cancelled=report["cancelled"], waves={w["number"]: w["outcome"] for w in report["waves"]})
+        if report.get("preempted"):  # a drill that gave way: for whom, and what it cleaned up
+            details["preempted"] = report["preempted"]
+        if report.get("preempted_drills"):  # a failover that made a drill give way, and how long it waited
+            details["preempted_drills"] = report["preempted_drills"]
         if report["failures"]:
             first = report["failures"][0]
             retry = retry_actions(plan.dag_id, context["run_id"])
             details.update(failing_task=first["task"], error=first["error"], remediation=retry["how"], retry=retry)
         notify(plan, sessions, event, f"DR {report['operation']} {report['outcome']}: {plan.dag_id}", details, avoid=dark)
-        if report["outcome"] != "succeeded":
+        if report["outcome"] not in ("succeeded", "preempted", "skipped"):  # a drill giving way did its part
             how = f"\n{retry_actions(plan.dag_id, context['run_id'])['how']}" if report["failures"] else ""
             raise AirflowFailException(f"the run {report['outcome']}; report: {report['location']}{how}")
         return {"outcome": report["outcome"], "location": report["location"], "rto": report["rto"]}
@@ -664,6 +674,16 @@ class ReportOperator(DrOperator):
         marks = ti.xcom_pull(task_ids=sorted({t for t, _ in skipped}), key=SKIPPED_KEY) or []
         marked = {(m.get("task"), m.get("map_index")) for m in marks if isinstance(m, dict)}
         return sorted({t for t, m in skipped - marked})
+
+    @staticmethod
+    def _stood_down(ti: Any, by_instance: dict[tuple[str, int], str]) -> list[str]:
+        """The tasks a drill skipped because it was asked to give way (their skip marks say so)."""
+        skipped = sorted({t for (t, _), state in by_instance.items() if state == "skipped"})
+        if not skipped:
+            return []
+        marks = ti.xcom_pull(task_ids=skipped, key=SKIPPED_KEY) or []
+        return sorted({m["task"] for m in marks
+                       if isinstance(m, dict) and str(m.get("reason", "")).startswith("preempted by")})
 
     def _task_ids(self) -> set[str]:
         return set(self.dag.task_ids) if self.has_dag() else set()
