@@ -171,7 +171,8 @@ def run_state(dag_id: str, run_id: str) -> str | None:
     try:
         return str(RuntimeTaskInstance.get_dagrun_state(dag_id=dag_id, run_id=run_id))
     except Exception as exc:  # noqa: BLE001 - deleted: gone; anything else: assume it runs (never overlap)
-        if "not found" in str(exc).lower() or "404" in str(exc):
+        text = str(exc).lower()
+        if "not found" in text or "not_found" in text or "404" in text:
             return None
         log.warning("cannot read the state of run %s; counting it as running", run_id, exc_info=True)
         return "running"
