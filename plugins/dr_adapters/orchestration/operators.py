@@ -582,7 +582,10 @@ class ReportOperator(DrOperator):
             audit_log=who.audit_problem,
             stood_down=stand_down,
         )
-        preemption.release(plan.dag_id, context["run_id"])  # the guard no longer counts this run
+        # The guard no longer counts this run (a change run that did not succeed stays registered: cleared,
+        # it goes on without its preflight, and must count again).
+        preemption.release(plan.dag_id, context["run_id"], keep_registration=bool(
+            request and preemption.run_kind(request) == preemption.CHANGE and report["outcome"] != "succeeded"))
         text = render_text(report)
         sessions = sessions_for(plan, context["run_id"], self.aws_conn_id,
                                 home_region=orchestrator_region(plan, request.acting_as if request else None))

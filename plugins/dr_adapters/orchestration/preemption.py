@@ -6,7 +6,8 @@ guaranteed -- never two disruptive runs on one estate -- and makes the drill giv
 
 * A **change** run (failover, failback, reprotect; not a dry run) and a **drill** (not a dry run)
   register when their preflight starts: an Airflow Variable ``dr_run.<dag_id>.<kind>.<run digest>``,
-  deleted by the run's report. Variables because a worker cannot read the metadata database in
+  deleted by the run's report (a change run that did not succeed keeps it: cleared, it goes on, and
+  counts again; only a queued or running run ever counts). Variables because a worker cannot read the metadata database in
   Airflow 3, while tasks and the triggerer can read and write Variables through the Task SDK (at run
   time only, never at parse time). Readiness checks and dry runs change nothing and are not guarded.
 * A change run that finds another live change run stops before any change, naming it.
@@ -147,9 +148,11 @@ def _delete(key: str) -> None:
         log.debug("could not delete Variable %s", key, exc_info=True)
 
 
-def release(dag_id: str, run_id: str) -> None:
-    """The run is over: its registration, and a request to stand down addressed to it, go."""
-    for kind in (CHANGE, DRILL):
+def release(dag_id: str, run_id: str, *, keep_registration: bool = False) -> None:
+    """The run is over: its registration, and a request to stand down addressed to it, go.
+    ``keep_registration``: a change run that did not succeed may be cleared and go on: registered, it
+    counts again as soon as it runs (it is ignored while it has ended)."""
+    for kind in () if keep_registration else (CHANGE, DRILL):
         _delete(registration_key(dag_id, kind, run_id))
     _delete(preemption_key(dag_id, run_id))
 
@@ -189,10 +192,11 @@ def admit(dag_id: str, run_id: str, request: RunRequest,
     for entry in registered(dag_id):
         if entry["run_id"] == run_id:
             continue
-        if (state_of(dag_id, entry["run_id"]) or "gone") in LIVE_STATES:
+        state = state_of(dag_id, entry["run_id"])
+        if state in LIVE_STATES:
             others.append(entry)
-        else:
-            log.info("ignoring the registration of %s: the run has ended", describe(entry))
+        elif state in (None, "success"):  # gone, or done: a failed run's stays, in case it is cleared
+            log.info("forgetting the registration of %s: the run has ended (%s)", describe(entry), state or "deleted")
             _delete(entry["key"])
     admission = decide(kind, others)
     if admission.refused and kind == CHANGE:
