@@ -128,7 +128,8 @@ def test_a_drill_waiting_on_aws_stands_down_and_cleans_up(dag, estate):
             jobs = sessions[None].client("drs", region_name=dr).describe_jobs(filters={})["items"]
             if any(j.get("status") != "COMPLETED" and j.get("type") == "LAUNCH" for j in jobs):
                 with create_session() as session:
-                    drill = session.query(DagRun).filter(DagRun.dag_id == DAG_ID, DagRun.state == "running").one()
+                    drill = session.query(DagRun).filter(DagRun.dag_id == DAG_ID, DagRun.state == "running") \
+                        .order_by(DagRun.id.desc()).first()
                     run_id = drill.run_id
                 Variable.set(preemption_key(DAG_ID, run_id), {
                     "drill_run_id": run_id, "by_run_id": "manual__failover-at-3am", "by_operation": "failover",
@@ -167,7 +168,7 @@ def test_a_drill_waiting_on_aws_stands_down_and_cleans_up(dag, estate):
     preempted = report["preempted"]
     assert preempted["by_run_id"] == "manual__failover-at-3am" and preempted["by_operation"] == "failover"
     assert preempted["message"].startswith("preempted by failover run manual__failover-at-3am")
-    assert set(preempted["stopped"]) == {task for task, _ in after_wait}, preempted
+    assert set(preempted["stopped"]) >= {task for task, _ in after_wait}, preempted  # and the units not launched
     removed = [c for unit in preempted["cleaned_up"] for c in unit["changes"]]
     assert "drs.TerminateRecoveryInstances" in removed, preempted["cleaned_up"]
     assert report["failures"] == []
