@@ -318,7 +318,7 @@ def test_a_failover_preempts_a_drill_waiting_on_aws(stack, estate):
     preempted = drill_report["preempted"]
     assert preempted["by_run_id"] == failover_id and preempted["by_operation"] == "failover"
     assert preempted["message"].startswith(f"preempted by failover run {failover_id}")
-    assert "drs.TerminateRecoveryInstances" in [c for u in preempted["cleaned_up"] for c in u["changes"]]
+    assert "drs.terminate_recovery_instances" in [c for u in preempted["cleaned_up"] for c in u["changes"]]
     failover_report = report_of(stack, failover_id)
     assert failover_report["outcome"] == "succeeded"
     (drill,) = failover_report["preempted_drills"]

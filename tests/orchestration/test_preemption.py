@@ -98,7 +98,7 @@ def test_a_preempted_drill_reports_for_whom_what_it_stopped_and_what_it_cleaned_
     cleanup = TaskRecord(task="cleanup", phase="CLEANUP", unit_id="drs-hub-batch1", action="DRS",
                          resource_ids=["app-01", "app-02"], outcome="succeeded",
                          started_at="2026-11-30T06:05:00+00:00", ended_at="2026-11-30T06:05:09+00:00",
-                         changes=[{"call": "drs.TerminateRecoveryInstances", "region": "us-west-2", "dry_run": False}])
+                         changes=[{"call": "drs.terminate_recovery_instances", "region": "us-west-2", "dry_run": False}])
     asked = {"by_run_id": "manual__failover", "by_operation": "failover", "requested_at": "2026-11-30T06:04:00+00:00",
              "stopped": ["wave_2.activate_1", "wave_3.activate"]}
     out = report(plan, preflight, [cleanup], stood_down=asked)
@@ -106,11 +106,11 @@ def test_a_preempted_drill_reports_for_whom_what_it_stopped_and_what_it_cleaned_
     p = out["preempted"]
     assert p["by_run_id"] == "manual__failover" and p["stopped"] == ["wave_2.activate_1", "wave_3.activate"]
     assert p["cleaned_up"] == [{"unit_id": "drs-hub-batch1", "resources": ["app-01", "app-02"], "outcome": "succeeded",
-                                "changes": ["drs.TerminateRecoveryInstances"]}]
+                                "changes": ["drs.terminate_recovery_instances"]}]
     assert p["message"].startswith("preempted by failover run manual__failover: stopped 2 task(s)")
     text = render_text(out)
     assert "PREEMPTED: preempted by failover run manual__failover" in text
-    assert "cleaned up drs-hub-batch1 (app-01, app-02): succeeded, drs.TerminateRecoveryInstances" in text
+    assert "cleaned up drs-hub-batch1 (app-01, app-02): succeeded, drs.terminate_recovery_instances" in text
 
 
 def test_a_drill_that_did_not_start_says_why(plan):

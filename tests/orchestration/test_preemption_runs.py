@@ -68,14 +68,33 @@ def set_run_state(run_id: str, state: str) -> None:
             {"state": state}, synchronize_session=False)
 
 
-def register(run_id: str, kind: str, operation: str) -> None:
-    """What the other run's preflight wrote (preemption.register), written to the metadata database."""
-    from airflow.models.variable import Variable
+def put_variable(key: str, value: dict) -> None:
+    """Straight into the metadata database. Not ``Variable.set``: while dag.test runs a task in this process,
+    airflow.models' Variable talks through that task's supervisor channel, which a second thread corrupts."""
+    import json
 
+    from airflow.models.variable import Variable
+    from airflow.utils.session import create_session
+
+    with create_session() as session:
+        session.query(Variable).filter(Variable.key == key).delete(synchronize_session=False)
+        session.add(Variable(key=key, val=json.dumps(value)))
+
+
+def has_variable(key: str) -> bool:
+    from airflow.models.variable import Variable
+    from airflow.utils.session import create_session
+
+    with create_session() as session:
+        return session.query(Variable.key).filter(Variable.key == key).first() is not None
+
+
+def register(run_id: str, kind: str, operation: str) -> None:
+    """What the other run's preflight wrote (preemption.register)."""
     from dr_adapters.orchestration.preemption import registration_key
 
-    Variable.set(registration_key(DAG_ID, kind, run_id), {"dag_id": DAG_ID, "run_id": run_id, "kind": kind,
-                 "operation": operation, "registered_at": "2026-01-01T00:00:00+00:00"}, serialize_json=True)
+    put_variable(registration_key(DAG_ID, kind, run_id), {"dag_id": DAG_ID, "run_id": run_id, "kind": kind,
+                 "operation": operation, "registered_at": "2026-01-01T00:00:00+00:00"})
 
 
 def guard_variables() -> list[str]:
@@ -102,7 +121,6 @@ def running_drill_ec2(sessions, region: str, ids: set[str]) -> list[str]:
 
 def test_a_drill_waiting_on_aws_stands_down_and_cleans_up(dag, estate):
     from airflow.models.dagrun import DagRun
-    from airflow.models.variable import Variable
     from airflow.utils.session import create_session
 
     from dr_adapters.orchestration.preemption import preemption_key
@@ -131,9 +149,9 @@ def test_a_drill_waiting_on_aws_stands_down_and_cleans_up(dag, estate):
                     drill = session.query(DagRun).filter(DagRun.dag_id == DAG_ID, DagRun.state == "running") \
                         .order_by(DagRun.id.desc()).first()
                     run_id = drill.run_id
-                Variable.set(preemption_key(DAG_ID, run_id), {
+                put_variable(preemption_key(DAG_ID, run_id), {
                     "drill_run_id": run_id, "by_run_id": "manual__failover-at-3am", "by_operation": "failover",
-                    "requested_at": "2026-01-01T03:00:00+00:00"}, serialize_json=True)
+                    "requested_at": "2026-01-01T03:00:00+00:00"})
                 asked.update(run_id=run_id, at=time.monotonic())
             time.sleep(0.3)
 
@@ -170,7 +188,7 @@ def test_a_drill_waiting_on_aws_stands_down_and_cleans_up(dag, estate):
     assert preempted["message"].startswith("preempted by failover run manual__failover-at-3am")
     assert set(preempted["stopped"]) >= {task for task, _ in after_wait}, preempted  # and the units not launched
     removed = [c for unit in preempted["cleaned_up"] for c in unit["changes"]]
-    assert "drs.TerminateRecoveryInstances" in removed, preempted["cleaned_up"]
+    assert "drs.terminate_recovery_instances" in removed, preempted["cleaned_up"]
     assert report["failures"] == []
     assert guard_variables() == []  # its registration and the request to it are gone
 
@@ -185,13 +203,11 @@ def test_a_failover_waits_for_the_drill_it_preempts(dag, estate):
     ended: dict[str, float] = {}
 
     def drill_cleans_up_and_ends() -> None:
-        from airflow.models.variable import Variable
-
         from dr_adapters.orchestration.preemption import preemption_key
 
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline:  # the drill notices the request at its next step ...
-            if Variable.get(preemption_key(DAG_ID, drill_run), default_var=None) is not None:
+            if has_variable(preemption_key(DAG_ID, drill_run)):
                 time.sleep(3)  # ... its cleanup takes a while ...
                 set_run_state(drill_run, "success")  # ... then its report ends the run
                 ended["at"] = time.monotonic()

@@ -172,7 +172,8 @@ def run_state(dag_id: str, run_id: str) -> str | None:
     from airflow.sdk.execution_time.task_runner import RuntimeTaskInstance
 
     try:
-        return str(RuntimeTaskInstance.get_dagrun_state(dag_id=dag_id, run_id=run_id))
+        state = RuntimeTaskInstance.get_dagrun_state(dag_id=dag_id, run_id=run_id)
+        return str(getattr(state, "value", state))  # an enum from the Task SDK: str() would give its name
     except Exception as exc:  # noqa: BLE001 - deleted: gone; anything else: assume it runs (never overlap)
         text = str(exc).lower()
         if "not found" in text or "not_found" in text or "404" in text:
