@@ -41,6 +41,7 @@ def airflow_env(port: int = 8080, simulator_url: str = "http://127.0.0.1:5055", 
         "DR_MANIFEST_DIR": str(ROOT / "include" / "manifests"),
         "DR_WAIT_POLL_SECONDS": "1",
         "DR_HEALTH_POLL_SECONDS": "2",  # the simulator settles in seconds: re-check health that often
+        "DR_PREEMPT_POLL_SECONDS": "2",  # a failover waiting for a drill to stand down looks this often
         "AWS_EC2_METADATA_DISABLED": "true",  # credentials come from the connection, never the host
         "AIRFLOW_CONN_AWS_DEFAULT": json.dumps({
             "conn_type": "aws", "login": access_key, "password": secret_key,

@@ -54,7 +54,7 @@ class Stack:
         log_note(self.logs, message)
 
     def fresh_estate(self) -> None:
-        """The demo estate as seeded, and no run of the DAG still going (max_active_runs=1)."""
+        """The demo estate as seeded, and no run of the DAG still going (a leftover would hold a run slot, or the guard)."""
         if not self.estate_used:
             self.estate_used = True
             return

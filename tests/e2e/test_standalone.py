@@ -7,7 +7,8 @@ the task success, approve the cleanup gate, and check what the estate looks like
 reading it back from the simulator. A second run rejects the first gate. While the first gate
 waits, headless Chromium signs in to the UI, checks the run's grid and the pending approval, and
 saves screenshots to ``build/screenshots/``. A readiness run costs two task instances of worker time:
-the preflight, which skips everything else, and the report.
+the preflight, which skips everything else, and the report. A failover triggered while a drill waits on
+AWS makes the drill stand down and clean up, and completes (two runs of the DAG at once).
 """
 
 from __future__ import annotations
@@ -17,10 +18,11 @@ import time
 from datetime import datetime
 
 import pytest
+import requests
 from awssim.snapshot import serving_roles as roles
 from browser import chromium_session
 from runs import report_of, secrets_in, summary, wait_for_gate, wait_until_finished
-from standalone import DAG_ID, HUB_ACCESS_KEY, HUB_SECRET_KEY, SCREENSHOTS
+from standalone import DAG_ID, HUB_ACCESS_KEY, HUB_SECRET_KEY, SCREENSHOTS, wait_for
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(900)]
 
@@ -217,3 +219,109 @@ def test_a_readiness_run_runs_two_task_instances(stack, estate):
     assert report["preflight"]["outcome"] == "succeeded" and report["preflight"]["checks"] == len(findings)
     assert len(findings) >= len(plan.resources) and all(f["ok"] for f in findings)
     assert roles(plan, sessions) == before  # it changes nothing
+
+
+DRILL_LAUNCH_SECONDS = 25  # how long the drill's DRS launches wait on AWS: the failover arrives meanwhile
+
+
+def drs_servers(plan, sessions) -> list[tuple[str, str]]:
+    """(account, source server id) of every DRS source server in the DR region."""
+    found = []
+    for account, session in ((plan.hub_account_id, sessions[None]), ("222222222222", sessions["222222222222"])):
+        drs = session.client("drs", region_name=plan.regions.dr)
+        found += [(account, s["sourceServerID"]) for s in drs.describe_source_servers(filters={})["items"]]
+    return found
+
+
+def slow_launches(stack, plan, sessions, seconds: float) -> None:
+    """Through the simulator's control endpoint: each DRS launch job started from now on takes ``seconds``."""
+    from awssim.drs.control import CONTROL_PATH
+
+    for account, server in drs_servers(plan, sessions):
+        answer = requests.post(f"{stack.sim.url}{CONTROL_PATH}", json={
+            "account_id": account, "region": plan.regions.dr, "source_server_id": server, "launch_seconds": seconds},
+            timeout=10)
+        assert answer.status_code == 200, answer.text
+
+
+def drill_instances(plan, sessions) -> list[dict]:
+    return [i for s in (sessions[None], sessions["222222222222"])
+            for i in s.client("drs", region_name=plan.regions.dr).describe_recovery_instances(filters={})["items"]
+            if i.get("isDrill")]
+
+
+def test_a_failover_preempts_a_drill_waiting_on_aws(stack, estate):
+    """Acceptance (issue 15): a failover triggered while a drill waits on AWS: the drill stops and leaves no
+    drill instance, the failover completes, both reports say so -- two runs of the DAG at once, over REST."""
+    plan, sessions = estate
+    api = stack.api
+    api.unpause()
+    slow_launches(stack, plan, sessions, DRILL_LAUNCH_SECONDS)
+
+    drill_id, failover_id = "e2e-drill-preempted", "e2e-failover-preempts"
+    api.trigger(drill_id, {"operation": "drill"})  # what the drill schedule starts (operation defaults to drill)
+    stack.note(f"{drill_id}: triggered")
+
+    def drill_waits_on_aws() -> bool:
+        states = api.task_states(drill_id)
+        assert not [k for k, v in states.items() if v in ("failed", "upstream_failed")], summary(states)
+        return any(task.startswith("wave_2.instantiate") and state == "deferred" for (task, _), state in states.items())
+
+    wait_for(f"{drill_id} to wait on its DRS launches", drill_waits_on_aws, timeout=240, interval=1,
+             describe=lambda: summary(api.task_states(drill_id)))
+    launched = {i["ec2InstanceID"] for i in drill_instances(plan, sessions)}  # none yet: still launching
+    slow_launches(stack, plan, sessions, 0)  # the drill's jobs keep their duration; the failover's are quick
+    api.trigger(failover_id, {**CONF, "approval_mode": "automatic"})
+    triggered = time.monotonic()
+    stack.note(f"{failover_id}: triggered while {drill_id} waits on AWS")
+
+    # The failover starts at once (two runs at a time) and waits, deferred, for the drill to stand down.
+    wait_for(f"{failover_id} to wait for the drill", lambda: api.task_states(failover_id).get(("preflight", -1))
+             == "deferred", timeout=120, interval=1, describe=lambda: summary(api.task_states(failover_id)))
+    assert api.run(drill_id)["state"] == "running"
+
+    def drill_over() -> bool:  # noting its drill instances as they come, to check they are gone after
+        launched.update(i["ec2InstanceID"] for i in drill_instances(plan, sessions))
+        return api.run(drill_id)["state"] != "running"
+
+    wait_for(f"{drill_id} to stand down", drill_over, timeout=300, interval=1,
+             describe=lambda: summary(api.task_states(drill_id)))
+    drill_run = api.run(drill_id)
+    drill_states = api.task_states(drill_id)
+    assert drill_run["state"] == "success", summary(drill_states)
+    assert {v for (t, _), v in drill_states.items() if t == "cleanup"} == {"success"}, summary(drill_states)
+    # It stopped at its next step: nothing after the wave it was in ran, but its cleanup.
+    assert {v for (t, _), v in drill_states.items() if t.startswith(("wave_3.", "replicate"))} == {"skipped"}, \
+        summary(drill_states)
+
+    failover = wait_until_finished(stack, failover_id, timeout=600)
+    states = api.task_states(failover_id)
+    assert failover["state"] == "success", summary(states)
+    stack.note(f"{failover_id}: completed {time.monotonic() - triggered:.0f}s after it was triggered")
+
+    # End state, read from the simulator: no drill instance left, the estate serves from the DR region.
+    assert launched, "the drill launched no drill instance before it stood down"
+    assert drill_instances(plan, sessions) == []
+    for s in (sessions[None], sessions["222222222222"]):
+        ec2 = s.client("ec2", region_name=plan.regions.dr)
+        for r in ec2.describe_instances()["Reservations"]:
+            left = [i["InstanceId"] for i in r["Instances"] if i["InstanceId"] in launched
+                    and i["State"]["Name"] not in ("terminated", "shutting-down")]
+            assert left == [], f"drill instances still running: {left}"
+    after = roles(plan, sessions)
+    assert after["www-dns"] == ["web-usw2.acme.example."] and after["orders-db"]["writer"] == "dr"
+    assert after["orders-api"] == {"primary": 0, "dr": 4}
+
+    # Both reports say so.
+    drill_report = report_of(stack, drill_id)
+    assert drill_report["outcome"] == "preempted", drill_report["outcome"]
+    preempted = drill_report["preempted"]
+    assert preempted["by_run_id"] == failover_id and preempted["by_operation"] == "failover"
+    assert preempted["message"].startswith(f"preempted by failover run {failover_id}")
+    assert "drs.terminate_recovery_instances" in [c for u in preempted["cleaned_up"] for c in u["changes"]]
+    failover_report = report_of(stack, failover_id)
+    assert failover_report["outcome"] == "succeeded"
+    (drill,) = failover_report["preempted_drills"]
+    assert drill["run_id"] == drill_id and drill["drill_state"] == "success" and drill["waited_seconds"] > 0
+    assert drill["message"].startswith(f"preempted drill run {drill_id}: waited")
+    stack.note(f"{failover_id}: waited {drill['waited_seconds']}s for {drill_id} to clean up")

@@ -223,6 +223,25 @@ def test_a_failed_launch_fails_the_job_waiter(aws):
         get_waiter(drs, "JobCompleted").wait(filters={"jobIDs": ["drsjob-00000000000000000"]}, WaiterConfig={"Delay": 0})
 
 
+def test_a_slow_launch_holds_its_job(aws, monkeypatch):
+    """launch_seconds: a server whose launches take that long keeps its whole LAUNCH job going (what lets a
+    test catch a drill while it waits on AWS); terminations are not slowed."""
+    monkeypatch.setenv("AWSSIM_DELAY_SECONDS", "0")
+    slow, quick = seed_drs_servers(HUB, PRIMARY, DR, ["web-1", "web-2"], TAGS)
+    set_replication(HUB, DR, slow, launch_seconds=2)
+    drs = aws.client("drs", region_name=DR)
+    alone = drs.start_recovery(sourceServers=[{"sourceServerID": quick}], isDrill=True)["job"]["jobID"]
+    both = drs.start_recovery(sourceServers=[{"sourceServerID": slow}], isDrill=True)["job"]["jobID"]
+    jobs = {j["jobID"]: j["status"] for j in drs.describe_jobs(filters={"jobIDs": [alone, both]})["items"]}
+    assert jobs[alone] == "COMPLETED" and jobs[both] in ("PENDING", "STARTED"), jobs
+    time.sleep(2.1)
+    assert drs.describe_jobs(filters={"jobIDs": [both]})["items"][0]["status"] == "COMPLETED"
+    instances = drs.describe_recovery_instances(filters={})["items"]
+    assert len(instances) == 2
+    terminate = drs.terminate_recovery_instances(recoveryInstanceIDs=[i["recoveryInstanceID"] for i in instances])
+    assert drs.describe_jobs(filters={"jobIDs": [terminate["job"]["jobID"]]})["items"][0]["status"] == "COMPLETED"
+
+
 def test_server_mode_breaks_and_repairs_a_launch_over_http(server_url):
     """What set_replication does in-process, a test in another process does over the control endpoint."""
     from awssim.drs.control import CONTROL_PATH
@@ -245,6 +264,11 @@ def test_server_mode_breaks_and_repairs_a_launch_over_http(server_url):
     job_id = drs.start_recovery(sourceServers=[{"sourceServerID": sid}])["job"]["jobID"]
     get_waiter(drs, "JobCompleted").wait(filters={"jobIDs": [job_id]}, WaiterConfig={"Delay": 0, "MaxAttempts": 3})
     assert describe(drs, sid)[sid]["lastLaunchResult"] == "SUCCEEDED"
+    slowed = requests.post(control, json={"account_id": HUB, "region": DR, "source_server_id": sid,
+                                          "launch_seconds": 30}, timeout=10).json()
+    assert slowed["launch_seconds"] == 30 and slowed["launch_fails"] is False
+    assert requests.post(control, json={"account_id": HUB, "region": DR, "source_server_id": sid,
+                                        "launch_seconds": -1}, timeout=10).status_code == 400
 
     # Bad requests name what is wrong and what to send.
     missing = requests.post(control, json={"account_id": HUB, "region": DR, "source_server_id": "s-0a000000000000099",

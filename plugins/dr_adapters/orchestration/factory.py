@@ -43,6 +43,7 @@ from dr_adapters.plan.types import FailoverMode, Operation, Phase
 log = logging.getLogger(__name__)
 
 START_DATE = datetime(2024, 1, 1, tzinfo=timezone.utc)
+MAX_ACTIVE_RUNS = 2  # a change run (failover, failback, reprotect) and a drill it preempts, never two changes
 TRIGGER_RULE = "none_failed"  # a skipped (not selected) upstream never blocks; a failed one does
 
 
@@ -157,11 +158,13 @@ def build_dag(plan: Plan) -> DAG:
         dag_id=plan.dag_id,
         description=f"DR {plan.scope.customer}/{plan.scope.environment}: {plan.regions.primary} <-> {plan.regions.dr}",
         doc_md=_doc(plan),
-        # No start date in the past: unpausing must not start a catch-up drill that would queue a
-        # failover triggered right after it (max_active_runs=1). The first drill is the next tick.
+        # No start date in the past: unpausing must not start a catch-up drill. The first drill is the next tick.
         schedule=CronTriggerTimetable(plan.drill_schedule, timezone="UTC") if plan.drill_schedule else None,
         catchup=False,
-        max_active_runs=1,
+        # Two: a failover triggered while a drill runs starts at once (it makes the drill stand down and
+        # waits for its cleanup); preflight's guard never lets two runs that change the estate overlap
+        # (orchestration.preemption).
+        max_active_runs=MAX_ACTIVE_RUNS,
         tags=["dr", plan.scope.customer, plan.scope.environment],
         default_args={
             "retries": settings["retries"],

@@ -35,7 +35,8 @@ from dr_adapters.orchestration.aws_access import DEFAULT_CONN_ID, orchestrator_r
 from dr_adapters.orchestration.evidence import (elapsed_against_rto, fit_message, planned_changes, prewarm_readiness,
                                                 render_body)
 from dr_adapters.orchestration.notify import dark_region, notify
-from dr_adapters.orchestration.operators import now, request_from_context
+from dr_adapters.orchestration.operators import now, request_from_context, skip
+from dr_adapters.orchestration.preemption import stand_down_reason, stand_down_request
 from dr_adapters.plan.model import plan_from_dict
 from dr_adapters.preflight import probe_region
 from dr_adapters.plan.types import Operation, Phase
@@ -98,6 +99,8 @@ class WaveApprovalOperator(HITLOperator):
     def execute(self, context: Any) -> Any:
         plan = plan_from_dict(self.plan)
         request = request_from_context(plan, context)
+        if found := stand_down_request(plan.dag_id, context["run_id"], request):
+            skip(context, stand_down_reason(found))  # a drill giving way to a failover: nothing more to open
         record = GateRecord(task=self.task_id, next_step=self.next_step, requested_at=now())
         tries.begin(context, record)  # a wait of an earlier try still counts in the report
         sessions = sessions_for(plan, context["run_id"], self.aws_conn_id,

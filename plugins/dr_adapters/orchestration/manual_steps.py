@@ -32,6 +32,7 @@ from dr_adapters.orchestration.aws_access import DEFAULT_CONN_ID, orchestrator_r
 from dr_adapters.orchestration.gates import alert_interval
 from dr_adapters.orchestration.notify import dark_region, notify
 from dr_adapters.orchestration.operators import now, request_from_context, skip
+from dr_adapters.orchestration.preemption import stand_down_reason, stand_down_request
 from dr_adapters.plan.model import Plan, WorkUnit, plan_from_dict
 from dr_adapters.plan.run_request import RunRequest, RunRequestError
 from dr_adapters.plan.types import Operation, Phase
@@ -80,10 +81,12 @@ class ManualStepOperator(HITLOperator):
                                 action=unit.action, account_id=unit.account_id, resource_ids=unit.resource_ids,
                                 title=cfg.title, notes=[])
 
-    def skip_reason(self, plan: Plan, request: RunRequest) -> str | None:
+    def skip_reason(self, plan: Plan, request: RunRequest, run_id: str = "") -> str | None:
         """As for the phase tasks: work the run's parameters do not select is skipped, so the Grid shows it."""
         if request.operation is Operation.READINESS:
             return "operation=readiness runs the preflight checks only"
+        if self.step_phase != Phase.CLEANUP.value and (found := stand_down_request(plan.dag_id, run_id, request)):
+            return stand_down_reason(found)  # a drill giving way to a failover: only its cleanup goes on
         if not request.wave_selected(self.wave):
             return f"wave {self.wave} is not selected (waves={list(request.waves)})"
         after = Phase.ACTIVATE if self.step_phase == "VALIDATE" else Phase(self.step_phase)
@@ -103,7 +106,7 @@ class ManualStepOperator(HITLOperator):
             raise AirflowFailException(f"bad run parameters: {exc}") from None
         unit = WorkUnit.from_dict(self.unit)
         cfg = manual_step_config(unit.resources[0])
-        if reason := self.skip_reason(plan, request):
+        if reason := self.skip_reason(plan, request, context["run_id"]):
             skip(context, reason)
         record = self._record(unit, cfg)
         record.started_at = now()

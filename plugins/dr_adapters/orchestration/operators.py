@@ -25,7 +25,7 @@ from dr_adapters.adapters.registry import adapter_for
 from dr_adapters.aws.sessions import DEAD_ENDPOINT_ERRORS
 from dr_adapters.health import settled, unhealthy, unit_health
 from dr_adapters.orchestration.aws_access import DEFAULT_CONN_ID, orchestrator_region, sessions_for
-from dr_adapters.orchestration import tries
+from dr_adapters.orchestration import preemption, tries
 from dr_adapters.orchestration.audit import review_run, run_type, triggered_by
 from dr_adapters.orchestration.notify import dark_region, notify
 from dr_adapters.orchestration.triggers import AwsWaitTrigger, HealthWaitTrigger, health_poll_seconds
@@ -141,17 +141,69 @@ class PreflightOperator(DrOperator):
         try:
             plan, request = self.load(context)
         except AirflowFailException as exc:  # bad conf (e.g. another customer's): left for the report too
-            problem = {"resource_id": "run parameters", "ok": False, "message": str(exc)}
-            record.ended_at, record.outcome, record.findings, record.problems = now(), "failed", [problem], [problem]
+            self._stop(context, record, "run parameters", str(exc))
+            raise
+        record.operation, record.dry_run, record.waves = request.operation.value, request.dry_run, list(request.waves)
+        # Never two runs changing the estate; a drill gives way to a failover (orchestration.preemption).
+        admission = preemption.admit(plan.dag_id, context["run_id"], request)
+        if admission.refused and admission.kind == preemption.CHANGE:
+            self._stop(context, record, "run guard", admission.refused)
+            raise AirflowFailException(f"preflight stopped, nothing was changed: {admission.refused}")
+        if admission.refused:  # a drill while a failover (or another drill) runs: it gives way, reported
+            record.ended_at, record.outcome = now(), "stood down"
+            record.guard = {"stood_down": admission.refused, "for": admission.blocked_by}
             tries.keep(context, record)
             context["ti"].xcom_push(key="record", value=record.to_dict())
-            raise
+            self.log.warning("the drill does not start: %s", admission.refused)
+            self._skip_all_but_the_report(context, f"drill stood down: {admission.refused}")
         ctx = self.run_context(plan, request, context)
-        record.operation, record.dry_run, record.waves = request.operation.value, request.dry_run, list(request.waves)
+        preempting = [{"run_id": d["run_id"], "operation": d.get("operation")} for d in admission.preempting]
         notify(plan, ctx.aws, "run_started", f"DR {request.operation.value} started: {plan.dag_id}",
                {"run_id": context["run_id"], "waves": list(request.waves), "dry_run": request.dry_run,
-                "triggered_by": triggered_by(context)},
+                "triggered_by": triggered_by(context),
+                **({"preempting": preempting} if preempting else {})},
                avoid=dark_region(plan, request))
+        if preempting:  # wait, deferred, until the drill has cleaned up and finished
+            timeout = preemption.timeout_minutes()
+            record.guard = {"preempted": preempting, "requested_at": now(), "timeout_minutes": timeout}
+            context["ti"].xcom_push(key="record", value=record.to_dict())
+            self.log.warning("drill run(s) %s asked to stand down; waiting up to %g min for them to clean up "
+                             "(deferred, no worker slot held)", ", ".join(d["run_id"] for d in preempting), timeout)
+            deadline = datetime.now(timezone.utc) + timedelta(minutes=timeout)
+            self.defer(trigger=preemption.DrillStandDownTrigger(plan.dag_id, [d["run_id"] for d in preempting],
+                                                                deadline.isoformat(), preemption.poll_seconds()),
+                       method_name="resume_after_drill", kwargs={"record": record.to_dict()})
+        return self._check(context, plan, request, ctx, record)
+
+    def resume_after_drill(self, context: Any, event: dict[str, Any], record: dict[str, Any] | None = None
+                           ) -> dict[str, Any]:
+        plan, request = self.load(context)
+        saved = PreflightRecord.from_dict(record or context["ti"].xcom_pull(task_ids=self.task_id, key="record"))
+        guard = dict(saved.guard or {})
+        guard.update(ended_at=event.get("at") or now(), drill_states=event.get("states") or {})
+        guard["waited_seconds"] = round(_seconds_since(guard.get("requested_at")), 1)
+        saved.guard = guard
+        if event.get("status") != "stood_down":
+            running = ", ".join(event.get("running") or [])
+            message = (f"drill run {running} did not finish within {guard.get('timeout_minutes'):g} min of being asked "
+                       f"to stand down: look at that run (its CLEANUP and report); once its drill resources are gone "
+                       f"(or to go on regardless: mark it failed), clear this preflight; nothing was changed")
+            self._stop(context, saved, "run guard", message)
+            raise AirflowFailException(f"preflight stopped: {message}")
+        self.log.info("drill run(s) %s stood down after %.0fs", ", ".join(guard.get("drill_states") or []),
+                      guard["waited_seconds"])
+        return self._check(context, plan, request, self.run_context(plan, request, context), saved)
+
+    def _stop(self, context: Any, record: PreflightRecord, what: str, message: str) -> None:
+        """Preflight stops before anything runs: its record says why, for the report."""
+        problem = {"resource_id": what, "ok": False, "message": message}
+        record.ended_at, record.outcome = now(), "failed"
+        record.findings, record.problems = [*record.findings, problem], [*record.problems, problem]
+        tries.keep(context, record)
+        context["ti"].xcom_push(key="record", value=record.to_dict())
+
+    def _check(self, context: Any, plan: Plan, request: RunRequest, ctx: RunContext, record: PreflightRecord
+               ) -> dict[str, Any]:
         findings = run_preflight(plan, request, ctx)
         problems = [f for f in findings if not f["ok"]]
         record.ended_at, record.findings, record.problems = now(), findings, problems
@@ -168,10 +220,10 @@ class PreflightOperator(DrOperator):
         result = {"resources_checked": len(findings)}
         if request.operation is Operation.READINESS:
             context["ti"].xcom_push(key="return_value", value=result)  # not pushed for a task that skips on
-            self._skip_all_but_the_report(context)
+            self._skip_all_but_the_report(context, "readiness: the preflight is the whole check")
         return result
 
-    def _skip_all_but_the_report(self, context: Any) -> None:
+    def _skip_all_but_the_report(self, context: Any, why: str) -> NoReturn:
         """Everything after preflight, the report aside, skipped by the API server in one update (every
         map index of each mapped task: a mapped task over a literal list has them from the run's start)."""
         rest = [t for t in self.get_flat_relatives(upstream=False) if t.task_id != REPORT_TASK_ID]
@@ -180,8 +232,7 @@ class PreflightOperator(DrOperator):
             skip.append((task.task_id, -1))  # an unmapped task, or a mapped one not expanded yet
             skip += [(task.task_id, i) for i in range(_literal_map_length(task))]
         context["ti"].xcom_push(key=XCOM_SKIPMIXIN_KEY, value={XCOM_SKIPMIXIN_SKIPPED: [t.task_id for t in rest]})
-        self.log.info("readiness: the preflight is the whole check; skipping the %d other tasks but %s",
-                      len(rest), REPORT_TASK_ID)
+        self.log.info("%s; skipping the %d other tasks but %s", why, len(rest), REPORT_TASK_ID)
         raise DownstreamTasksSkipped(tasks=skip)
 
 
@@ -218,13 +269,17 @@ class PhaseOperator(DrOperator):
     def unit(self) -> dict[str, Any]:
         return self.units[self.unit_id]
 
-    def skip_reason(self, request: RunRequest) -> str | None:
+    def skip_reason(self, request: RunRequest, stand_down: dict[str, Any] | None = None) -> str | None:
+        """Why this task does not run, or None. ``stand_down``: the request to this drill to give way to a
+        failover: every step stops but CLEANUP, which runs even when not selected (drill resources go)."""
         wave = self.wave if self.wave is not None else self.unit.get("wave")
         if request.operation is Operation.READINESS:
             return "operation=readiness runs the preflight checks only"
+        if stand_down and Phase(self.phase) is not Phase.CLEANUP:
+            return preemption.stand_down_reason(stand_down)
         if wave is not None and not request.wave_selected(wave):
             return f"wave {wave} is not selected (waves={list(request.waves)})"
-        if not request.phase_selected(Phase(self.phase)):
+        if not request.phase_selected(Phase(self.phase)) and not stand_down:
             return f"phase {self.phase} is not selected (phases={[p.value for p in request.phases]})"
         if request.unplanned and Phase(self.phase) in (Phase.CLEANUP, Phase.REPLICATE):
             source = Regions(**self.plan["regions"]).source(request.acting_as)
@@ -232,9 +287,13 @@ class PhaseOperator(DrOperator):
                     "no call to the region it leaves; trigger operation=reprotect once it answers")
         return None
 
+    def stand_down(self, plan: Plan, request: RunRequest, context: Any) -> dict[str, Any] | None:
+        """The request to this drill run to give way to a failover (None for any other run)."""
+        return preemption.stand_down_request(plan.dag_id, context["run_id"], request)
+
     def execute(self, context: Any) -> dict[str, Any]:
         plan, request = self.load(context)
-        if reason := self.skip_reason(request):
+        if reason := self.skip_reason(request, self.stand_down(plan, request, context)):
             skip(context, reason)
         unit = WorkUnit.from_dict(self.unit)
         record = TaskRecord(task=self.task_id, phase=self.phase,
@@ -249,11 +308,31 @@ class PhaseOperator(DrOperator):
         # The record also sits in XCom: not every runner hands defer kwargs back (dag.test drops them).
         saved = TaskRecord.from_dict(record or context["ti"].xcom_pull(task_ids=self.task_id, key="record",
                                                                        map_indexes=context["ti"].map_index))
+        if (found := self.stand_down(plan, request, context)) and Phase(self.phase) is not Phase.CLEANUP:
+            return self._stand_down(context, saved, event, found)
         if event.get("status") != "success":
             error = f"while waiting for {event.get('wait')}: {event.get('message')}"
             detail = self._explain(context, plan, request)
             return self._fail(context, saved, f"{detail} ({error})" if detail else error)
         return self._converge(context, plan, request, saved)
+
+    def _stand_down(self, context: Any, record: TaskRecord, event: dict[str, Any], found: dict[str, Any]
+                    ) -> dict[str, Any]:
+        """A drill asked to give way while this task waited on AWS: what it launched exists now (the wait is
+        over) and CLEANUP removes it; no further round. A wait that failed is recorded, not raised: a
+        failure here would keep CLEANUP from running."""
+        reason = preemption.stand_down_reason(found)
+        record.ended_at, record.notes = now(), [*(record.notes or []), reason]
+        if event.get("status") == "success":
+            record.outcome = "succeeded"
+        else:
+            record.outcome, record.error = "stood down", f"while waiting for {event.get('wait')}: {event.get('message')}"
+        tries.keep(context, record)
+        context["ti"].xcom_push(key="record", value=record.to_dict())
+        self.log.warning("%s", reason)
+        if record.outcome != "succeeded":
+            skip(context, reason)
+        return record.to_dict()
 
     def _explain(self, context: Any, plan: Plan, request: RunRequest) -> str | None:
         """After a failed wait, the adapter's account of which resources failed and why."""
@@ -336,7 +415,7 @@ class ValidateOperator(PhaseOperator):
 
     def execute(self, context: Any) -> dict[str, Any]:
         plan, request = self.load(context)
-        if reason := self.skip_reason(request):
+        if reason := self.skip_reason(request, self.stand_down(plan, request, context)):
             skip(context, reason.replace("phase ACTIVATE is not selected", "ACTIVATE did not run"))
         unit = WorkUnit.from_dict(self.unit)
         record = TaskRecord(task=self.task_id, phase="VALIDATE", wave=self.wave, unit_id=unit.unit_id,
@@ -363,17 +442,27 @@ class ValidateOperator(PhaseOperator):
             trigger=HealthWaitTrigger(self.plan, self.unit, {"operation": request.acting_as.value,
                                                              "unplanned": request.unplanned,
                                                              "reverse_drill": request.reverse_drill},
-                                      context["run_id"], self.aws_conn_id, deadline.isoformat(), health_poll_seconds()),
+                                      context["run_id"], self.aws_conn_id, deadline.isoformat(), health_poll_seconds(),
+                                      # a drill's health wait ends as soon as it is asked to give way
+                                      stand_down_key=preemption.preemption_key(plan.dag_id, context["run_id"])
+                                      if preemption.run_kind(request) == preemption.DRILL else None),
             method_name="resume_validation",
             kwargs={"record": record.to_dict()},
         )
 
     def resume_validation(self, context: Any, event: dict[str, Any], record: dict[str, Any] | None = None
                           ) -> dict[str, Any]:
-        _, request = self.load(context)
+        plan, request = self.load(context)
         # The record also sits in XCom: not every runner hands defer kwargs back (dag.test drops them).
         saved = TaskRecord.from_dict(record or context["ti"].xcom_pull(task_ids=self.task_id, key="record",
                                                                        map_indexes=context["ti"].map_index))
+        found = self.stand_down(plan, request, context)
+        if found or event.get("status") == "stand_down":  # a drill giving way: its validation is moot
+            reason = preemption.stand_down_reason(found or event.get("request") or {})
+            saved.ended_at, saved.outcome, saved.notes = now(), "stood down", [*(saved.notes or []), reason]
+            tries.keep(context, saved)
+            context["ti"].xcom_push(key="record", value=saved.to_dict())
+            skip(context, reason)
         rounds = 1 + int(event.get("rounds") or 0)  # the first check, here, then the trigger's
         waited = f"{request.validation_timeout(self.timeout_minutes):g} min"
         note = (f"not every resource HEALTHY after {waited}" if event.get("status") == "timeout"
@@ -477,6 +566,10 @@ class ReportOperator(DrOperator):
                          since=context["dag_run"].start_date.isoformat(),
                          preflight_overridden=bool(preflight and preflight.get("outcome") == "failed"
                                                    and states.get("preflight") == "success"))
+        # A drill that gave way to a failover: who asked, and what it stopped (its cleanup is in the records).
+        stand_down = preemption.stand_down_request(plan.dag_id, context["run_id"], request)
+        if stand_down:
+            stand_down = {**stand_down, "stopped": self._stood_down(ti, by_instance)}
         report = build_report(
             plan,
             run_id=context["run_id"],
@@ -494,7 +587,12 @@ class ReportOperator(DrOperator):
             cancelled=who.cancelled,
             audit_log=who.audit_problem,
             preflight_override=who.preflight_override,
+            stood_down=stand_down,
         )
+        # The guard no longer counts this run (a change run that did not succeed stays registered: cleared,
+        # it goes on without its preflight, and must count again).
+        preemption.release(plan.dag_id, context["run_id"], keep_registration=bool(
+            request and preemption.run_kind(request) == preemption.CHANGE and report["outcome"] != "succeeded"))
         text = render_text(report)
         sessions = sessions_for(plan, context["run_id"], self.aws_conn_id,
                                 home_region=orchestrator_region(plan, request.acting_as if request else None))
@@ -507,8 +605,8 @@ class ReportOperator(DrOperator):
         # XCom tab and REST read it from anywhere.
         ti.xcom_push(key="report", value=json.loads(json.dumps(report, default=str)))
         self.log.info("DR report (%s):\n%s", report["location"], text)
-        event = {"succeeded": "run_succeeded", "rejected": "run_rejected",
-                 "cancelled": "run_cancelled"}.get(report["outcome"], "run_failed")
+        event = {"succeeded": "run_succeeded", "rejected": "run_rejected", "cancelled": "run_cancelled",
+                 "preempted": "run_preempted", "skipped": "run_skipped"}.get(report["outcome"], "run_failed")
         details: dict[str, Any] = {"run_id": context["run_id"], "report": report["location"], "rto": report["rto"]}
         details["report_api"] = (f"GET /api/v2/dags/{self.dag_id}/dagRuns/{context['run_id']}/taskInstances/"
                                  f"{self.task_id}/xcomEntries/report")  # wherever the local copy landed
@@ -517,12 +615,16 @@ class ReportOperator(DrOperator):
                            data_loss_exposure=report["data_loss_exposure"])
         if report.get("cancelled"):  # what ran and what did not, and who stopped it
             details.update(cancelled=report["cancelled"], waves={w["number"]: w["outcome"] for w in report["waves"]})
+        if report.get("preempted"):  # a drill that gave way: for whom, and what it cleaned up
+            details["preempted"] = report["preempted"]
+        if report.get("preempted_drills"):  # a failover that made a drill give way, and how long it waited
+            details["preempted_drills"] = report["preempted_drills"]
         if report["failures"]:
             first = report["failures"][0]
             retry = retry_actions(plan.dag_id, context["run_id"])
             details.update(failing_task=first["task"], error=first["error"], remediation=retry["how"], retry=retry)
         notify(plan, sessions, event, f"DR {report['operation']} {report['outcome']}: {plan.dag_id}", details, avoid=dark)
-        if report["outcome"] != "succeeded":
+        if report["outcome"] not in ("succeeded", "preempted", "skipped"):  # a drill giving way did its part
             how = f"\n{retry_actions(plan.dag_id, context['run_id'])['how']}" if report["failures"] else ""
             raise AirflowFailException(f"the run {report['outcome']}; report: {report['location']}{how}")
         return {"outcome": report["outcome"], "location": report["location"], "rto": report["rto"]}
@@ -582,6 +684,16 @@ class ReportOperator(DrOperator):
         marks = ti.xcom_pull(task_ids=sorted({t for t, _ in skipped}), key=SKIPPED_KEY) or []
         marked = {(m.get("task"), m.get("map_index")) for m in marks if isinstance(m, dict)}
         return sorted({t for t, m in skipped - marked})
+
+    @staticmethod
+    def _stood_down(ti: Any, by_instance: dict[tuple[str, int], str]) -> list[str]:
+        """The tasks a drill skipped because it was asked to give way (their skip marks say so)."""
+        skipped = sorted({t for (t, _), state in by_instance.items() if state == "skipped"})
+        if not skipped:
+            return []
+        marks = ti.xcom_pull(task_ids=skipped, key=SKIPPED_KEY) or []
+        return sorted({m["task"] for m in marks
+                       if isinstance(m, dict) and str(m.get("reason", "")).startswith("preempted by")})
 
     def _task_ids(self) -> set[str]:
         return set(self.dag.task_ids) if self.has_dag() else set()

@@ -91,8 +91,9 @@ class HealthWaitTrigger(BaseTrigger):
     round (AWS throttling, a URL timing out) and the wait goes on."""
 
     def __init__(self, plan: dict[str, Any], unit: dict[str, Any], run: dict[str, Any], run_id: str,
-                 aws_conn_id: str, deadline: str, interval: float):
+                 aws_conn_id: str, deadline: str, interval: float, stand_down_key: str | None = None):
         super().__init__()
+        self.stand_down_key = stand_down_key  # a drill's: the Variable that asks it to give way (preemption)
         self.plan = plan
         self.unit = unit
         self.run_params = run  # operation (the one adapters act out), unplanned, reverse_drill
@@ -105,7 +106,8 @@ class HealthWaitTrigger(BaseTrigger):
         return (
             f"{type(self).__module__}.{type(self).__name__}",
             {"plan": self.plan, "unit": self.unit, "run": self.run_params, "run_id": self.run_id,
-             "aws_conn_id": self.aws_conn_id, "deadline": self.deadline, "interval": self.interval},
+             "aws_conn_id": self.aws_conn_id, "deadline": self.deadline, "interval": self.interval,
+             "stand_down_key": self.stand_down_key},
         )
 
     def _context(self) -> RunContext:
@@ -118,6 +120,17 @@ class HealthWaitTrigger(BaseTrigger):
             unplanned=bool(self.run_params.get("unplanned")), reverse_drill=bool(self.run_params.get("reverse_drill")),
         )
 
+    async def _asked_to_stand_down(self) -> dict[str, Any] | None:
+        from asgiref.sync import sync_to_async
+        from airflow.sdk import Variable
+
+        try:
+            found = await sync_to_async(Variable.get)(self.stand_down_key, default=None, deserialize_json=True)
+        except Exception:  # noqa: BLE001 - unreadable now: asked again at the next check
+            self.log.warning("cannot read whether this drill must stand down", exc_info=True)
+            return None
+        return found if isinstance(found, dict) else None
+
     async def run(self) -> AsyncIterator[TriggerEvent]:
         unit = WorkUnit.from_dict(self.unit)
         deadline = datetime.fromisoformat(self.deadline)
@@ -125,6 +138,9 @@ class HealthWaitTrigger(BaseTrigger):
         rounds = 0
         while True:
             rounds += 1
+            if self.stand_down_key and (asked := await self._asked_to_stand_down()):
+                yield TriggerEvent({"status": "stand_down", "request": asked, "rounds": rounds - 1})
+                return
             try:
                 ctx = ctx or await asyncio.to_thread(self._context)
                 checks = await asyncio.to_thread(unit_health, ctx, unit)

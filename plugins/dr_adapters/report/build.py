@@ -121,13 +121,16 @@ def build_report(
     cancelled: dict[str, Any] | None = None,
     audit_log: str | None = None,
     preflight_override: dict[str, Any] | None = None,
+    stood_down: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """``unplanned_from``: the dark region an unplanned failover left; its CLEANUP and REPLICATE
     are reported as deferred until it returns, with each resource's data-loss exposure.
     ``triggered_by``: {"user", "run_type"} of the run; ``cancelled``: {"by", "at", "stopped", "not_run"}
     when a person marked the run failed; ``audit_log``: why Airflow's audit log could not name someone;
     ``preflight_override``: {"by", "at"} when a person marked a failed preflight success and the run went
-    on (its problems are then accepted risks, listed, not failures)."""
+    on (its problems are then accepted risks, listed, not failures);
+    ``stood_down``: the request that made this drill give way to a failover (``orchestration.preemption``),
+    with the tasks it ``stopped``."""
     waves = []
     for wave in plan.waves:
         mine = [r for r in records if r.wave == wave.number and r.phase in ("INSTANTIATE", "ACTIVATE", "VALIDATE")]
@@ -179,8 +182,10 @@ def build_report(
         failures.insert(0, {"task": "preflight", "unit_id": None,
                             "resources": [p["resource_id"] for p in preflight.problems],
                             "error": "; ".join(f"{p['resource_id']}: {p['message']}" for p in preflight.problems)})
+    guard = _guard(preflight, stood_down, records)
     outcome = "rejected" if rejected else "cancelled" if cancelled else (
-        "failed" if failures or failed_tasks else "succeeded")
+        "failed" if failures or failed_tasks else
+        "preempted" if "preempted" in guard else "skipped" if "stood_down" in guard else "succeeded")
     target = plan.rto_minutes
     report = {
         "dag_id": plan.dag_id,
@@ -230,9 +235,47 @@ def build_report(
         switch = next((a for a in approvals if a["decision"] == "continued unplanned"), None)
         if switch:  # a planned run a person switched at a gate (Region switch's "switch to ungraceful")
             report["switched_to_unplanned"] = {"gate": switch["gate"], "by": switch["by"], "at": switch["responded_at"]}
+    report.update(guard)
     report.update(_who(plan, approvals, triggered_by, cancelled, audit_log))
     report["resources"] = _resource_states(plan, records)
     return report
+
+
+def _guard(preflight: PreflightRecord | None, stood_down: dict[str, Any] | None,
+           records: list[TaskRecord]) -> dict[str, Any]:
+    """What the guard against overlapping runs did: a drill that gave way to a failover (``preempted``: for
+    which run, what it stopped, what its CLEANUP removed), a drill that did not start beside another
+    (``stood_down``), or the drills a failover made give way and how long it waited (``preempted_drills``)."""
+    guard = (preflight.guard if preflight else None) or {}
+    out: dict[str, Any] = {}
+    blocker = guard.get("for") or {}
+    if stood_down:
+        cleaned = [{"unit_id": r.unit_id, "resources": r.resource_ids, "outcome": r.outcome,
+                    "changes": [c["call"] for c in r.changes or []]} for r in records if r.phase == "CLEANUP"]
+        by = f"{stood_down.get('by_operation') or 'failover'} run {stood_down.get('by_run_id')}"
+        out["preempted"] = {
+            "by_run_id": stood_down.get("by_run_id"), "by_operation": stood_down.get("by_operation"),
+            "requested_at": stood_down.get("requested_at"), "stopped": stood_down.get("stopped") or [],
+            "cleaned_up": cleaned,
+            "message": f"preempted by {by}: stopped {len(stood_down.get('stopped') or [])} task(s); CLEANUP "
+                       f"removed the drill's resources ({sum(len(c['changes']) for c in cleaned)} call(s) in "
+                       f"{len(cleaned)} unit(s))"}
+    elif guard.get("stood_down") and blocker.get("kind") == "change":  # a failover ran when the drill came
+        out["preempted"] = {"by_run_id": blocker.get("run_id"), "by_operation": blocker.get("operation"),
+                            "requested_at": None, "before_start": True, "stopped": [], "cleaned_up": [],
+                            "message": f"{guard['stood_down']}; nothing was launched"}
+    elif guard.get("stood_down"):
+        out["stood_down"] = guard["stood_down"]
+    if guard.get("preempted"):
+        states = guard.get("drill_states") or {}
+        out["preempted_drills"] = [
+            {"run_id": d["run_id"], "operation": d.get("operation"), "requested_at": guard.get("requested_at"),
+             "stood_down_at": guard.get("ended_at"), "waited_seconds": guard.get("waited_seconds"),
+             "drill_state": states.get(d["run_id"]),
+             "message": f"preempted drill run {d['run_id']}: waited {guard.get('waited_seconds') or 0:.0f}s for it "
+                        "to clean up and finish before anything else ran"}
+            for d in guard["preempted"]]
+    return out
 
 
 def _capacity(preflight: PreflightRecord | None) -> list[dict[str, Any]]:

@@ -78,7 +78,10 @@ class PreflightRecord(TriedRecord):
     ended_at: str | None = None
     findings: list[dict[str, Any]] = field(default_factory=list)  # {"resource_id", "ok", "message"}
     problems: list[dict[str, Any]] = field(default_factory=list)  # the findings that are not ok
-    outcome: str | None = None  # "succeeded" | "failed"
+    outcome: str | None = None  # "succeeded" | "failed" | "stood down" (a drill that gave way)
+    # The guard against overlapping runs (orchestration.preemption): the drills a change run asked to
+    # stand down and how long it waited, or why a drill did not start.
+    guard: dict[str, Any] | None = None
 
 
 @dataclass(kw_only=True)

@@ -42,6 +42,22 @@ def _capacity_lines(report: dict[str, Any]) -> list[str]:
     return lines
 
 
+def _guard_lines(report: dict[str, Any]) -> list[str]:
+    """A drill that gave way to a failover, or a failover that made a drill give way."""
+    lines = []
+    if report.get("preempted"):
+        p = report["preempted"]
+        lines.append(f"PREEMPTED: {p['message']}")
+        lines += [f"  stopped: {t}" for t in p["stopped"]]
+        lines += [f"  cleaned up {c['unit_id']} ({', '.join(c['resources'])}): {c['outcome']}, "
+                  f"{', '.join(c['changes']) or 'nothing left to remove'}" for c in p["cleaned_up"]]
+    if report.get("stood_down"):
+        lines.append(f"DID NOT START: {report['stood_down']}")
+    for d in report.get("preempted_drills") or []:
+        lines.append(f"{d['message']} (asked at {d['requested_at']}, drill run ended {d['drill_state']})")
+    return lines
+
+
 def _manual_step_lines(report: dict[str, Any]) -> list[str]:
     steps = report.get("manual_steps") or []
     lines = ["manual steps:"] if steps else []
@@ -110,6 +126,7 @@ def render_text(report: dict[str, Any]) -> str:
         *_override_lines(report),
         *_capacity_lines(report),
         *_unplanned_lines(report),
+        *_guard_lines(report),
         "",
         f"{'wave / phase':<34}{'outcome':<11}{'duration':>10}  units",
     ]

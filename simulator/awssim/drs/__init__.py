@@ -60,12 +60,16 @@ def set_replication(
     state: str | None = None,
     lag_seconds: int | None = None,
     launch_fails: bool | None = None,
+    launch_seconds: float | None = None,
 ) -> SourceServer:
-    """Test hook: force a replication state (``None`` = derive it again), lag or launch failures."""
+    """Test hook: force a replication state (``None`` = derive it again), lag, launch failures or how long
+    a launch job of the server takes (at least)."""
     server = drs_backends[account_id][region].get_server(source_server_id)
     server.forced_state = state
     if lag_seconds is not None:
         server.lag_seconds = lag_seconds
     if launch_fails is not None:
         server.launch_fails = launch_fails
+    if launch_seconds is not None:
+        server.launch_seconds = float(launch_seconds)
     return server

@@ -112,6 +112,7 @@ class SourceServer:
     sync_until: float = 0.0  # INITIAL_SYNC until this time
     forced_state: str | None = None  # test hook: STALLED, PAUSED, ...
     launch_fails: bool = False  # test hook: every launch of this server fails
+    launch_seconds: float = 0.0  # test hook: a launch job of this server takes at least this long
     recovery_instance_id: str | None = None
     last_launch: dict[str, Any] | None = None
     last_launch_result: str = "NOT_STARTED"
@@ -285,8 +286,12 @@ class DrsBackend(BaseBackend, TaggableResourcesMixin):
         if sum(j.status != "COMPLETED" for j in self.jobs.values()) >= MAX_ACTIVE_JOBS:
             raise ServiceQuotaExceededException(f"at most {MAX_ACTIVE_JOBS} concurrent jobs per account and region")
         job_id, now = f"drsjob-{_hex(17)}", time.time()
+        takes = delay_seconds()
+        if job_type == "LAUNCH":  # a server set to launch slowly holds its whole job (as a slow boot does)
+            takes = max([takes] + [self.source_servers[p["sourceServerID"]].launch_seconds for p in participants
+                                   if p.get("sourceServerID") in self.source_servers])
         job = Job(
-            job_id, self._arn("job", job_id), job_type, initiated_by, now, now + delay_seconds(), dict(tags),
+            job_id, self._arn("job", job_id), job_type, initiated_by, now, now + takes, dict(tags),
             participants, is_drill,
         )
         job.add_log("JOB_START")
