@@ -29,6 +29,9 @@ from dr_adapters.adapters.manual_step import is_manual_step, manual_step_config
 from dr_adapters.orchestration.alerts import announce_unit_failure
 from dr_adapters.orchestration.gates import WaveApprovalOperator
 from dr_adapters.orchestration.manual_steps import ManualStepOperator, manual_task_id
+from dr_adapters.orchestration.rollback import GATE_PREFIX as ROLLBACK_GATE_PREFIX
+from dr_adapters.orchestration.rollback import GROUP_PREFIX as ROLLBACK_GROUP_PREFIX
+from dr_adapters.orchestration.rollback_tasks import RollbackOperator
 from dr_adapters.orchestration.operators import (REPORT_TASK_ID, PhaseOperator, PreflightOperator, ReportOperator,
                                                  ValidateOperator)
 from dr_adapters.sources.loader import ManifestError, declared_dag_id, discover_manifests, load_manifest, parse_text
@@ -85,10 +88,15 @@ def run_params(plan: Plan) -> dict[str, Param]:
     return {
         "operation": _param(
             Operation.DRILL.value, "drill (default, non-disruptive), readiness (checks only), failover, failback, "
-            "reprotect (after an unplanned failover, once the old region is back: its deferred cleanup/replicate).",
+            "reprotect (after an unplanned failover, once the old region is back: its deferred cleanup/replicate), "
+            "rollback (undo the waves a failed or rejected failover/failback started, last wave first).",
             type="string", enum=[o.value for o in Operation],
         ),
-        "confirm": _param("", f"Required for failover/failback: type {confirm_token(plan)} to confirm.", type="string"),
+        "confirm": _param("", f"Required for failover/failback/reprotect/rollback: type {confirm_token(plan)} to "
+                          "confirm.", type="string"),
+        "rollback_of": _param(
+            None, "rollback: the run id of the failover/failback to undo. Empty: the latest one of this DAG, "
+            "which must not have succeeded.", type=["null", "string"]),
         "approval_mode": _param(
             "required" if plan.approval_required else "automatic",
             "required: a person approves each next wave (failover/failback only).",
@@ -165,7 +173,7 @@ def build_dag(plan: Plan) -> DAG:
             "retry_exponential_backoff": True,
         },
     ) as dag:
-        previous = PreflightOperator(task_id="preflight", plan=full, retries=0)
+        preflight = previous = PreflightOperator(task_id="preflight", plan=full, retries=0)
         completed: dict[str, Any] | None = None  # the wave before the next gate, which announces it
         for i, wave in enumerate(plan.waves):
             if i:
@@ -226,6 +234,8 @@ def build_dag(plan: Plan) -> DAG:
             if steps:
                 _link(previous, steps)
                 previous = steps
+        preflight.record_tasks = list(record_tasks)  # what a rollback reads of the run it undoes
+        previous = _rollback_chain(plan, header, unit_dicts, mapped, previous, record_tasks, gate_tasks)
         report = ReportOperator(task_id=REPORT_TASK_ID, plan=full, record_tasks=record_tasks, gate_tasks=gate_tasks,
                                 manual_tasks=manual_tasks, retries=1)
         # A teardown: when a person marks the run failed (cancels it), Airflow skips every task not yet
@@ -239,6 +249,34 @@ def build_dag(plan: Plan) -> DAG:
     # task's, then the run's conf (``process_params``). Setting them validates them.
     dag.params = run_params(plan)
     return dag
+
+
+def _rollback_chain(plan: Plan, header: dict[str, Any], unit_dicts: dict[str, dict[str, Any]], mapped: dict[str, Any],
+                    previous: Any, record_tasks: list[str], gate_tasks: list[str]) -> Any:
+    """``operation=rollback``'s tasks, after the rest: per wave, highest first, ``rollback_wave_<n>.undo`` mapped
+    over the wave's units that have an undo, with a gate between two waves. Preflight skips them in any other
+    run (and everything else in a rollback), so they cost a failover nothing."""
+    completed: dict[str, Any] | None = None
+    for wave in sorted(plan.waves, key=lambda w: -w.number):
+        units = {u.unit_id: unit_dicts[u.unit_id] for u in wave.units if adapter_for(u.action).rollback_phases}
+        if not units:
+            continue
+        if completed is not None:
+            gate = WaveApprovalOperator(task_id=f"{ROLLBACK_GATE_PREFIX}{wave.number}", plan=header,
+                                        next_step=f"rollback of wave {wave.number} ({wave.layer_id})",
+                                        rollback_wave=wave.number, completed_wave=completed,
+                                        trigger_rule=TRIGGER_RULE, retries=0)
+            gate_tasks.append(gate.task_id)
+            _link(previous, gate)
+            previous = gate
+        with TaskGroup(group_id=f"{ROLLBACK_GROUP_PREFIX}{wave.number}",
+                       tooltip=f"undo {wave.layer_id}: {len(units)} unit(s)") as group:
+            RollbackOperator.partial(task_id="undo", wave=wave.number, units=units, **mapped).expand(unit_id=list(units))
+        record_tasks.append(f"{group.group_id}.undo")
+        _link(previous, group)
+        previous = group
+        completed = {"number": wave.number, "layer_id": wave.layer_id, "tasks": [f"{group.group_id}.undo"]}
+    return previous
 
 
 def _is_manual(unit: WorkUnit) -> bool:

@@ -34,6 +34,7 @@ from dr_adapters.orchestration.audit import allowed_respondents, refusal, trigge
 from dr_adapters.orchestration.aws_access import DEFAULT_CONN_ID, orchestrator_region, sessions_for
 from dr_adapters.orchestration.notify import dark_region, notify
 from dr_adapters.orchestration.operators import now, request_from_context
+from dr_adapters.orchestration.rollback import undo_of
 from dr_adapters.plan.model import plan_from_dict
 from dr_adapters.preflight import probe_region
 from dr_adapters.plan.types import Operation
@@ -65,20 +66,24 @@ class WaveApprovalOperator(HITLOperator):
     ui_color = "#fff3cd"
 
     def __init__(self, *, plan: dict[str, Any], next_step: str, next_wave: int | None = None,
-                 completed_wave: dict[str, Any] | None = None, aws_conn_id: str = DEFAULT_CONN_ID, **kwargs: Any):
-        super().__init__(
-            subject=f"DR {plan['dag_id']}: approve {next_step}?",
-            body=f"The previous wave is activated and validated. Approve to start {next_step}; "
-            "Reject to stop the run here (nothing after this gate runs); Continue unplanned if the region "
-            "being left is dark or impaired: from here on no call goes to it, data loss up to its last "
-            "replicated point is accepted, and its cleanup waits for operation=reprotect.",
-            options=[APPROVE, REJECT, CONTINUE_UNPLANNED],
-            multiple=False,
-            **kwargs,
-        )
+                 completed_wave: dict[str, Any] | None = None, rollback_wave: int | None = None,
+                 aws_conn_id: str = DEFAULT_CONN_ID, **kwargs: Any):
+        if rollback_wave is None:
+            body = (f"The previous wave is activated and validated. Approve to start {next_step}; "
+                    "Reject to stop the run here (nothing after this gate runs); Continue unplanned if the region "
+                    "being left is dark or impaired: from here on no call goes to it, data loss up to its last "
+                    "replicated point is accepted, and its cleanup waits for operation=reprotect.")
+            options = [APPROVE, REJECT, CONTINUE_UNPLANNED]
+        else:  # a rollback moves back into a region that answers: it is never unplanned
+            body = (f"The previous wave is rolled back. Approve to start {next_step}; Reject to stop the rollback "
+                    "here (nothing after this gate runs; trigger the rollback again to go on).")
+            options = [APPROVE, REJECT]
+        super().__init__(subject=f"DR {plan['dag_id']}: approve {next_step}?", body=body, options=options,
+                         multiple=False, **kwargs)
         self.plan = plan
         self.next_step = next_step
         self.next_wave = next_wave
+        self.rollback_wave = rollback_wave  # a rollback's gate: the wave it is about to undo
         # The wave this gate follows: {"number", "layer_id", "tasks": its tasks that leave records}.
         self.completed_wave = completed_wave
         self.aws_conn_id = aws_conn_id
@@ -103,6 +108,11 @@ class WaveApprovalOperator(HITLOperator):
                       f"{plan.regions.source(request.acting_as)} are deferred to operation=reprotect")
         elif self.next_wave is not None and request.operation is Operation.REPROTECT:
             reason = "reprotect: the waves do not run (only the deferred cleanup and replicate)"
+        elif (self.rollback_wave is None) == (request.operation is Operation.ROLLBACK):
+            reason = ("rollback: the waves do not run, its own gates ask before each wave it undoes"
+                      if self.rollback_wave is None else "only a rollback undoes waves")
+        elif self.rollback_wave is not None:
+            reason = _rollback_gate_passes(undo_of(context), self.rollback_wave)
         if reason:
             record.decision, record.responded_at, record.note = "automatic", record.requested_at, reason
             tries.keep(context, record)
@@ -203,6 +213,16 @@ class WaveApprovalOperator(HITLOperator):
                 "alert": len(alerts), "how_to_approve": how}, avoid=dark_region(plan, request))
         self.log.warning("approval overdue: still waiting after %s. %s", waited, how)
         raise TaskAwaitingInput(method_name="execute_complete", timeout=alert_interval())
+
+
+def _rollback_gate_passes(undo: Any, wave: int) -> str | None:
+    """Why a rollback's gate before undoing ``wave`` passes without asking, or None: it asks only between two
+    waves the rollback really undoes (the first was confirmed when the rollback was triggered)."""
+    if undo is None or not undo.units_of(wave):
+        return f"wave {wave}: the undone run did not start it, nothing to undo"
+    if not undo.undone_before(wave):
+        return f"wave {wave} is the first wave undone (confirmed when the rollback was triggered)"
+    return None
 
 
 def _iso(value: Any) -> str | None:

@@ -28,6 +28,7 @@ from dr_adapters.orchestration.aws_access import DEFAULT_CONN_ID, orchestrator_r
 from dr_adapters.orchestration import tries
 from dr_adapters.orchestration.audit import review_run, run_type, triggered_by
 from dr_adapters.orchestration.notify import dark_region, notify
+from dr_adapters.orchestration.rollback import UNDO_KEY, NothingToRollBack, find_undo, is_rollback_task, undo_of
 from dr_adapters.orchestration.triggers import AwsWaitTrigger, HealthWaitTrigger, health_poll_seconds
 from dr_adapters.preflight import probe_region, run_preflight
 from dr_adapters.plan.model import Plan, WorkUnit, plan_from_dict
@@ -57,6 +58,8 @@ def request_from_context(plan: Plan, context: Any) -> RunRequest:
     if request.operation in (Operation.FAILOVER, Operation.FAILBACK) and not request.unplanned \
             and switched_to_unplanned(plan, context):
         request = replace(request, failover_mode=FailoverMode.UNPLANNED)
+    if request.operation is Operation.ROLLBACK and (undo := undo_of(context)) is not None:
+        request = replace(request, direction=undo.direction)  # back the way the undone run came
     return request
 
 
@@ -131,6 +134,10 @@ class PreflightOperator(DrOperator):
 
     inherits_from_skipmixin = True  # a skipped task cleared later stays skipped (NotPreviouslySkippedDep)
 
+    def __init__(self, *, record_tasks: list[str] | None = None, **kwargs: Any):
+        super().__init__(**kwargs)
+        self.record_tasks = record_tasks or []  # the wave, cleanup and replicate tasks: what a rollback reads
+
     def execute(self, context: Any) -> dict[str, Any]:
         record = PreflightRecord(task=self.task_id, started_at=now())
         tries.begin(context, record)  # its first try's start is the run's first start, whatever is cleared later
@@ -142,13 +149,28 @@ class PreflightOperator(DrOperator):
             tries.keep(context, record)
             context["ti"].xcom_push(key="record", value=record.to_dict())
             raise
+        checked = plan
+        if request.operation is Operation.ROLLBACK:
+            try:
+                undo = find_undo(plan, request, context, self.record_tasks)
+            except NothingToRollBack as exc:
+                problem = {"resource_id": "rollback", "ok": False, "message": str(exc)}
+                record.operation, record.ended_at, record.outcome = request.operation.value, now(), "failed"
+                record.findings = record.problems = [problem]
+                tries.keep(context, record)
+                context["ti"].xcom_push(key="record", value=record.to_dict())
+                raise AirflowFailException(f"preflight failed, nothing was changed: {exc}") from None
+            context["ti"].xcom_push(key=UNDO_KEY, value=undo.to_dict())
+            request = replace(request, direction=undo.direction)
+            checked = _only_units(plan, {u for units in undo.waves.values() for u in units})
         ctx = self.run_context(plan, request, context)
         record.operation, record.dry_run, record.waves = request.operation.value, request.dry_run, list(request.waves)
         notify(plan, ctx.aws, "run_started", f"DR {request.operation.value} started: {plan.dag_id}",
                {"run_id": context["run_id"], "waves": list(request.waves), "dry_run": request.dry_run,
-                "triggered_by": triggered_by(context)},
+                "triggered_by": triggered_by(context),
+                **({"rollback_of": undo.run_id} if request.operation is Operation.ROLLBACK else {})},
                avoid=dark_region(plan, request))
-        findings = run_preflight(plan, request, ctx)
+        findings = run_preflight(checked, request, ctx)
         problems = [f for f in findings if not f["ok"]]
         record.ended_at, record.findings, record.problems = now(), findings, problems
         record.outcome = "failed" if problems else "succeeded"
@@ -162,23 +184,36 @@ class PreflightOperator(DrOperator):
                 + "\n".join(f"  {p['resource_id']}: {p['message']}" for p in problems)
             )
         result = {"resources_checked": len(findings)}
+        context["ti"].xcom_push(key="return_value", value=result)  # not pushed for a task that skips on
         if request.operation is Operation.READINESS:
-            context["ti"].xcom_push(key="return_value", value=result)  # not pushed for a task that skips on
             self._skip_all_but_the_report(context)
-        return result
+        # A rollback runs its own tasks only; any other run, every task but those.
+        rollback = request.operation is Operation.ROLLBACK
+        self._skip_all_but_the_report(context, keep=lambda task_id: is_rollback_task(task_id) == rollback)
+        return result  # not reached: the skip above ends the task (successfully)
 
-    def _skip_all_but_the_report(self, context: Any) -> None:
-        """Everything after preflight, the report aside, skipped by the API server in one update (every
-        map index of each mapped task: a mapped task over a literal list has them from the run's start)."""
-        rest = [t for t in self.get_flat_relatives(upstream=False) if t.task_id != REPORT_TASK_ID]
+    def _skip_all_but_the_report(self, context: Any, keep: Any = lambda task_id: False) -> None:
+        """Everything after preflight, the report and what ``keep`` keeps aside, skipped by the API server in one
+        update (every map index of each mapped task: a mapped task over a literal list has them from the run's
+        start)."""
+        rest = [t for t in self.get_flat_relatives(upstream=False) if t.task_id != REPORT_TASK_ID
+                and not keep(t.task_id)]
+        if not rest:
+            return
         skip: list[tuple[str, int]] = []
         for task in rest:
             skip.append((task.task_id, -1))  # an unmapped task, or a mapped one not expanded yet
             skip += [(task.task_id, i) for i in range(_literal_map_length(task))]
         context["ti"].xcom_push(key=XCOM_SKIPMIXIN_KEY, value={XCOM_SKIPMIXIN_SKIPPED: [t.task_id for t in rest]})
-        self.log.info("readiness: the preflight is the whole check; skipping the %d other tasks but %s",
-                      len(rest), REPORT_TASK_ID)
+        self.log.info("skipping the %d tasks this run's operation does not run (the report runs)", len(rest))
         raise DownstreamTasksSkipped(tasks=skip)
+
+
+def _only_units(plan: Plan, unit_ids: set[str]) -> Plan:
+    """The plan with only ``unit_ids`` in its waves: what a rollback checks in preflight."""
+    waves = tuple(replace(w, steps=tuple(tuple(u for u in step if u.unit_id in unit_ids) for step in w.steps))
+                  for w in plan.waves)
+    return replace(plan, waves=tuple(w for w in waves if w.units))
 
 
 def _literal_map_length(task: Any) -> int:
@@ -218,6 +253,8 @@ class PhaseOperator(DrOperator):
         wave = self.wave if self.wave is not None else self.unit.get("wave")
         if request.operation is Operation.READINESS:
             return "operation=readiness runs the preflight checks only"
+        if request.operation is Operation.ROLLBACK:
+            return "operation=rollback undoes the waves of an earlier run: its own tasks do"
         if wave is not None and not request.wave_selected(wave):
             return f"wave {wave} is not selected (waves={list(request.waves)})"
         if not request.phase_selected(Phase(self.phase)):
@@ -251,6 +288,10 @@ class PhaseOperator(DrOperator):
             return self._fail(context, saved, f"{detail} ({error})" if detail else error)
         return self._converge(context, plan, request, saved)
 
+    def act(self, ctx: RunContext, unit: WorkUnit) -> Any:
+        """One call of the adapter for this task: its phase (a rollback task: the adapter's undo)."""
+        return adapter_for(unit.action).run_phase(Phase(self.phase), ctx, unit)
+
     def _explain(self, context: Any, plan: Plan, request: RunRequest) -> str | None:
         """After a failed wait, the adapter's account of which resources failed and why."""
         unit = WorkUnit.from_dict(self.unit)
@@ -267,7 +308,7 @@ class PhaseOperator(DrOperator):
         record.rounds = (record.rounds or 0) + 1
         record.changes, record.notes = record.changes or [], record.notes or []
         try:
-            outcome = adapter_for(unit.action).run_phase(Phase(self.phase), ctx, unit)
+            outcome = self.act(ctx, unit)
         except DEAD_ENDPOINT_ERRORS as exc:
             record.changes += _changes(ctx)
             return self._fail(context, record, self._dark_source(ctx, request, unit, exc))
@@ -487,6 +528,8 @@ class ReportOperator(DrOperator):
             triggered_by={"user": triggered_by(context), "run_type": run_type(context)},
             cancelled=who.cancelled,
             audit_log=who.audit_problem,
+            rollback=undo.to_dict() if request and request.operation is Operation.ROLLBACK and (
+                undo := undo_of(context)) else None,
         )
         text = render_text(report)
         sessions = sessions_for(plan, context["run_id"], self.aws_conn_id,

@@ -1,0 +1,45 @@
+"""The tasks of ``operation=rollback``: per wave, highest first, one task mapped over the wave's units
+that undoes what the undone run started (``Adapter.rollback``), moving back the other way.
+
+They are the wave's phase task in all but what they call: the same records (phase ``ROLLBACK``), retries,
+deferrable waits and failure alerts. A unit the undone run never reached skips; in any other operation
+preflight skips them all in one step (and they skip themselves when cleared).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from dr_adapters.adapters.base import PhaseOutcome, RunContext
+from dr_adapters.adapters.registry import adapter_for
+from dr_adapters.orchestration.operators import PhaseOperator, skip
+from dr_adapters.orchestration.rollback import undo_of
+from dr_adapters.plan.model import WorkUnit
+from dr_adapters.plan.run_request import RunRequest
+from dr_adapters.plan.types import Operation
+
+ROLLBACK_PHASE = "ROLLBACK"  # the phase name its records carry
+
+
+class RollbackOperator(PhaseOperator):
+    ui_color = "#fde2e1"
+
+    def __init__(self, **kwargs: Any):
+        super().__init__(phase=ROLLBACK_PHASE, **kwargs)
+
+    def skip_reason(self, request: RunRequest) -> str | None:
+        if request.operation is not Operation.ROLLBACK:
+            return f"operation={request.operation.value}: only a rollback undoes waves"
+        return None
+
+    def execute(self, context: Any) -> dict[str, Any]:
+        _, request = self.load(context)
+        if request.operation is Operation.ROLLBACK:
+            undo = undo_of(context)
+            if undo is None or self.unit_id not in undo.units_of(self.wave):
+                run = undo.run_id if undo else "the undone run"
+                skip(context, f"{run} did not start {self.unit_id}: nothing to undo, not touched")
+        return super().execute(context)
+
+    def act(self, ctx: RunContext, unit: WorkUnit) -> PhaseOutcome:
+        return adapter_for(unit.action).rollback(ctx, unit)
