@@ -385,7 +385,8 @@ class Adapter(ABC):
         """One line for the docs: what a rollback does to a resource of this adapter."""
         if not self.rollback_phases:
             return f"left as it is: {self.rollback_left_because}"
-        return "the other way: " + ", then ".join(p.value for p in self.rollback_phases)
+        return ("moving back (as a failback moves after a failover), for what the run started: "
+                + ", then ".join(p.value for p in self.rollback_phases) + ", each converged")
 
     def rollback(self, ctx: RunContext, unit: WorkUnit) -> PhaseOutcome:
         """Undo, for one unit, what a failover (or failback) that did not finish started: ``rollback_phases``
