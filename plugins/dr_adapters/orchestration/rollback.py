@@ -6,9 +6,10 @@ list the task states of every run of its DAG (``get_task_states``) and read any 
 and each phase task its ``record``: that is all a rollback needs, and it lives in the metadata database,
 so it is there whichever region is dark (unlike the S3 copies of the reports).
 
-Candidates are the runs whose ``approve_cleanup`` gate did not skip: failovers, failbacks and drills
-(a readiness check, the frequent kind, skips it, and so does a rollback). Their reports tell the
-operation, outcome and start; ``plan.rollback.choose_run`` picks the run to undo.
+Candidates are the runs whose preflight passed and whose ``approve_cleanup`` gate did not skip: failovers,
+failbacks and drills (a readiness check, the frequent kind, skips it, and so does a rollback; a run that
+stopped in preflight changed nothing). Their reports tell the operation, outcome and start;
+``plan.rollback.choose_run`` picks the run to undo.
 """
 
 from __future__ import annotations
@@ -43,6 +44,8 @@ def find_undo(plan: Plan, request: RunRequest, context: Any, record_tasks: list[
     for run_id, tasks in states.items():
         if run_id == context["run_id"] or str(tasks.get(GATE_BEFORE_CLEANUP)) in ("skipped", "None"):
             continue  # a readiness check or rollback (skipped), or a run that never got that far (None)
+        if str(tasks.get("preflight")) != "success":
+            continue  # stopped before any change: not the run that left the estate half-way
         if request.rollback_of and run_id != request.rollback_of:
             continue
         report = ti.xcom_pull(dag_id=dag_id, run_id=run_id, task_ids="report", key="report")
