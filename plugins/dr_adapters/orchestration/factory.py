@@ -235,7 +235,7 @@ def build_dag(plan: Plan) -> DAG:
                 _link(previous, steps)
                 previous = steps
         preflight.record_tasks = list(record_tasks)  # what a rollback reads of the run it undoes
-        previous = _rollback_chain(plan, header, unit_dicts, mapped, previous, record_tasks, gate_tasks)
+        previous = _rollback_chain(plan, header, mapped, previous, record_tasks, gate_tasks)
         report = ReportOperator(task_id=REPORT_TASK_ID, plan=full, record_tasks=record_tasks, gate_tasks=gate_tasks,
                                 manual_tasks=manual_tasks, retries=1)
         # A teardown: when a person marks the run failed (cancels it), Airflow skips every task not yet
@@ -251,14 +251,14 @@ def build_dag(plan: Plan) -> DAG:
     return dag
 
 
-def _rollback_chain(plan: Plan, header: dict[str, Any], unit_dicts: dict[str, dict[str, Any]], mapped: dict[str, Any],
-                    previous: Any, record_tasks: list[str], gate_tasks: list[str]) -> Any:
+def _rollback_chain(plan: Plan, header: dict[str, Any], mapped: dict[str, Any], previous: Any,
+                    record_tasks: list[str], gate_tasks: list[str]) -> Any:
     """``operation=rollback``'s tasks, after the rest: per wave, highest first, ``rollback_wave_<n>.undo`` mapped
     over the wave's units that have an undo, with a gate between two waves. Preflight skips them in any other
     run (and everything else in a rollback), so they cost a failover nothing."""
     completed: dict[str, Any] | None = None
     for wave in sorted(plan.waves, key=lambda w: -w.number):
-        units = {u.unit_id: unit_dicts[u.unit_id] for u in wave.units if adapter_for(u.action).rollback_phases}
+        units = [u.unit_id for u in wave.units if adapter_for(u.action).rollback_phases]
         if not units:
             continue
         if completed is not None:
@@ -271,7 +271,7 @@ def _rollback_chain(plan: Plan, header: dict[str, Any], unit_dicts: dict[str, di
             previous = gate
         with TaskGroup(group_id=f"{ROLLBACK_GROUP_PREFIX}{wave.number}",
                        tooltip=f"undo {wave.layer_id}: {len(units)} unit(s)") as group:
-            RollbackOperator.partial(task_id="undo", wave=wave.number, units=units, **mapped).expand(unit_id=list(units))
+            RollbackOperator.partial(task_id="undo", wave=wave.number, **mapped).expand(unit_id=units)
         record_tasks.append(f"{group.group_id}.undo")
         _link(previous, group)
         previous = group

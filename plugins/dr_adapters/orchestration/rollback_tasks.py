@@ -25,7 +25,19 @@ class RollbackOperator(PhaseOperator):
     ui_color = "#fde2e1"
 
     def __init__(self, **kwargs: Any):
-        super().__init__(phase=ROLLBACK_PHASE, **kwargs)
+        super().__init__(phase=ROLLBACK_PHASE, units={}, **kwargs)
+
+    @property
+    def unit(self) -> dict[str, Any]:
+        """Its unit, read from the preflight task's full plan in the DAG it runs in: not carried by the task
+        itself, so that a rollback's tasks add their unit ids, not another copy of every unit, to each DAG
+        Airflow parses and serializes (every customer's DAG has them)."""
+        for wave in self.dag.get_task("preflight").plan["waves"]:
+            for step in wave["steps"]:
+                for unit in step:
+                    if unit["unit_id"] == self.unit_id:
+                        return unit
+        raise KeyError(f"{self.task_id}: no unit {self.unit_id} in {self.dag_id}'s plan")
 
     def skip_reason(self, request: RunRequest) -> str | None:
         if request.operation is not Operation.ROLLBACK:
