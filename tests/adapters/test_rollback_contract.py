@@ -27,11 +27,12 @@ UNDONE = [a for a in supported_actions() if a not in NOT_AWS
 LEFT = [a for a in supported_actions() if a not in UNDONE]
 
 
-def roll_back(adapter: Adapter, ctx: RunContext, units: list[WorkUnit]) -> None:
-    """The rollback task's loop (call, wait, call again) for each unit, last unit first."""
+def roll_back(adapter: Adapter, ctx: RunContext, units: list[WorkUnit], before: dict | None = None) -> None:
+    """The rollback task's loop (call, wait, call again) for each unit, last unit first; ``before``: the
+    restore points read before the failover, by unit id."""
     for unit in reversed(units):
         for _ in range(MAX_ROUNDS):
-            outcome = adapter.rollback(ctx, unit)
+            outcome = adapter.rollback(ctx, unit, (before or {}).get(unit.unit_id))
             if outcome.done:
                 break
             for wait in outcome.waits:
@@ -84,3 +85,26 @@ def test_an_adapter_without_an_undo_says_why(action):
     cls = next(c for c in ADAPTER_CLASSES if action in c.actions)
     assert cls.rollback_phases == () and cls().rollback_summary().startswith("left as it is: ")
     assert len(cls.rollback_left_because) > 20
+
+
+def test_ecs_goes_back_to_the_desired_count_recorded_before_the_run(aws):
+    """A warm standby (the DR service at 1 task) is scaled back to 1, not parked at 0: the count read in the
+    failover's preflight (``restore_point``) is what the rollback restores."""
+    mini = mini_estate("EcsService")
+    for r in mini.plan.resources.values():
+        cfg = r.config
+        mini.estate.session(r.account_id).client("ecs", region_name=mini.plan.regions.dr).update_service(
+            cluster=cfg.get("drCluster") or cfg["cluster"], service=cfg.get("drService") or cfg["service"],
+            desiredCount=1)
+    before = mini.roles()
+    assert {role["dr"] for role in before.values()} == {1}
+    ctx = mini.ctx("failover")
+    points = {u.unit_id: mini.adapter.restore_point(ctx, u) for u in mini.units}
+    mini.run(ctx, (Phase.INSTANTIATE, Phase.ACTIVATE))
+    assert mini.roles() != before
+
+    roll_back(mini.adapter, mini.ctx("failback"), mini.units, points)
+    assert mini.roles() == before
+    ctx, calls = recorded(mini.ctx("failback"))
+    roll_back(mini.adapter, ctx, mini.units, points)
+    assert calls.mutating == []

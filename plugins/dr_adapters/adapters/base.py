@@ -388,9 +388,16 @@ class Adapter(ABC):
         return ("moving back (as a failback moves after a failover), for what the run started: "
                 + ", then ".join(p.value for p in self.rollback_phases) + ", each converged")
 
-    def rollback(self, ctx: RunContext, unit: WorkUnit) -> PhaseOutcome:
+    def restore_point(self, ctx: RunContext, unit: WorkUnit) -> dict[str, Any] | None:
+        """Read-only, in a failover's (or failback's) preflight, before anything changes: what a rollback needs
+        to put back exactly as it was and cannot derive from the config (e.g. the desired count the target
+        service ran at). JSON-safe; None (the default): the phases' own standby state is what was there."""
+        return None
+
+    def rollback(self, ctx: RunContext, unit: WorkUnit, before: dict[str, Any] | None = None) -> PhaseOutcome:
         """Undo, for one unit, what a failover (or failback) that did not finish started: ``rollback_phases``
-        moving back, each converged before the next (its waits first). ``ctx.operation`` is the way back."""
+        moving back, each converged before the next (its waits first). ``ctx.operation`` is the way back;
+        ``before``: this unit's ``restore_point`` from the preflight of the run undone (None if none)."""
         out = PhaseOutcome()
         for phase in self.rollback_phases:
             step = getattr(self, phase.method)(ctx, unit)

@@ -510,7 +510,7 @@ class DrsAdapter(Adapter):
         description = f"{len(waiting)} source instance(s) in {region}: {waiter}"
         return [Wait("ec2", region, unit.account_id, waiter, {"InstanceIds": waiting}, description)]
 
-    def rollback(self, ctx: RunContext, unit: WorkUnit) -> PhaseOutcome:
+    def rollback(self, ctx: RunContext, unit: WorkUnit, before: dict[str, Any] | None = None) -> PhaseOutcome:
         """Undo a failover (or failback) as a drill's CLEANUP undoes a drill: terminate the recovery instances
         it launched; the source servers keep replicating as before (no reverse replication, no source touched)."""
         undone = replace(ctx, operation=Operation.FAILOVER if ctx.is_failback else Operation.FAILBACK)

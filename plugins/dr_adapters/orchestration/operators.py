@@ -28,7 +28,8 @@ from dr_adapters.orchestration.aws_access import DEFAULT_CONN_ID, orchestrator_r
 from dr_adapters.orchestration import tries
 from dr_adapters.orchestration.audit import review_run, run_type, triggered_by
 from dr_adapters.orchestration.notify import dark_region, notify
-from dr_adapters.orchestration.rollback import UNDO_KEY, NothingToRollBack, find_undo, is_rollback_task, undo_of
+from dr_adapters.orchestration.rollback import (BEFORE_KEY, UNDO_KEY, NothingToRollBack, find_undo, is_rollback_task,
+                                                only_units, restore_points, undo_of)
 from dr_adapters.orchestration.triggers import AwsWaitTrigger, HealthWaitTrigger, health_poll_seconds
 from dr_adapters.preflight import probe_region, run_preflight
 from dr_adapters.plan.model import Plan, WorkUnit, plan_from_dict
@@ -162,7 +163,7 @@ class PreflightOperator(DrOperator):
                 raise AirflowFailException(f"preflight failed, nothing was changed: {exc}") from None
             context["ti"].xcom_push(key=UNDO_KEY, value=undo.to_dict())
             request = replace(request, direction=undo.direction)
-            checked = _only_units(plan, {u for units in undo.waves.values() for u in units})
+            checked = only_units(plan, {u for units in undo.waves.values() for u in units})
         ctx = self.run_context(plan, request, context)
         record.operation, record.dry_run, record.waves = request.operation.value, request.dry_run, list(request.waves)
         notify(plan, ctx.aws, "run_started", f"DR {request.operation.value} started: {plan.dag_id}",
@@ -183,6 +184,8 @@ class PreflightOperator(DrOperator):
                 f"preflight failed for {len(problems)} resource(s), nothing was changed:\n"
                 + "\n".join(f"  {p['resource_id']}: {p['message']}" for p in problems)
             )
+        if request.operation in (Operation.FAILOVER, Operation.FAILBACK) and not request.dry_run:
+            context["ti"].xcom_push(key=BEFORE_KEY, value=restore_points(plan, request, ctx))
         result = {"resources_checked": len(findings)}
         context["ti"].xcom_push(key="return_value", value=result)  # not pushed for a task that skips on
         if request.operation is Operation.READINESS:
@@ -207,13 +210,6 @@ class PreflightOperator(DrOperator):
         context["ti"].xcom_push(key=XCOM_SKIPMIXIN_KEY, value={XCOM_SKIPMIXIN_SKIPPED: [t.task_id for t in rest]})
         self.log.info("skipping the %d tasks this run's operation does not run (the report runs)", len(rest))
         raise DownstreamTasksSkipped(tasks=skip)
-
-
-def _only_units(plan: Plan, unit_ids: set[str]) -> Plan:
-    """The plan with only ``unit_ids`` in its waves: what a rollback checks in preflight."""
-    waves = tuple(replace(w, steps=tuple(tuple(u for u in step if u.unit_id in unit_ids) for step in w.steps))
-                  for w in plan.waves)
-    return replace(plan, waves=tuple(w for w in waves if w.units))
 
 
 def _literal_map_length(task: Any) -> int:

@@ -15,8 +15,10 @@ stopped in preflight changed nothing). Their reports tell the operation, outcome
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from typing import Any
 
+from dr_adapters.adapters.base import Adapter, RunContext
 from dr_adapters.adapters.registry import adapter_for
 from dr_adapters.plan.model import Plan, WorkUnit
 from dr_adapters.plan.rollback import NothingToRollBack, RunSummary, UndoPlan, choose_run, undo_plan
@@ -25,6 +27,7 @@ from dr_adapters.plan.run_request import RunRequest
 log = logging.getLogger(__name__)
 
 UNDO_KEY = "rollback"  # preflight's XCom: the UndoPlan of this run (UndoPlan.to_dict)
+BEFORE_KEY = "restore_points"  # a failover's (failback's) preflight XCom: unit id -> Adapter.restore_point
 GATE_BEFORE_CLEANUP = "approve_cleanup"
 GROUP_PREFIX = "rollback_wave_"
 GATE_PREFIX = "approve_rollback_wave_"
@@ -53,8 +56,36 @@ def find_undo(plan: Plan, request: RunRequest, context: Any, record_tasks: list[
             runs.append(RunSummary.from_report(report))
     run = choose_run(runs, request.rollback_of, dag_id)
     records = ti.xcom_pull(dag_id=dag_id, run_id=run.run_id, task_ids=record_tasks, key="record") or []
+    before = ti.xcom_pull(dag_id=dag_id, run_id=run.run_id, task_ids="preflight", key=BEFORE_KEY)
     log.info("rolling back %s (%s, %s): %d task records", run.run_id, run.operation, run.outcome, len(records))
-    return undo_plan(plan, run, [r for r in records if isinstance(r, dict)], not_undone)
+    return undo_plan(plan, run, [r for r in records if isinstance(r, dict)], not_undone,
+                     before if isinstance(before, dict) else None)
+
+
+def only_units(plan: Plan, unit_ids: set[str]) -> Plan:
+    """The plan with only ``unit_ids`` in its waves: what a rollback checks in preflight."""
+    waves = tuple(replace(w, steps=tuple(tuple(u for u in step if u.unit_id in unit_ids) for step in w.steps))
+                  for w in plan.waves)
+    return replace(plan, waves=tuple(w for w in waves if w.units))
+
+
+def restore_points(plan: Plan, request: RunRequest, ctx: RunContext) -> dict[str, Any]:
+    """Before a failover (or failback) changes anything: each unit's ``Adapter.restore_point`` in the waves it
+    runs, for a rollback of it (only adapters that have one are asked; a read that fails leaves the unit
+    without, and the rollback falls back to the standby state its phases know)."""
+    points: dict[str, Any] = {}
+    for unit in (u for w in plan.waves if request.wave_selected(w.number) for u in w.units):
+        adapter = adapter_for(unit.action)
+        if type(adapter).restore_point is Adapter.restore_point:
+            continue
+        try:
+            point = adapter.restore_point(ctx, unit)
+        except Exception:  # noqa: BLE001 - preflight's checks passed; this is only for a rollback's precision
+            log.warning("cannot read the restore point of %s", unit.unit_id, exc_info=True)
+            continue
+        if point is not None:
+            points[unit.unit_id] = point
+    return points
 
 
 def not_undone(unit: WorkUnit) -> str | None:

@@ -51,7 +51,14 @@ class RollbackOperator(PhaseOperator):
             if undo is None or self.unit_id not in undo.units_of(self.wave):
                 run = undo.run_id if undo else "the undone run"
                 skip(context, f"{run} did not start {self.unit_id}: nothing to undo, not touched")
+            self._before = undo.before.get(self.unit_id)
         return super().execute(context)
 
+    def resume(self, context: Any, event: dict[str, Any], record: dict[str, Any] | None = None) -> dict[str, Any]:
+        undo = undo_of(context)
+        self._before = undo.before.get(self.unit_id) if undo else None
+        return super().resume(context, event, record)
+
     def act(self, ctx: RunContext, unit: WorkUnit) -> PhaseOutcome:
-        return adapter_for(unit.action).rollback(ctx, unit)
+        # what the undone run's preflight read of this unit before it changed anything, if its adapter keeps that
+        return adapter_for(unit.action).rollback(ctx, unit, getattr(self, "_before", None))

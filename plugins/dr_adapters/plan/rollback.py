@@ -55,6 +55,7 @@ class UndoPlan:
     outcome: str
     waves: dict[int, list[str]] = field(default_factory=dict)  # wave -> unit ids, in reverse wave order
     left: dict[str, str] = field(default_factory=dict)  # unit id -> why the rollback leaves it as it is
+    before: dict[str, Any] = field(default_factory=dict)  # unit id -> its restore point from that run's preflight
 
     @property
     def direction(self) -> Operation:
@@ -71,13 +72,13 @@ class UndoPlan:
     def to_dict(self) -> dict[str, Any]:
         return {"of": self.run_id, "operation": self.operation, "outcome": self.outcome,
                 "waves": [{"number": n, "units": units} for n, units in self.waves.items()],
-                "left": dict(self.left)}
+                "left": dict(self.left), "before": dict(self.before)}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> UndoPlan:
         return cls(run_id=data["of"], operation=data["operation"], outcome=data.get("outcome") or "",
                    waves={int(w["number"]): list(w["units"]) for w in data.get("waves") or []},
-                   left=dict(data.get("left") or {}))
+                   left=dict(data.get("left") or {}), before=dict(data.get("before") or {}))
 
 
 def choose_run(runs: list[RunSummary], rollback_of: str | None, dag_id: str) -> RunSummary:
@@ -116,10 +117,12 @@ def _undoable(run: RunSummary) -> RunSummary:
 
 
 def undo_plan(plan: Plan, run: RunSummary, records: list[dict[str, Any]],
-              not_undone: Callable[[WorkUnit], str | None] = lambda unit: None) -> UndoPlan:
+              not_undone: Callable[[WorkUnit], str | None] = lambda unit: None,
+              before: dict[str, Any] | None = None) -> UndoPlan:
     """Per wave, highest first, the units of ``plan`` whose INSTANTIATE or ACTIVATE ran in ``run``
     (``records``: that run's task records, as the report reads them). ``not_undone`` says why a unit
-    has no undo (a runbook step: what it did is the runbook's), or None."""
+    has no undo (a runbook step: what it did is the runbook's), or None; ``before``: the restore points
+    that run's preflight read, by unit id."""
     ran = [r for r in records if r and r.get("outcome") not in (None, "skipped")]
     late = sorted({r["phase"] for r in ran if r.get("phase") in AFTER_WAVES and (r.get("changes") or
                                                                                r.get("outcome") == "succeeded")})
@@ -136,6 +139,8 @@ def undo_plan(plan: Plan, run: RunSummary, records: list[dict[str, Any]],
                 undo.left[unit.unit_id] = why
             else:
                 units.append(unit.unit_id)
+                if (before or {}).get(unit.unit_id) is not None:
+                    undo.before[unit.unit_id] = before[unit.unit_id]
         if units:
             undo.waves[wave.number] = units
     if not undo.waves and not undo.left:
