@@ -235,14 +235,17 @@ def build_dag(plan: Plan) -> DAG:
                 _link(previous, steps)
                 previous = steps
         preflight.record_tasks = list(record_tasks)  # what a rollback reads of the run it undoes
-        previous = _rollback_chain(plan, header, mapped, previous, record_tasks, gate_tasks)
+        undone = _rollback_chain(plan, header, mapped, previous, record_tasks, gate_tasks)
         report = ReportOperator(task_id=REPORT_TASK_ID, plan=full, record_tasks=record_tasks, gate_tasks=gate_tasks,
                                 manual_tasks=manual_tasks, retries=1)
         # A teardown: when a person marks the run failed (cancels it), Airflow skips every task not yet
         # started but still runs its teardowns, so the cancelled run gets its report and notification.
         # Its failure fails the run, as before (a report that finds the run not succeeded fails).
         report.as_teardown(on_failure_fail_dagrun=True)
+        # After both ends: a run's own chain ends it (and decides its state), the other is skipped by preflight.
         _link(previous, report)
+        if undone is not previous:
+            _link(undone, report)
     # The run parameters are the DAG's, set once its tasks exist. Set before, Airflow copies them
     # into every task, compares and serializes each copy (two thirds of the DAG processor's work
     # per DAG); tasks do not need them: at run time Airflow merges the DAG's params, then the
