@@ -276,6 +276,7 @@ def actions_reference() -> str:
             out.append(f"- **{phase.value}**: {summary}")
         out.append(f"- **drill**: {cls.drill_behaviour}")
         out.append(f"- **unplanned failover** (source region dark): {cls.unplanned_behaviour}")
+        out.append(f"- **rollback** (after a failed or rejected run): {cls().rollback_summary()}")
         out.append(f"- batch: up to {cls.max_batch} resource(s) per work unit")
         out.append("")
     return "\n".join(out)

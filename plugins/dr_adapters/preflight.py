@@ -105,11 +105,13 @@ def run_preflight(plan: Plan, request: RunRequest, ctx: RunContext) -> list[dict
         if not proceed:  # its resources would only repeat the region's error, slowly
             return found + [{"resource_id": r, "ok": False, "message": "not checked: a region it needs does not answer"}
                             for u in units for r in u.resource_ids]
-        if request.operation is Operation.REPROTECT:
+        if request.operation in (Operation.REPROTECT, Operation.ROLLBACK):
             # The failover-readiness checks (replication healthy, within RPO) describe the way the run
-            # already went; what a reprotect needs is both regions answering, and each of its phases
-            # checks (and scope-guards) what it touches.
-            return found + [{"resource_id": r, "ok": True, "message": "reprotect: checked by CLEANUP and REPLICATE"}
+            # already went (a rollback's estate is half-way by definition); what both need is both regions
+            # answering, and each of their steps checks (and scope-guards) what it touches.
+            checked_by = ("reprotect: checked by CLEANUP and REPLICATE" if request.operation is Operation.REPROTECT
+                          else "rollback: checked (and scope-guarded) by its undo")
+            return found + [{"resource_id": r, "ok": True, "message": checked_by}
                             for u in units for r in u.resource_ids]
         for unit in units:
             try:
@@ -148,8 +150,8 @@ def estate_findings(plan: Plan, request: RunRequest, ctx: RunContext) -> list[di
     tag_driven = plan.discovery is not None
     if not tag_driven and plan.unprotected == "ignore":
         return []
-    if request.unplanned or request.operation is Operation.REPROTECT:
-        why = "the region being left is dark" if request.unplanned else "a reprotect changes no plan"
+    if request.unplanned or request.operation in (Operation.REPROTECT, Operation.ROLLBACK):
+        why = "the region being left is dark" if request.unplanned else f"a {request.operation.value} changes no plan"
         return [{**key, "ok": True, "message": f"not compared with the tags: {why}"}]
     scope = scope_of(plan)
     try:

@@ -14,6 +14,15 @@ def summary(states: dict[tuple[str, int], str | None]) -> str:
     return json.dumps({f"{task}[{index}]" if index >= 0 else task: state for (task, index), state in sorted(states.items())})
 
 
+def outcomes(states: dict[tuple[str, int], str | None]) -> set[str | None]:
+    """The states of a failover's (or failback's) tasks, after checking that operation=rollback's own tasks
+    were all skipped (preflight skips them in any other run)."""
+    from dr_adapters.orchestration.rollback import is_rollback_task
+
+    assert {s for (t, _), s in states.items() if is_rollback_task(t)} == {"skipped"}, summary(states)
+    return {s for (t, _), s in states.items() if not is_rollback_task(t)}
+
+
 def wait_for_gate(stack, run_id: str, gate: str, timeout: float = 240, pauses: int = 1) -> None:
     """Until the gate awaits input and the scheduler has handled its ``pauses``-th park."""
     api = stack.api

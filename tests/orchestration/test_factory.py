@@ -38,7 +38,18 @@ def test_demo_dag_shape(demo_dag):
     assert down("approve_wave_2") == {"wave_2.instantiate_1"}
     assert down("wave_3.validate") == {"approve_cleanup"}
     assert down("approve_cleanup") == {"cleanup"}
-    assert down("cleanup") == {"replicate"} and down("replicate") == {"report"}
+    assert down("cleanup") == {"replicate"}
+    # then operation=rollback's own tasks, last wave first with a gate between two (preflight skips them in
+    # any other run, and everything else in a rollback)
+    # the report waits for both ends: the run's own chain decides the run's state, the other is skipped
+    assert down("replicate") == {"rollback_wave_3.undo", "report"}
+    assert down("rollback_wave_3.undo") == {"approve_rollback_wave_2"}
+    assert down("approve_rollback_wave_2") == {"rollback_wave_2.undo"}
+    assert down("rollback_wave_2.undo") == {"approve_rollback_wave_1"}
+    assert down("rollback_wave_1.undo") == {"report"}
+    assert demo_dag.get_task("rollback_wave_2.undo").expand_input.value["unit_id"] == \
+        demo_dag.get_task("wave_2.activate_1").expand_input.value["unit_id"] + \
+        demo_dag.get_task("wave_2.activate_2").expand_input.value["unit_id"]
     # the report runs whatever happened, even when a person cancels the run (a teardown is never skipped),
     # and its failure fails the run
     report = demo_dag.get_task("report")
@@ -59,7 +70,9 @@ def test_phase_tasks_are_mapped_over_work_units(demo_dag):
 def test_params_render_the_trigger_form(demo_dag):
     params = demo_dag.params
     assert params["operation"] == "drill"  # a scheduled run can never fail anything over
-    assert params.get_param("operation").schema["enum"] == ["failover", "failback", "drill", "readiness", "reprotect"]
+    assert params.get_param("operation").schema["enum"] == ["failover", "failback", "drill", "readiness", "reprotect",
+                                                           "rollback"]
+    assert params["rollback_of"] is None  # a rollback undoes the latest failover/failback that did not succeed
     assert params["failover_mode"] == "planned"  # unplanned only when a person says the source is dark
     assert params.get_param("failover_mode").schema["enum"] == ["planned", "unplanned"]
     assert params["direction"] == "failover"

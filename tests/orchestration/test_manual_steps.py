@@ -96,7 +96,11 @@ def test_the_factory_places_each_step_after_its_phase(tmp_path):
     assert down("wave_2.validate") == {"wave_2.manual_smoke-test", "wave_2.manual_check-dashboards"}
     assert down("wave_2.manual_smoke-test") == down("wave_2.manual_check-dashboards") == {"approve_wave_3"}
     assert down("cleanup") == {"manual_close-old-vpn"} and down("manual_close-old-vpn") == {"replicate"}
-    assert down("replicate") == {"manual_re-enable-backups"} and down("manual_re-enable-backups") == {"report"}
+    assert down("replicate") == {"manual_re-enable-backups"}
+    # then the report, and operation=rollback's chain, which has no task for a wave of manual steps only
+    assert down("manual_re-enable-backups") == {"rollback_wave_3.undo", "report"}
+    assert "rollback_wave_4.undo" not in dag.task_ids and "tell-support" not in \
+        dag.get_task("rollback_wave_2.undo").expand_input.value["unit_id"]
     # a wave of manual steps only: the step is the whole wave, between its gates
     assert down("approve_wave_4") == {"wave_4.manual_all-clear"} and down("wave_4.manual_all-clear") == {"approve_cleanup"}
     assert "wave_4.validate" not in dag.task_ids

@@ -83,7 +83,7 @@ def test_a_readiness_run_runs_preflight_and_the_report_only_with_the_same_findin
     plan, _ = estate
     before = serving_roles(plan, plan_estate(plan))
     with monkeypatch.context() as as_before:  # the code before: preflight checks, every other task runs to skip
-        as_before.setattr(PreflightOperator, "_skip_all_but_the_report", lambda self, context, why: None)
+        as_before.setattr(PreflightOperator, "_skip_all_but_the_report", lambda self, context, why, keep=None: None)
         old_run, old_states = run(dag, {"operation": "readiness"})
     new_run, new_states = run(dag, {"operation": "readiness"})
 

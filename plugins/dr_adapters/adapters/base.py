@@ -369,6 +369,44 @@ class Adapter(ABC):
             return PhaseOutcome(notes=[f"{phase.value} {ctx.deferred_note}"])
         return getattr(self, phase.method)(ctx, unit)
 
+    # -- rollback: undo what a failed or rejected failover/failback started ----------------------
+    rollback_phases: ClassVar[tuple[Phase, ...]] = (Phase.ACTIVATE, Phase.CLEANUP, Phase.REPLICATE)
+    """What ``operation=rollback`` runs, in this order, for a unit the run it undoes started, moving back the
+    other way (``ctx`` acts as a failback when it undoes a failover): ACTIVATE puts the serving role back (DNS
+    answers, the database writer), CLEANUP retires what that run brought up where it moved to (desired counts
+    back to standby, functions parked, domains and clusters scaled down), REPLICATE restores replication into it
+    where ACTIVATE broke it (EFS, OpenSearch). Each converges, so a rollback run twice changes nothing the second
+    time. Empty: the adapter has no undo and the rollback leaves the unit as it is (``rollback_left_because``)."""
+
+    rollback_left_because: ClassVar[str] = "no undo for this action"
+    """Why a rollback leaves a unit of this adapter as it is, when ``rollback_phases`` is empty."""
+
+    def rollback_summary(self) -> str:
+        """One line for the docs: what a rollback does to a resource of this adapter."""
+        if not self.rollback_phases:
+            return f"left as it is: {self.rollback_left_because}"
+        return ("moving back (as a failback moves after a failover), for what the run started: "
+                + ", then ".join(p.value for p in self.rollback_phases) + ", each converged")
+
+    def restore_point(self, ctx: RunContext, unit: WorkUnit) -> dict[str, Any] | None:
+        """Read-only, in a failover's (or failback's) preflight, before anything changes: what a rollback needs
+        to put back exactly as it was and cannot derive from the config (e.g. the desired count the target
+        service ran at). JSON-safe; None (the default): the phases' own standby state is what was there."""
+        return None
+
+    def rollback(self, ctx: RunContext, unit: WorkUnit, before: dict[str, Any] | None = None) -> PhaseOutcome:
+        """Undo, for one unit, what a failover (or failback) that did not finish started: ``rollback_phases``
+        moving back, each converged before the next (its waits first). ``ctx.operation`` is the way back;
+        ``before``: this unit's ``restore_point`` from the preflight of the run undone (None if none)."""
+        out = PhaseOutcome()
+        for phase in self.rollback_phases:
+            step = getattr(self, phase.method)(ctx, unit)
+            out.notes += [f"{phase.value} back: {n}" for n in step.notes]
+            if step.waits:
+                out.waits = step.waits  # called again once they are done: the phases before converge at once
+                return out
+        return out
+
     def explain_failure(self, ctx: RunContext, unit: WorkUnit) -> str | None:
         """After a wait of this unit failed (e.g. a DRS job): which resources failed and why, read
         from AWS with calls the adapter makes anyway, for the error, the report and the alert."""

@@ -166,6 +166,8 @@ def run_key(ctx: RunContext, rid: str, phase: Phase) -> str:
 class CustomStepAdapter(Adapter):
     """The family: every phase resolves the unit's step, guards its scope, and runs it when its config names
     the phase (and the run is not a drill that skips it). Subclasses say how a step is checked and run."""
+    rollback_phases = ()
+    rollback_left_because = "a runbook step of one's own: undoing what it did is the runbook's, not the orchestrator's"
 
     phases = ALL_PHASES
     max_batch = 1  # one document or function per work unit: each is its own auditable task

@@ -19,7 +19,7 @@ from __future__ import annotations
 import re
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 from botocore.exceptions import ClientError
@@ -40,7 +40,7 @@ from dr_adapters.adapters.discovery import Derived, DiscoveryRead, NotDerived, T
 from dr_adapters.adapters.capacity import DRS_REPLICATING, Need
 from dr_adapters.adapters.drs_launch import LAUNCH_IAM, START_RECOVERY_EC2_ACTIONS, launch_needs, launch_problems
 from dr_adapters.plan.model import ResourceSpec, WorkUnit
-from dr_adapters.plan.types import Health, Phase
+from dr_adapters.plan.types import Health, Operation, Phase
 
 MAX_PER_CALL = 200  # StartRecovery, TerminateRecoveryInstances and the ID filters take at most 200
 IN_FLIGHT = ("PENDING", "IN_PROGRESS")
@@ -510,20 +510,32 @@ class DrsAdapter(Adapter):
         description = f"{len(waiting)} source instance(s) in {region}: {waiter}"
         return [Wait("ec2", region, unit.account_id, waiter, {"InstanceIds": waiting}, description)]
 
-    def _terminate_drills(self, ctx: RunContext, unit: WorkUnit, targets: list[Target]) -> PhaseOutcome:
+    def rollback(self, ctx: RunContext, unit: WorkUnit, before: dict[str, Any] | None = None) -> PhaseOutcome:
+        """Undo a failover (or failback) as a drill's CLEANUP undoes a drill: terminate the recovery instances
+        it launched; the source servers keep replicating as before (no reverse replication, no source touched)."""
+        undone = replace(ctx, operation=Operation.FAILOVER if ctx.is_failback else Operation.FAILBACK)
+        return self._terminate_drills(undone, unit, self._resolve(undone, unit), drill=False)
+
+    def rollback_summary(self) -> str:
+        return ("terminate the recovery instances the run launched (TerminateRecoveryInstances); the source servers "
+                "keep replicating, as after a drill")
+
+    def _terminate_drills(self, ctx: RunContext, unit: WorkUnit, targets: list[Target], *,
+                          drill: bool = True) -> PhaseOutcome:
         outcome = PhaseOutcome()
         by_region: dict[str, list[str]] = defaultdict(list)
-        for t in targets:  # drill instances only: never a production recovery instance
+        for t in targets:  # a drill's instances only (a rollback's: production ones), never the other kind
             by_region[t.region].extend(
                 ri["recoveryInstanceID"] for ri in t.instances
-                if ri.get("isDrill") and ri.get("ec2InstanceState") not in GONE
+                if bool(ri.get("isDrill")) == drill and ri.get("ec2InstanceState") not in GONE
             )
+        kind = "drill" if drill else "recovery"
         for region, ids in by_region.items():
             drs = ctx.client("drs", region, unit.account_id)
             for chunk in _chunks(ids):
                 reply = ctx.mutate(drs, "terminate_recovery_instances", recoveryInstanceIDs=chunk)
                 verb = _note(reply, "would terminate", "terminating")
-                outcome.notes.append(f"{verb} {len(chunk)} drill instance(s) in {region}")
+                outcome.notes.append(f"{verb} {len(chunk)} {kind} instance(s) in {region}")
                 if reply is not None:
                     outcome.waits.append(self._job_wait(region, unit, reply["job"]["jobID"]))
         return outcome

@@ -319,6 +319,35 @@ class EcsServiceAdapter(RegionalCopyAdapter[_Side]):
                        service=source.service, desiredCount=0)
             out.notes.append(f"{rid}: {source} desired count {svc['desiredCount']} -> 0")
 
+    def restore_point(self, ctx: RunContext, unit: WorkUnit) -> dict[str, Any] | None:
+        """The desired count each target service runs at before the run (None: it does not exist yet)."""
+        return {rid: (svc["desiredCount"] if (svc := self._read(ctx, unit, target)) else None)
+                for rid, _, _, target in self._each(ctx, unit)}
+
+    def rollback(self, ctx: RunContext, unit: WorkUnit, before: dict[str, Any] | None = None) -> PhaseOutcome:
+        """The service left serves at production count again (ACTIVATE the other way), then the one the run
+        scaled up goes back to the desired count recorded before the run (0 when none was, or it was created)."""
+        out = self.activate(ctx, unit)
+        out.notes = [f"ACTIVATE back: {n}" for n in out.notes]
+        if out.waits:
+            return out
+        for rid, _, moved_to, _ in self._each(ctx, unit):  # the way back's source: where the run moved to
+            svc = self._read(ctx, unit, moved_to)
+            if svc is None:
+                out.notes.append(f"{rid}: {moved_to} does not exist; nothing to scale back")
+                continue
+            self._guard(ctx, unit, rid, moved_to, svc)
+            was = (before or {}).get(rid) or 0
+            if svc["desiredCount"] != was:
+                ctx.mutate(self._ecs(ctx, unit, moved_to), "update_service", cluster=moved_to.cluster,
+                           service=moved_to.service, desiredCount=was)
+                out.notes.append(f"{rid}: {moved_to} desired count {svc['desiredCount']} -> {was} (as before the run)")
+        return out
+
+    def rollback_summary(self) -> str:
+        return ("the service left serves at desiredCount again (ACTIVATE back); the one the run scaled up returns "
+                "to the desired count it had before the run, read in that run's preflight (0 if it had none)")
+
     def replicate(self, ctx: RunContext, unit: WorkUnit) -> PhaseOutcome:
         out = PhaseOutcome()
         if ctx.is_drill:

@@ -74,6 +74,9 @@ from dr_adapters.plan.types import Health, Phase
 
 
 class FsxAdapter(Adapter):
+    # ACTIVATE the other way would restore yet another file system in the old region, which still serves:
+    # a rollback only retires the one the run restored (CLEANUP the other way).
+    rollback_phases = (Phase.CLEANUP,)
     actions = ("FSx",)
     config_model = FsxConfig
     phases = (Phase.INSTANTIATE, Phase.ACTIVATE, Phase.CLEANUP, Phase.REPLICATE)

@@ -55,6 +55,8 @@ class _Side(NamedTuple):
 
 
 class LambdaFunctionAdapter(RegionalCopyAdapter[_Side]):
+    # A rollback serves from where it served and parks the copy the run lifted; REPLICATE's publish is not needed.
+    rollback_phases = (Phase.ACTIVATE, Phase.CLEANUP)
     actions = ("LambdaFunction",)
     unplanned_behaviour = (
         "publishes (if needed), points the alias and unparks the target function without reading the "

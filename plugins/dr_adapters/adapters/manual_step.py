@@ -72,6 +72,8 @@ class ManualStepAdapter(Adapter):
     """A step a person performs and confirms (Airflow human-in-the-loop: Done / Failed, or mark the task
     success), placed in its wave after the automated work of its `phase`; its instructions (Markdown) go to
     Required Actions and the SNS notification; who answered and when is in the report. No AWS call."""
+    rollback_phases = ()
+    rollback_left_because = "a manual step: what a person did is undone by a person"
 
     actions = ("ManualStep",)
     config_model = ManualStepConfig

@@ -123,6 +123,9 @@ class RdsConfig(ActionConfig):
 
 
 class RdsAdapter(ReplicatedGroupAdapter[ReplicaPair]):
+    rollback_phases = ()
+    rollback_left_because = ("a promoted read replica cannot be made a replica again; the old primary still serves "
+                             "(CLEANUP never ran) -- recreate the DR replica (REPLICATE of a failback) once decided")
     actions = ("RDS",)
     group_noun = "replica pair"
     config_model = RdsConfig

@@ -199,6 +199,13 @@ def render_body(evidence: dict[str, Any], next_step: str, choices: str) -> str:
         if rows:
             lines += _table(["resource", "state", "calls made", "last note"], rows,
                             prewarmed.get("resources_not_listed", 0)) + [""]
+    if rolled_back := evidence.get("rolled_back"):  # a rollback's gate: how the undo before it went
+        counts = ", ".join(f"{n} {s}" for s, n in sorted(rolled_back.get("counts", {}).items()))
+        lines += [f"### Wave {rolled_back['wave']} ({rolled_back['layer_id']}) rolled back: "
+                  f"{counts or 'no unit undone'}", ""]
+    if "next" not in evidence:  # a rollback's gate: no forward change to list (gates.WaveApprovalOperator._evidence)
+        lines += ["---", choices]
+        return "\n".join(lines)
     change = evidence.get("next") or {}
     lines.append(f"### What {next_step} will change: {change.get('resource_count', 0)} resources")
     for phase in change.get("phases", []):

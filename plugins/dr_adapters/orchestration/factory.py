@@ -32,6 +32,9 @@ from dr_adapters.orchestration.gates import WaveApprovalOperator
 from dr_adapters.orchestration.manual_steps import ManualStepOperator, manual_task_id
 from dr_adapters.orchestration.operators import (ACTIVATE_GATE_ID, REPORT_TASK_ID, PhaseOperator, PreflightOperator,
                                                  ReportOperator, ValidateOperator)
+from dr_adapters.orchestration.rollback import GATE_PREFIX as ROLLBACK_GATE_PREFIX
+from dr_adapters.orchestration.rollback import GROUP_PREFIX as ROLLBACK_GROUP_PREFIX
+from dr_adapters.orchestration.rollback_tasks import RollbackOperator
 from dr_adapters.sources.loader import ManifestError, declared_dag_id, discover_manifests, load_manifest, parse_text
 from dr_adapters.sources.manifest import dag_id_for
 from dr_adapters.adapters.registry import adapter_for
@@ -87,10 +90,15 @@ def run_params(plan: Plan) -> dict[str, Param]:
     return {
         "operation": _param(
             Operation.DRILL.value, "drill (default, non-disruptive), readiness (checks only), failover, failback, "
-            "reprotect (after an unplanned failover, once the old region is back: its deferred cleanup/replicate).",
+            "reprotect (after an unplanned failover, once the old region is back: its deferred cleanup/replicate), "
+            "rollback (undo the waves a failed or rejected failover/failback started, last wave first).",
             type="string", enum=[o.value for o in Operation],
         ),
-        "confirm": _param("", f"Required for failover/failback: type {confirm_token(plan)} to confirm.", type="string"),
+        "confirm": _param("", f"Required for failover/failback/reprotect/rollback: type {confirm_token(plan)} to "
+                          "confirm.", type="string"),
+        "rollback_of": _param(
+            None, "rollback: the run id of the failover/failback to undo. Empty: the latest one of this DAG, "
+            "which must not have succeeded.", type=["null", "string"]),
         "approval_mode": _param(
             "required" if plan.approval_required else "automatic",
             "required: a person approves each next wave (failover/failback only).",
@@ -172,7 +180,7 @@ def build_dag(plan: Plan) -> DAG:
             "retry_exponential_backoff": True,
         },
     ) as dag:
-        previous = PreflightOperator(task_id="preflight", plan=full, retries=0)
+        preflight = previous = PreflightOperator(task_id="preflight", plan=full, retries=0)
         completed: dict[str, Any] | None = None  # the wave before the next gate, which announces it
         for i, wave in enumerate(plan.waves):
             if i:
@@ -245,13 +253,18 @@ def build_dag(plan: Plan) -> DAG:
             if steps:
                 _link(previous, steps)
                 previous = steps
+        preflight.record_tasks = list(record_tasks)  # what a rollback reads of the run it undoes
+        undone = _rollback_chain(plan, header, mapped, previous, record_tasks, gate_tasks)
         report = ReportOperator(task_id=REPORT_TASK_ID, plan=full, record_tasks=record_tasks, gate_tasks=gate_tasks,
                                 manual_tasks=manual_tasks, retries=1)
         # A teardown: when a person marks the run failed (cancels it), Airflow skips every task not yet
         # started but still runs its teardowns, so the cancelled run gets its report and notification.
         # Its failure fails the run, as before (a report that finds the run not succeeded fails).
         report.as_teardown(on_failure_fail_dagrun=True)
+        # After both ends: a run's own chain ends it (and decides its state), the other is skipped by preflight.
         _link(previous, report)
+        if undone is not previous:
+            _link(undone, report)
     # The run parameters are the DAG's, set once its tasks exist. Set before, Airflow copies them
     # into every task, compares and serializes each copy (two thirds of the DAG processor's work
     # per DAG); tasks do not need them: at run time Airflow merges the DAG's params, then the
@@ -270,6 +283,34 @@ def activate_gate_for(plan: Plan, header: dict[str, Any], wave: Any, prewarm_tas
         prewarmed_wave={"number": wave.number, "layer_id": wave.layer_id, "tasks": prewarm_tasks + prewarm_steps},
         next_units=next_units(plan, [(u, wave.number) for u in wave.units], [Phase.ACTIVATE]),
         trigger_rule=TRIGGER_RULE, retries=0)
+
+
+def _rollback_chain(plan: Plan, header: dict[str, Any], mapped: dict[str, Any], previous: Any,
+                    record_tasks: list[str], gate_tasks: list[str]) -> Any:
+    """``operation=rollback``'s tasks, after the rest: per wave, highest first, ``rollback_wave_<n>.undo`` mapped
+    over the wave's units that have an undo, with a gate between two waves. Preflight skips them in any other
+    run (and everything else in a rollback), so they cost a failover nothing."""
+    completed: dict[str, Any] | None = None
+    for wave in sorted(plan.waves, key=lambda w: -w.number):
+        units = [u.unit_id for u in wave.units if adapter_for(u.action).rollback_phases]
+        if not units:
+            continue
+        if completed is not None:
+            gate = WaveApprovalOperator(task_id=f"{ROLLBACK_GATE_PREFIX}{wave.number}", plan=header,
+                                        next_step=f"rollback of wave {wave.number} ({wave.layer_id})",
+                                        rollback_wave=wave.number, completed_wave=completed,
+                                        trigger_rule=TRIGGER_RULE, retries=0)
+            gate_tasks.append(gate.task_id)
+            _link(previous, gate)
+            previous = gate
+        with TaskGroup(group_id=f"{ROLLBACK_GROUP_PREFIX}{wave.number}",
+                       tooltip=f"undo {wave.layer_id}: {len(units)} unit(s)") as group:
+            RollbackOperator.partial(task_id="undo", wave=wave.number, **mapped).expand(unit_id=units)
+        record_tasks.append(f"{group.group_id}.undo")
+        _link(previous, group)
+        previous = group
+        completed = {"number": wave.number, "layer_id": wave.layer_id, "tasks": [f"{group.group_id}.undo"]}
+    return previous
 
 
 def _is_manual(unit: WorkUnit) -> bool:

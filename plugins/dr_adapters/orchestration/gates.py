@@ -37,6 +37,7 @@ from dr_adapters.orchestration.evidence import (elapsed_against_rto, fit_message
 from dr_adapters.orchestration.notify import dark_region, notify
 from dr_adapters.orchestration.operators import now, request_from_context, skip
 from dr_adapters.orchestration.preemption import stand_down_reason, stand_down_request
+from dr_adapters.orchestration.rollback import undo_of
 from dr_adapters.plan.model import plan_from_dict
 from dr_adapters.preflight import probe_region
 from dr_adapters.plan.types import Operation, Phase
@@ -59,7 +60,14 @@ APPROVE, REJECT, CONTINUE_UNPLANNED = "Approve", "Reject", "Continue unplanned"
 CHOICES = ("Approve to start {next_step}; Reject to stop the run here (nothing after this gate runs); Continue "
            "unplanned if the region being left is dark or impaired: from here on no call goes to it, data loss up to "
            "its last replicated point is accepted, and its cleanup waits for operation=reprotect.")
+ROLLBACK_CHOICES = ("Approve to start {next_step}; Reject to stop the rollback here (nothing after this gate runs; "
+                    "trigger the rollback again to go on).")
 DECISIONS = {APPROVE: "approved", REJECT: "rejected", CONTINUE_UNPLANNED: "continued unplanned"}
+
+
+def _choices(next_step: str, rollback_wave: int | None) -> str:
+    """What each answer does: a rollback's gate has no Continue unplanned."""
+    return (CHOICES if rollback_wave is None else ROLLBACK_CHOICES).format(next_step=next_step)
 
 
 class WaveApprovalOperator(HITLOperator):
@@ -73,20 +81,26 @@ class WaveApprovalOperator(HITLOperator):
     def __init__(self, *, plan: dict[str, Any], next_step: str, next_wave: int | None = None,
                  completed_wave: dict[str, Any] | None = None, next_units: list[dict[str, Any]] | None = None,
                  prewarmed_wave: dict[str, Any] | None = None, before_activate: bool = False,
-                 aws_conn_id: str = DEFAULT_CONN_ID, **kwargs: Any):
-        before = (f"The resources of {next_step.removeprefix('ACTIVATE of ')} are prewarmed (INSTANTIATE done); "
-                  "nothing of it is switched yet." if before_activate
-                  else "The previous wave is activated and validated.")
+                 rollback_wave: int | None = None, aws_conn_id: str = DEFAULT_CONN_ID, **kwargs: Any):
+        if rollback_wave is not None:  # a rollback moves back into a region that answers: it is never unplanned
+            before, options = "The previous wave is rolled back.", [APPROVE, REJECT]
+        elif before_activate:
+            before = (f"The resources of {next_step.removeprefix('ACTIVATE of ')} are prewarmed (INSTANTIATE done); "
+                      "nothing of it is switched yet.")
+            options = [APPROVE, REJECT, CONTINUE_UNPLANNED]
+        else:
+            before, options = "The previous wave is activated and validated.", [APPROVE, REJECT, CONTINUE_UNPLANNED]
         super().__init__(
             subject=f"DR {plan['dag_id']}: approve {next_step}?",
-            body=f"{before} {CHOICES.format(next_step=next_step)}",
-            options=[APPROVE, REJECT, CONTINUE_UNPLANNED],
+            body=f"{before} {_choices(next_step, rollback_wave)}",
+            options=options,
             multiple=False,
             **kwargs,
         )
         self.plan = plan
         self.next_step = next_step
         self.next_wave = next_wave
+        self.rollback_wave = rollback_wave  # a rollback's gate: the wave it is about to undo
         # The wave this gate follows: {"number", "layer_id", "tasks": its tasks that leave records}.
         self.completed_wave = completed_wave
         # What follows the gate (evidence.next_units): the units of the next wave, or of the cleanup.
@@ -118,6 +132,11 @@ class WaveApprovalOperator(HITLOperator):
                       f"{plan.regions.source(request.acting_as)} are deferred to operation=reprotect")
         elif self.next_wave is not None and request.operation is Operation.REPROTECT:
             reason = "reprotect: the waves do not run (only the deferred cleanup and replicate)"
+        elif (self.rollback_wave is None) == (request.operation is Operation.ROLLBACK):
+            reason = ("rollback: the waves do not run, its own gates ask before each wave it undoes"
+                      if self.rollback_wave is None else "only a rollback undoes waves")
+        elif self.rollback_wave is not None:
+            reason = _rollback_gate_passes(undo_of(context), self.rollback_wave)
         elif self.before_activate and not request.phase_selected(Phase.ACTIVATE):
             reason = "ACTIVATE is not selected"
         elif self.before_activate and not request.phase_selected(Phase.INSTANTIATE):
@@ -144,9 +163,13 @@ class WaveApprovalOperator(HITLOperator):
             source = plan.regions.source(request.acting_as)
             if probe_region(sessions, source, None) is not None:
                 record.source_dark = source
-                self.subject = f"DR {plan.dag_id}: {source} DOES NOT ANSWER -- continue unplanned, or reject?"
-                how = (f"{source}, the region being left, did not answer when this gate opened: choose "
-                       f"'{CONTINUE_UNPLANNED}' to go on without it, or Reject to stop. " + how)
+                if self.rollback_wave is None:
+                    self.subject = f"DR {plan.dag_id}: {source} DOES NOT ANSWER -- continue unplanned, or reject?"
+                    how = (f"{source}, the region being left, did not answer when this gate opened: choose "
+                           f"'{CONTINUE_UNPLANNED}' to go on without it, or Reject to stop. " + how)
+                else:  # a rollback has no unplanned way on
+                    self.subject = f"DR {plan.dag_id}: {source} DOES NOT ANSWER -- approve {self.next_step}?"
+                    how = f"{source} did not answer when this gate opened. " + how
         avoid = dark_region(plan, request) or record.source_dark
         # before anything is asked: what the approver weighs -- the wave's health (announced as wave_completed),
         # what comes next will change, and the time so far against the RTO target
@@ -154,10 +177,12 @@ class WaveApprovalOperator(HITLOperator):
         record.evidence = _evidence_summary(evidence)
         tries.keep(context, record)
         context["ti"].xcom_push(key="record", value=record.to_dict())
-        self.body = render_body(evidence, self.next_step, f"{how} {CHOICES.format(next_step=self.next_step)}")
+        self.body = render_body(evidence, self.next_step, f"{how} {_choices(self.next_step, self.rollback_wave)}")
         if record.source_dark:  # first thing on the page
             self.body = (f"**{record.source_dark}, the region being left, DOES NOT ANSWER:** choose "
-                         f"*{CONTINUE_UNPLANNED}* to go on without it, or Reject.\n\n{self.body}")
+                         f"*{CONTINUE_UNPLANNED}* to go on without it, or Reject.\n\n{self.body}"
+                         if self.rollback_wave is None else
+                         f"**{record.source_dark} DOES NOT ANSWER.**\n\n{self.body}")
         context["ti"].xcom_push(key="request", value={"subject": self.subject, "body": self.body})
         self.log.info("what the approver is shown:\n%s", self.body)
         notify(plan, sessions, "approval_required",
@@ -184,6 +209,21 @@ class WaveApprovalOperator(HITLOperator):
 
     def _evidence(self, plan: Any, request: Any, context: Any, validated: dict[str, Any] | None) -> dict[str, Any]:
         evidence: dict[str, Any] = {"time": elapsed_against_rto(plan, context)}
+        if self.rollback_wave is not None:
+            # A rollback's gate: the time, and how the undo of the wave before it went (its records' outcomes). What
+            # the next undo will change is left out: evidence.planned_changes lists the forward phases' calls
+            # (adapters' phase_summaries, the phases a unit acts in), which do not describe an undo; the units
+            # it undoes are in preflight's rollback XCom and the report.
+            if self.completed_wave:
+                records = [r for r in (context["ti"].xcom_pull(task_ids=self.completed_wave["tasks"], key="record")
+                                       or []) if r]
+                counts: dict[str, int] = {}
+                for r in records:
+                    outcome = str(r.get("outcome") or "?")
+                    counts[outcome] = counts.get(outcome, 0) + 1
+                evidence["rolled_back"] = {"wave": self.completed_wave["number"],
+                                           "layer_id": self.completed_wave["layer_id"], "counts": counts}
+            return evidence
         if validated:
             evidence["validated"] = validated
         if self.prewarmed_wave:
@@ -260,8 +300,21 @@ def _evidence_summary(evidence: dict[str, Any]) -> dict[str, Any]:
         out["validated"] = {"wave": validated["wave"], "health": validated["health"], "counts": validated["counts"]}
     if prewarmed := evidence.get("prewarmed"):
         out["prewarmed"] = {"wave": prewarmed["wave"], "counts": prewarmed["counts"]}
-    out["next_resources"] = evidence["next"]["resource_count"]
+    if rolled_back := evidence.get("rolled_back"):
+        out["rolled_back"] = {"wave": rolled_back["wave"], "counts": rolled_back["counts"]}
+    if "next" in evidence:
+        out["next_resources"] = evidence["next"]["resource_count"]
     return out
+
+
+def _rollback_gate_passes(undo: Any, wave: int) -> str | None:
+    """Why a rollback's gate before undoing ``wave`` passes without asking, or None: it asks only between two
+    waves the rollback really undoes (the first was confirmed when the rollback was triggered)."""
+    if undo is None or not undo.units_of(wave):
+        return f"wave {wave}: the undone run did not start it, nothing to undo"
+    if not undo.undone_before(wave):
+        return f"wave {wave} is the first wave undone (confirmed when the rollback was triggered)"
+    return None
 
 
 def _iso(value: Any) -> str | None:

@@ -28,6 +28,8 @@ from dr_adapters.orchestration.aws_access import DEFAULT_CONN_ID, orchestrator_r
 from dr_adapters.orchestration import preemption, tries
 from dr_adapters.orchestration.audit import review_run, run_type, triggered_by
 from dr_adapters.orchestration.notify import dark_region, notify
+from dr_adapters.orchestration.rollback import (BEFORE_KEY, UNDO_KEY, NothingToRollBack, find_undo, is_rollback_task,
+                                                only_units, restore_points, undo_of)
 from dr_adapters.orchestration.triggers import AwsWaitTrigger, HealthWaitTrigger, health_poll_seconds
 from dr_adapters.preflight import probe_region, run_preflight
 from dr_adapters.plan.model import Plan, WorkUnit, plan_from_dict
@@ -57,6 +59,8 @@ def request_from_context(plan: Plan, context: Any) -> RunRequest:
     if request.operation in (Operation.FAILOVER, Operation.FAILBACK) and not request.unplanned \
             and switched_to_unplanned(plan, context):
         request = replace(request, failover_mode=FailoverMode.UNPLANNED)
+    if request.operation is Operation.ROLLBACK and (undo := undo_of(context)) is not None:
+        request = replace(request, direction=undo.direction)  # back the way the undone run came
     return request
 
 
@@ -135,6 +139,10 @@ class PreflightOperator(DrOperator):
 
     inherits_from_skipmixin = True  # a skipped task cleared later stays skipped (NotPreviouslySkippedDep)
 
+    def __init__(self, *, record_tasks: list[str] | None = None, **kwargs: Any):
+        super().__init__(**kwargs)
+        self.record_tasks = record_tasks or []  # the wave, cleanup and replicate tasks: what a rollback reads
+
     def execute(self, context: Any) -> dict[str, Any]:
         record = PreflightRecord(task=self.task_id, started_at=now())
         tries.begin(context, record)  # its first try's start is the run's first start, whatever is cleared later
@@ -156,12 +164,23 @@ class PreflightOperator(DrOperator):
             context["ti"].xcom_push(key="record", value=record.to_dict())
             self.log.warning("the drill does not start: %s", admission.refused)
             self._skip_all_but_the_report(context, f"drill stood down: {admission.refused}")
+            return record.to_dict()  # not reached: the skip ends the task (successfully)
+        undo = None
+        if request.operation is Operation.ROLLBACK:
+            try:
+                undo = find_undo(plan, request, context, self.record_tasks)
+            except NothingToRollBack as exc:
+                self._stop(context, record, "rollback", str(exc))
+                raise AirflowFailException(f"preflight failed, nothing was changed: {exc}") from None
+            context["ti"].xcom_push(key=UNDO_KEY, value=undo.to_dict())
+            request = replace(request, direction=undo.direction)
         ctx = self.run_context(plan, request, context)
         preempting = [{"run_id": d["run_id"], "operation": d.get("operation")} for d in admission.preempting]
         notify(plan, ctx.aws, "run_started", f"DR {request.operation.value} started: {plan.dag_id}",
                {"run_id": context["run_id"], "waves": list(request.waves), "dry_run": request.dry_run,
                 "triggered_by": triggered_by(context),
-                **({"preempting": preempting} if preempting else {})},
+                **({"preempting": preempting} if preempting else {}),
+                **({"rollback_of": undo.run_id} if undo else {})},
                avoid=dark_region(plan, request))
         if preempting:  # wait, deferred, until the drill has cleaned up and finished
             timeout = preemption.timeout_minutes()
@@ -173,7 +192,7 @@ class PreflightOperator(DrOperator):
             self.defer(trigger=preemption.DrillStandDownTrigger(plan.dag_id, [d["run_id"] for d in preempting],
                                                                 deadline.isoformat(), preemption.poll_seconds()),
                        method_name="resume_after_drill", kwargs={"record": record.to_dict()})
-        return self._check(context, plan, request, ctx, record)
+        return self._check(context, plan, request, ctx, record, undo)
 
     def resume_after_drill(self, context: Any, event: dict[str, Any], record: dict[str, Any] | None = None
                            ) -> dict[str, Any]:
@@ -192,7 +211,14 @@ class PreflightOperator(DrOperator):
             raise AirflowFailException(f"preflight stopped: {message}")
         self.log.info("drill run(s) %s stood down after %.0fs", ", ".join(guard.get("drill_states") or []),
                       guard["waited_seconds"])
-        return self._check(context, plan, request, self.run_context(plan, request, context), saved)
+        undo = None
+        if request.operation is Operation.ROLLBACK:  # as execute found it before waiting
+            if (undo := undo_of(context)) is None:
+                message = "the rollback's undo plan (preflight's XCom) is gone: clear this preflight to look again"
+                self._stop(context, saved, "rollback", message)
+                raise AirflowFailException(f"preflight stopped: {message}")
+            request = replace(request, direction=undo.direction)
+        return self._check(context, plan, request, self.run_context(plan, request, context), saved, undo)
 
     def _stop(self, context: Any, record: PreflightRecord, what: str, message: str) -> None:
         """Preflight stops before anything runs: its record says why, for the report."""
@@ -202,9 +228,11 @@ class PreflightOperator(DrOperator):
         tries.keep(context, record)
         context["ti"].xcom_push(key="record", value=record.to_dict())
 
-    def _check(self, context: Any, plan: Plan, request: RunRequest, ctx: RunContext, record: PreflightRecord
-               ) -> dict[str, Any]:
-        findings = run_preflight(plan, request, ctx)
+    def _check(self, context: Any, plan: Plan, request: RunRequest, ctx: RunContext, record: PreflightRecord,
+               undo: Any = None) -> dict[str, Any]:
+        # a rollback (``undo``: the UndoPlan it found) checks only the units it undoes
+        checked = only_units(plan, {u for units in undo.waves.values() for u in units}) if undo else plan
+        findings = run_preflight(checked, request, ctx)
         problems = [f for f in findings if not f["ok"]]
         record.ended_at, record.findings, record.problems = now(), findings, problems
         record.outcome = "failed" if problems else "succeeded"
@@ -217,22 +245,32 @@ class PreflightOperator(DrOperator):
                 f"preflight failed for {len(problems)} resource(s), nothing was changed:\n"
                 + "\n".join(f"  {p['resource_id']}: {p['message']}" for p in problems)
             )
+        if request.operation in (Operation.FAILOVER, Operation.FAILBACK) and not request.dry_run:
+            context["ti"].xcom_push(key=BEFORE_KEY, value=restore_points(plan, request, ctx))
         result = {"resources_checked": len(findings)}
+        context["ti"].xcom_push(key="return_value", value=result)  # not pushed for a task that skips on
         if request.operation is Operation.READINESS:
-            context["ti"].xcom_push(key="return_value", value=result)  # not pushed for a task that skips on
             self._skip_all_but_the_report(context, "readiness: the preflight is the whole check")
-        return result
+        # A rollback runs its own tasks only; any other run, every task but those.
+        rollback = request.operation is Operation.ROLLBACK
+        self._skip_all_but_the_report(context, f"operation={request.operation.value}",
+                                      keep=lambda task_id: is_rollback_task(task_id) == rollback)
+        return result  # not reached when there is anything to skip: the skip ends the task (successfully)
 
-    def _skip_all_but_the_report(self, context: Any, why: str) -> NoReturn:
-        """Everything after preflight, the report aside, skipped by the API server in one update (every
-        map index of each mapped task: a mapped task over a literal list has them from the run's start)."""
-        rest = [t for t in self.get_flat_relatives(upstream=False) if t.task_id != REPORT_TASK_ID]
+    def _skip_all_but_the_report(self, context: Any, why: str, keep: Any = lambda task_id: False) -> None:
+        """Everything after preflight, the report and what ``keep`` keeps aside, skipped by the API server in one
+        update (every map index of each mapped task: a mapped task over a literal list has them from the run's
+        start). Returns only when there is nothing to skip."""
+        rest = [t for t in self.get_flat_relatives(upstream=False) if t.task_id != REPORT_TASK_ID
+                and not keep(t.task_id)]
+        if not rest:
+            return
         skip: list[tuple[str, int]] = []
         for task in rest:
             skip.append((task.task_id, -1))  # an unmapped task, or a mapped one not expanded yet
             skip += [(task.task_id, i) for i in range(_literal_map_length(task))]
         context["ti"].xcom_push(key=XCOM_SKIPMIXIN_KEY, value={XCOM_SKIPMIXIN_SKIPPED: [t.task_id for t in rest]})
-        self.log.info("%s; skipping the %d other tasks but %s", why, len(rest), REPORT_TASK_ID)
+        self.log.info("%s; skipping the %d tasks this run does not run (%s runs)", why, len(rest), REPORT_TASK_ID)
         raise DownstreamTasksSkipped(tasks=skip)
 
 
@@ -275,6 +313,8 @@ class PhaseOperator(DrOperator):
         wave = self.wave if self.wave is not None else self.unit.get("wave")
         if request.operation is Operation.READINESS:
             return "operation=readiness runs the preflight checks only"
+        if request.operation is Operation.ROLLBACK:
+            return "operation=rollback undoes the waves of an earlier run: its own tasks do"
         if stand_down and Phase(self.phase) is not Phase.CLEANUP:
             return preemption.stand_down_reason(stand_down)
         if wave is not None and not request.wave_selected(wave):
@@ -334,6 +374,10 @@ class PhaseOperator(DrOperator):
             skip(context, reason)
         return record.to_dict()
 
+    def act(self, ctx: RunContext, unit: WorkUnit) -> Any:
+        """One call of the adapter for this task: its phase (a rollback task: the adapter's undo)."""
+        return adapter_for(unit.action).run_phase(Phase(self.phase), ctx, unit)
+
     def _explain(self, context: Any, plan: Plan, request: RunRequest) -> str | None:
         """After a failed wait, the adapter's account of which resources failed and why."""
         unit = WorkUnit.from_dict(self.unit)
@@ -350,7 +394,7 @@ class PhaseOperator(DrOperator):
         record.rounds = (record.rounds or 0) + 1
         record.changes, record.notes = record.changes or [], record.notes or []
         try:
-            outcome = adapter_for(unit.action).run_phase(Phase(self.phase), ctx, unit)
+            outcome = self.act(ctx, unit)
         except DEAD_ENDPOINT_ERRORS as exc:
             record.changes += _changes(ctx)
             return self._fail(context, record, self._dark_source(ctx, request, unit, exc))
@@ -588,6 +632,8 @@ class ReportOperator(DrOperator):
             audit_log=who.audit_problem,
             preflight_override=who.preflight_override,
             stood_down=stand_down,
+            rollback=undo.to_dict() if request and request.operation is Operation.ROLLBACK and (
+                undo := undo_of(context)) else None,
         )
         # The guard no longer counts this run (a change run that did not succeed stays registered: cleared,
         # it goes on without its preflight, and must count again).

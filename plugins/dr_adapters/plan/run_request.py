@@ -25,6 +25,7 @@ ALIASES = {
     "FailoverMode": "failover_mode",
     "Direction": "direction",
     "ValidationTimeoutMinutes": "validation_timeout_minutes",
+    "RollbackOf": "rollback_of",
 }
 KNOWN_KEYS = set(ALIASES.values())
 DEFAULT_VALIDATION_TIMEOUT_MINUTES = 5.0  # SRS FR-3.3: "health check timeout configurable (default: 5 minutes)"
@@ -48,6 +49,9 @@ class RunRequest:
     validation_timeout_minutes: float | None = None
     """How long each wave's validation waits for health, for every wave of this run; None: each layer's
     ``validationTimeoutMinutes``, else ``DEFAULT_VALIDATION_TIMEOUT_MINUTES``."""
+    rollback_of: str | None = None
+    """For a rollback: the run id of the failover/failback to undo; None: the latest one of this DAG that
+    did not succeed (found by preflight, ``orchestration.rollback``)."""
 
     @property
     def reverse_drill(self) -> bool:
@@ -56,8 +60,10 @@ class RunRequest:
     @property
     def acting_as(self) -> Operation:
         """The operation adapters act out: a reprotect completes the CLEANUP and REPLICATE of a failover
-        (or failback), so it moves the same way; anything else is itself."""
-        return self.direction if self.operation is Operation.REPROTECT else self.operation
+        (or failback), so it moves the same way; a rollback moves back the way the run it undoes came
+        (its ``direction``: failback when it undoes a failover, set once preflight found that run);
+        anything else is itself."""
+        return self.direction if self.operation in (Operation.REPROTECT, Operation.ROLLBACK) else self.operation
 
     @property
     def unplanned(self) -> bool:
@@ -123,6 +129,15 @@ def parse_run_request(plan: Plan, params: dict[str, Any]) -> RunRequest:
     if operation is Operation.REPROTECT and failover_mode is FailoverMode.UNPLANNED:
         raise RunRequestError("operation=reprotect needs the old region back: it cannot be unplanned "
                               "(run it once the region answers; preflight checks that it does)")
+    if operation is Operation.ROLLBACK and failover_mode is FailoverMode.UNPLANNED:
+        raise RunRequestError("operation=rollback moves the estate back to where it served before the run it undoes: "
+                              "it needs both regions and cannot be unplanned (run it once both answer)")
+    rollback_of = raw.get("rollback_of") or None
+    if rollback_of is not None and operation is not Operation.ROLLBACK:
+        raise RunRequestError(f"rollback_of applies to operation=rollback only, not {operation.value}")
+    if operation is Operation.ROLLBACK and raw.get("waves", "all") not in (None, "", "all", ["all"]):
+        raise RunRequestError("operation=rollback undoes every wave the run it undoes started, in reverse order: "
+                              "leave waves at 'all'")
     return RunRequest(
         operation=operation,
         approval_required=approval_required,
@@ -132,6 +147,7 @@ def parse_run_request(plan: Plan, params: dict[str, Any]) -> RunRequest:
         failover_mode=failover_mode,
         direction=direction,
         validation_timeout_minutes=_minutes("validation_timeout_minutes", raw.get("validation_timeout_minutes")),
+        rollback_of=str(rollback_of) if rollback_of is not None else None,
     )
 
 

@@ -33,10 +33,13 @@ class Operation(str, Enum):
     REPROTECT = "reprotect"
     """After an unplanned failover (or failback), once the old region is back: its deferred CLEANUP and
     REPLICATE, so that replication runs the new way and the way back is open (SRM's reprotect)."""
+    ROLLBACK = "rollback"
+    """After a failover or failback that failed or was rejected: undo, in reverse wave order, exactly the
+    waves it started, so the estate serves as it did before that run (FR-3.1 wave-level rollback)."""
 
     @property
     def is_disruptive(self) -> bool:
-        return self in (Operation.FAILOVER, Operation.FAILBACK, Operation.REPROTECT)
+        return self in (Operation.FAILOVER, Operation.FAILBACK, Operation.REPROTECT, Operation.ROLLBACK)
 
 
 class FailoverMode(str, Enum):

@@ -18,7 +18,7 @@ from typing import Any
 from dr_adapters.plan.model import Plan
 from dr_adapters.report.records import GateRecord, ManualStepRecord, PreflightRecord, TaskRecord, TriedRecord
 
-PHASE_ORDER = ("INSTANTIATE", "ACTIVATE", "VALIDATE", "CLEANUP", "REPLICATE")
+PHASE_ORDER = ("INSTANTIATE", "ACTIVATE", "VALIDATE", "CLEANUP", "REPLICATE", "ROLLBACK")
 
 
 def _t(value: str | None) -> datetime | None:
@@ -122,6 +122,7 @@ def build_report(
     audit_log: str | None = None,
     preflight_override: dict[str, Any] | None = None,
     stood_down: dict[str, Any] | None = None,
+    rollback: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """``unplanned_from``: the dark region an unplanned failover left; its CLEANUP and REPLICATE
     are reported as deferred until it returns, with each resource's data-loss exposure.
@@ -236,6 +237,8 @@ def build_report(
         if switch:  # a planned run a person switched at a gate (Region switch's "switch to ungraceful")
             report["switched_to_unplanned"] = {"gate": switch["gate"], "by": switch["by"], "at": switch["responded_at"]}
     report.update(guard)
+    if rollback is not None:
+        report["rollback"] = _rollback(rollback, records)
     report.update(_who(plan, approvals, triggered_by, cancelled, audit_log))
     report["resources"] = _resource_states(plan, records)
     return report
@@ -276,6 +279,18 @@ def _guard(preflight: PreflightRecord | None, stood_down: dict[str, Any] | None,
                         "to clean up and finish before anything else ran"}
             for d in guard["preempted"]]
     return out
+
+
+def _rollback(undo: dict[str, Any], records: list[TaskRecord]) -> dict[str, Any]:
+    """Which run a rollback undid, and per wave it undid (highest first) how each unit's undo went."""
+    mine = [r for r in records if r.phase == "ROLLBACK"]
+    waves = []
+    for wave in undo.get("waves") or []:
+        done = [r for r in mine if r.wave == wave["number"]]
+        waves.append({"number": wave["number"], **_span(done),
+                      "not_run": sorted(set(wave["units"]) - {r.unit_id for r in done})})
+    return {"of": undo["of"], "undid": undo["operation"], "its_outcome": undo.get("outcome"), "waves": waves,
+            "left_as_is": undo.get("left") or {}}
 
 
 def _capacity(preflight: PreflightRecord | None) -> list[dict[str, Any]]:

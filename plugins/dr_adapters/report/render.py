@@ -114,6 +114,23 @@ def _who_lines(report: dict[str, Any]) -> list[str]:
     return lines
 
 
+def _rollback_lines(report: dict[str, Any]) -> list[str]:
+    """A rollback: the run it undid, and each wave it undid, last wave first."""
+    undo = report.get("rollback")
+    if not undo:
+        return []
+    lines = [f"rolled back: {undo['of']} ({undo['undid']}, {undo['its_outcome']})"]
+    for wave in undo["waves"]:
+        lines.append(f"  undo wave {wave['number']}".ljust(34) + f"{wave['outcome']:<11}{_secs(wave['seconds']):>10}  "
+                     f"{len(wave['units'])}")
+        for unit in wave["units"]:
+            if unit["outcome"] == "failed":
+                lines.append(f"      FAILED {unit['unit_id']}: {unit['error']}")
+    for unit_id, why in (undo.get("left_as_is") or {}).items():
+        lines.append(f"  left as it is: {unit_id}: {why}")
+    return lines
+
+
 def render_text(report: dict[str, Any]) -> str:
     rto = report["rto"]
     lines = [
@@ -141,6 +158,7 @@ def render_text(report: dict[str, Any]) -> str:
                     lines.append(f"      FAILED {unit['unit_id']}: {unit['error']}")
     for phase, span in report["after_waves"].items():
         lines.append(f"{phase.lower():<34}{span['outcome']:<11}{_secs(span['seconds']):>10}  {len(span['units'])}")
+    lines += _rollback_lines(report)
     lines.append("")
     if report["approvals"]:
         lines.append("approvals:")

@@ -1,0 +1,110 @@
+"""Every adapter's rollback (``Adapter.rollback``), on its kit's hub + spoke mini-estate (moto in-process with
+the simulator extension), read back by the kit, never by the adapter:
+
+* a failover stopped after its wave phases (INSTANTIATE and ACTIVATE ran, CLEANUP and REPLICATE did not: a
+  run rejected at its next gate), then a rollback: the starting snapshot, and no recovery instance left;
+* a rollback run again makes zero mutating calls;
+* a failover stopped after INSTANTIATE only (a later sibling failed): the rollback also returns the snapshot;
+* an adapter without an undo (a promoted RDS replica, runbook steps) says why, and its rollback is never run.
+"""
+
+from __future__ import annotations
+
+import pytest
+from awssim.kits import DR
+
+from aws_calls import recorded
+from dr_adapters.adapters.base import Adapter, RunContext
+from dr_adapters.adapters.registry import ADAPTER_CLASSES, supported_actions
+from dr_adapters.adapters.runner import MAX_ROUNDS, wait_for
+from dr_adapters.plan.model import WorkUnit
+from dr_adapters.plan.types import Phase
+from mini_estate import mini_estate
+
+NOT_AWS = {"ManualStep"}  # no AWS resource (test_contract.NOT_AWS)
+UNDONE = [a for a in supported_actions() if a not in NOT_AWS
+          and next(c for c in ADAPTER_CLASSES if a in c.actions).rollback_phases]
+LEFT = [a for a in supported_actions() if a not in UNDONE]
+
+
+def roll_back(adapter: Adapter, ctx: RunContext, units: list[WorkUnit], before: dict | None = None) -> None:
+    """The rollback task's loop (call, wait, call again) for each unit, last unit first; ``before``: the
+    restore points read before the failover, by unit id."""
+    for unit in reversed(units):
+        for _ in range(MAX_ROUNDS):
+            outcome = adapter.rollback(ctx, unit, (before or {}).get(unit.unit_id))
+            if outcome.done:
+                break
+            for wait in outcome.waits:
+                wait_for(ctx, wait, 0)
+        else:
+            raise AssertionError(f"rollback of {unit.unit_id} did not converge")
+
+
+def running_recovery_instances(mini) -> list[str]:
+    if mini.action != "DRS":
+        return []
+    found = []
+    for account in mini.estate.accounts():
+        drs = mini.estate.sessions[account].client("drs", region_name=mini.plan.regions.dr)
+        found += [ri["recoveryInstanceID"] for ri in drs.describe_recovery_instances(filters={})["items"]
+                  if ri.get("ec2InstanceState") not in ("TERMINATED", "SHUTTING-DOWN")]
+    return found
+
+
+@pytest.mark.parametrize("action", UNDONE)
+def test_a_failover_stopped_after_its_waves_rolls_back_to_the_starting_snapshot(aws, action):
+    mini = mini_estate(action)
+    before = mini.roles()
+    mini.run(mini.ctx("failover"), (Phase.INSTANTIATE, Phase.ACTIVATE))
+    mini.estate.cache.clear()  # read AWS afresh
+    assert all(mini.kit.serves_in(mini.estate, r, DR) for r in mini.plan.resources.values()), mini.roles()
+
+    roll_back(mini.adapter, mini.ctx("failback"), mini.units)
+    assert mini.roles() == before
+    assert running_recovery_instances(mini) == []
+
+    ctx, calls = recorded(mini.ctx("failback"))
+    roll_back(mini.adapter, ctx, mini.units)  # again: everything is back already
+    assert calls.mutating == [] and ctx.changes == []
+    assert mini.roles() == before
+
+
+@pytest.mark.parametrize("action", UNDONE)
+def test_a_failover_stopped_after_instantiate_rolls_back_too(aws, action):
+    mini = mini_estate(action)
+    before = mini.roles()
+    mini.run(mini.ctx("failover"), (Phase.INSTANTIATE,))
+    roll_back(mini.adapter, mini.ctx("failback"), mini.units)
+    assert mini.roles() == before
+    assert running_recovery_instances(mini) == []
+
+
+@pytest.mark.parametrize("action", LEFT)
+def test_an_adapter_without_an_undo_says_why(action):
+    cls = next(c for c in ADAPTER_CLASSES if action in c.actions)
+    assert cls.rollback_phases == () and cls().rollback_summary().startswith("left as it is: ")
+    assert len(cls.rollback_left_because) > 20
+
+
+def test_ecs_goes_back_to_the_desired_count_recorded_before_the_run(aws):
+    """A warm standby (the DR service at 1 task) is scaled back to 1, not parked at 0: the count read in the
+    failover's preflight (``restore_point``) is what the rollback restores."""
+    mini = mini_estate("EcsService")
+    for r in mini.plan.resources.values():
+        cfg = r.config
+        mini.estate.session(r.account_id).client("ecs", region_name=mini.plan.regions.dr).update_service(
+            cluster=cfg.get("drCluster") or cfg["cluster"], service=cfg.get("drService") or cfg["service"],
+            desiredCount=1)
+    before = mini.roles()
+    assert {role["dr"] for role in before.values()} == {1}
+    ctx = mini.ctx("failover")
+    points = {u.unit_id: mini.adapter.restore_point(ctx, u) for u in mini.units}
+    mini.run(ctx, (Phase.INSTANTIATE, Phase.ACTIVATE))
+    assert mini.roles() != before
+
+    roll_back(mini.adapter, mini.ctx("failback"), mini.units, points)
+    assert mini.roles() == before
+    ctx, calls = recorded(mini.ctx("failback"))
+    roll_back(mini.adapter, ctx, mini.units, points)
+    assert calls.mutating == []
