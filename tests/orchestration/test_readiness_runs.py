@@ -78,7 +78,7 @@ def ran_on_a_worker(dag_run) -> list[tuple[str, int]]:
 
 def test_a_readiness_run_runs_preflight_and_the_report_only_with_the_same_findings(dag, estate, monkeypatch):
     from awssim.seed import plan_estate
-    from dr_adapters.orchestration.operators import PreflightOperator
+    from dr_adapters.orchestration.preflight_task import PreflightOperator
 
     plan, _ = estate
     before = serving_roles(plan, plan_estate(plan))

@@ -30,8 +30,9 @@ from dr_adapters.orchestration.alerts import announce_unit_failure
 from dr_adapters.orchestration.evidence import next_units
 from dr_adapters.orchestration.gates import WaveApprovalOperator
 from dr_adapters.orchestration.manual_steps import ManualStepOperator, manual_task_id
-from dr_adapters.orchestration.operators import (ACTIVATE_GATE_ID, REPORT_TASK_ID, PhaseOperator, PreflightOperator,
-                                                 ReportOperator, ValidateOperator)
+from dr_adapters.orchestration.operators import (ACTIVATE_GATE_ID, REPORT_TASK_ID, PhaseOperator, ReportOperator,
+                                                 ValidateOperator)
+from dr_adapters.orchestration.preflight_task import PreflightOperator
 from dr_adapters.orchestration.rollback import GATE_PREFIX as ROLLBACK_GATE_PREFIX
 from dr_adapters.orchestration.rollback import GROUP_PREFIX as ROLLBACK_GROUP_PREFIX
 from dr_adapters.orchestration.rollback_tasks import RollbackOperator
