@@ -73,6 +73,21 @@ def live_recovery_instances(estate, plan) -> list[dict]:
             if ri.get("ec2InstanceState") not in ("TERMINATED", "SHUTTING-DOWN")]
 
 
+def hitl_request(dag_id: str, task_id: str) -> tuple[list[str], str]:
+    """The options and body of the HITL request a waiting gate opened (what Required Actions shows)."""
+    from airflow.models.hitl import HITLDetail
+    from airflow.models.taskinstance import TaskInstance
+    from airflow.utils.session import create_session
+    from airflow.utils.state import TaskInstanceState
+    from sqlalchemy import select
+
+    with create_session() as session:
+        ti = session.scalar(select(TaskInstance).where(TaskInstance.dag_id == dag_id, TaskInstance.task_id == task_id,
+                                                       TaskInstance.state == TaskInstanceState.AWAITING_INPUT))
+        detail = session.scalar(select(HITLDetail).where(HITLDetail.ti_id == ti.id))
+        return list(detail.options), detail.body
+
+
 def rollback(dag, plan, **conf):
     with record_aws_calls() as calls:
         dag_run, states = run(dag, {"operation": "rollback", "confirm": confirm(plan), **conf})
@@ -131,9 +146,11 @@ def test_failed_in_wave_2_then_rollback_restores_the_snapshot_wave_by_wave(synth
     set_replication(HUB, plan.regions.dr, broken, launch_fails=False)
 
     gates: list[str] = []
+    shown: dict[str, tuple] = {}
 
     def approve(task_id):
         gates.append(task_id)
+        shown.setdefault(task_id, hitl_request(dag.dag_id, task_id))
         return "Approve"
 
     with record_aws_calls() as calls:
@@ -149,6 +166,12 @@ def test_failed_in_wave_2_then_rollback_restores_the_snapshot_wave_by_wave(synth
     assert set(gates) == {"approve_rollback_wave_1"}
     (gate,) = [a for a in report["approvals"] if a["gate"] == "approve_rollback_wave_1"]
     assert gate["decision"] == "approved" and gate["by"]
+    # what the approver was shown: a rollback is never unplanned; the undo before it and the time against the RTO
+    options, body = shown["approve_rollback_wave_1"]
+    assert options == ["Approve", "Reject"]
+    assert "### Wave 2 (" in body and ") rolled back: " in body and "**Time:**" in body
+    assert "Continue unplanned" not in body and "will change" not in body
+    assert gate["shown"]["rolled_back"]["wave"] == 2 and "next_resources" not in gate["shown"]
     assert report["rollback"]["of"] == failover.run_id and report["rollback"]["its_outcome"] == "failed"
 
 

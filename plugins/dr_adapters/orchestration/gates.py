@@ -46,7 +46,7 @@ from dr_adapters.report.records import GateRecord
 HOW_TO_APPROVE = (
     "Approve or reject in the Airflow UI (Required Actions, or this task's page), or mark this task "
     "success, or call the REST API: PATCH /api/v2/dags/{dag_id}/dagRuns/{run_id}/taskInstances/"
-    "{task_id}/-1/hitlDetails with {{\"chosen_options\": [\"Approve\"], \"params_input\": {{}}}} (or \"Reject\", or \"Continue unplanned\")."
+    "{task_id}/-1/hitlDetails with {{\"chosen_options\": [\"Approve\"], \"params_input\": {{}}}} (or {others})."
 )
 
 
@@ -149,7 +149,7 @@ class WaveApprovalOperator(HITLOperator):
             self.log.info("gate passes: %s", reason)
             return record.to_dict()
         record.decision = "waiting"
-        how = HOW_TO_APPROVE.format(dag_id=plan.dag_id, run_id=context["run_id"], task_id=self.task_id)
+        how = self._how_to_approve(plan.dag_id, context["run_id"])
         allowed = allowed_respondents(plan, triggered_by(context))
         if allowed is not None:
             if not allowed:  # preflight stops such a run first; never open a gate anyone could answer
@@ -196,6 +196,10 @@ class WaveApprovalOperator(HITLOperator):
         self.log.info("waiting for approval. %s", how)
         self.response_timeout = alert_interval()  # when the scheduler resumes us to raise the alert
         return super().execute(context)
+
+    def _how_to_approve(self, dag_id: str, run_id: str) -> str:
+        others = ", or ".join(f'"{o}"' for o in self.options if o != APPROVE)  # a rollback's gate: Reject only
+        return HOW_TO_APPROVE.format(dag_id=dag_id, run_id=run_id, task_id=self.task_id, others=others)
 
     def _wave_completed(self, plan: Any, sessions: Any, context: Any, *, avoid: str | None) -> dict[str, Any] | None:
         """``wave_completed`` for the wave this gate follows (none when it did not run in this run): the
@@ -279,7 +283,7 @@ class WaveApprovalOperator(HITLOperator):
         plan = plan_from_dict(self.plan)
         record.overdue_alerts = alerts = [*(record.overdue_alerts or []), now()]
         context["ti"].xcom_push(key="record", value=record.to_dict())
-        how = HOW_TO_APPROVE.format(dag_id=plan.dag_id, run_id=context["run_id"], task_id=self.task_id)
+        how = self._how_to_approve(plan.dag_id, context["run_id"])
         since = record.requested_at
         waited = str(datetime.fromisoformat(alerts[-1]) - datetime.fromisoformat(since)).split(".")[0] if since else "?"
         request = request_from_context(plan, context)

@@ -174,7 +174,10 @@ def render_text(report: dict[str, Any]) -> str:
                     seen.append(f"wave {v['wave']} {v['health']}")
                 if pre := shown.get("prewarmed"):
                     seen.append(f"wave {pre['wave']} prewarmed " + ", ".join(f"{n} {st}" for st, n in pre["counts"].items()))
-                seen.append(f"{shown.get('next_resources', 0)} resources to change next")
+                if back := shown.get("rolled_back"):  # a rollback's gate
+                    seen.append(f"wave {back['wave']} rolled back " + ", ".join(f"{n} {st}" for st, n in back["counts"].items()))
+                if "next_resources" in shown:  # a rollback's gate lists no forward change
+                    seen.append(f"{shown['next_resources']} resources to change next")
                 lines.append(f"    shown: {'; '.join(x for x in seen if x)}")
     lines += _manual_step_lines(report)
     lines.append("")
