@@ -28,7 +28,7 @@ $(STAMP): requirements.txt requirements-dev.txt constraints.txt Makefile
 	touch $(STAMP)
 
 test: $(STAMP)
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q --durations=30  # the slowest 30, to keep the suite inside CI's limit
 
 demo: $(STAMP)
 	$(PY) -m drlocal.demo

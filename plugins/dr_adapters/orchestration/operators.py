@@ -562,8 +562,9 @@ class ReportOperator(DrOperator):
         if not skipped:
             return []
         # A readiness check's preflight skips everything else in one step, leaving one mark for them all.
-        by_preflight = ti.xcom_pull(task_ids="preflight", key=XCOM_SKIPMIXIN_KEY) or {}
-        skipped = {(t, m) for t, m in skipped if t not in set(by_preflight.get(XCOM_SKIPMIXIN_SKIPPED) or [])}
+        mark = ti.xcom_pull(task_ids="preflight", key=XCOM_SKIPMIXIN_KEY) or {}
+        by_preflight = set(mark.get(XCOM_SKIPMIXIN_SKIPPED) or [])
+        skipped = {(t, m) for t, m in skipped if t not in by_preflight}
         if not skipped:
             return []
         marks = ti.xcom_pull(task_ids=sorted({t for t, _ in skipped}), key=SKIPPED_KEY) or []
