@@ -135,6 +135,7 @@ def _discover(scope_file: str, out: str | None) -> int:
         session_name="dr-discover", endpoint_url=os.environ.get("AWS_ENDPOINT_URL"),
         hub_account_id=manifest.hub_account_id,
         sts_region=os.environ.get("DR_ORCHESTRATOR_REGION") or manifest.regions.dr,
+        hub_role_arn=manifest.hub_role_arn,
     )
     result = discover(scope_of(manifest), aws)
     path = inventory.default_inventory_path(scope_file, manifest.manifest_id) if out is None else out

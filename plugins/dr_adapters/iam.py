@@ -384,12 +384,20 @@ def manifest_policies(plans: list[Any], execution_role_arn: str = EXECUTION_ROLE
     spoke_classes: dict[str, set[type[Adapter]]] = defaultdict(set)
     named: dict[str | None, Named] = defaultdict(Named)  # per role (None: the hub): actions on named resources
     external_ids: dict[str, set[str]] = defaultdict(set)
+    hub_principals: dict[str, set[str]] = defaultdict(set)  # spoke role -> who assumes it
     spoke_account: dict[str, str] = {}
+    hub_roles: set[str] = set()
+    connection_is_hub = False
     topics, report_objects = set(), set()
     for plan in plans:
         roles = {a.account_id: a for a in plan.accounts if a.account_id != plan.hub_account_id}
+        if plan.hub_role_arn:
+            hub_roles.add(plan.hub_role_arn)
+        else:
+            connection_is_hub = True
         for access in roles.values():
             external_ids[access.role_arn].add(access.external_id)
+            hub_principals[access.role_arn].add(plan.hub_role_arn or execution_role_arn)
             spoke_account[access.role_arn] = access.account_id
             spoke_classes.setdefault(access.role_arn, set())
         for unit in plan.units:
@@ -417,7 +425,16 @@ def manifest_policies(plans: list[Any], execution_role_arn: str = EXECUTION_ROLE
         hub.append({"Sid": "DrNotifications", "Effect": "Allow", "Action": "sns:Publish", "Resource": sorted(topics)})
     if report_objects:
         hub.append({"Sid": "DrReports", "Effect": "Allow", "Action": "s3:PutObject", "Resource": sorted(report_objects)})
-    policies = {"execution-role-policy.json": policy(hub)}
+    # With a hubRoleArn the execution role only assumes the hub role, which does the rest under the run's name.
+    assume_hub = [{"Sid": "DrAssumeHubRole", "Effect": "Allow", "Action": "sts:AssumeRole",
+                   "Resource": sorted(hub_roles)}] if hub_roles else []
+    policies = {"execution-role-policy.json": policy((hub if connection_is_hub else []) + assume_hub)}
+    for role_arn in sorted(hub_roles):
+        stem = f"hub-role-{role_arn.rsplit('/', 1)[-1]}"
+        policies[f"{stem}-policy.json"] = policy(hub)
+        policies[f"{stem}-trust-policy.json"] = policy([{
+            "Sid": "DrExecutionRoleAssumesHubRole", "Effect": "Allow",
+            "Principal": {"AWS": execution_role_arn}, "Action": "sts:AssumeRole"}])
 
     for role_arn, classes in sorted(spoke_classes.items()):
         role_name = role_arn.rsplit("/", 1)[-1]
@@ -426,13 +443,14 @@ def manifest_policies(plans: list[Any], execution_role_arn: str = EXECUTION_ROLE
                                                                                           "DrSpokeResources"))
                                                  + [discovery_statement(), capacity_statement()])
         ids = sorted(external_ids[role_arn])
+        principals = sorted(hub_principals[role_arn])
         policies[f"{stem}-trust-policy.json"] = policy([{
             "Sid": "DrHubAssumesWithExternalId", "Effect": "Allow",
-            "Principal": {"AWS": execution_role_arn}, "Action": "sts:AssumeRole",
+            "Principal": {"AWS": principals[0] if len(principals) == 1 else principals}, "Action": "sts:AssumeRole",
             "Condition": {"StringEquals": {"sts:ExternalId": ids[0] if len(ids) == 1 else ids}},
         }])
-        if len(ids) == 1:  # the template takes one ExternalId; several manifests sharing a role need the JSON
-            values = {"HubPrincipalArn": execution_role_arn, "ExternalId": ids[0], "RoleName": role_name}
+        if len(ids) == 1 and len(principals) == 1:  # the template takes one of each; several need the JSON
+            values = {"HubPrincipalArn": principals[0], "ExternalId": ids[0], "RoleName": role_name}
             values.update({enable_parameter(cls): "true" if cls in classes else "false" for cls in POLICY_ADAPTERS})
             policies[f"{stem}-cfn-parameters.json"] = [  # type: ignore[assignment]
                 {"ParameterKey": key, "ParameterValue": value} for key, value in values.items()]

@@ -67,3 +67,37 @@ def test_role_session_name_is_valid_for_sts():
 def test_hub_session_is_the_connection_session(aws):
     sessions, _ = sessions_with_recorder(aws, Clock())
     assert sessions.session(None)[0] is aws and isinstance(aws, boto3.Session)
+
+
+HUB_ROLE = "arn:aws:iam::123456789012:role/dr-orchestrator-hub"
+
+
+def test_with_a_hub_role_every_call_is_made_as_that_role_named_after_the_run(aws):
+    """The hub's own calls and the spokes' AssumeRole go out as the hub role, assumed under the run's name,
+    so CloudTrail in the hub account ties each call to the run as it does in the spokes."""
+    name = role_session_name("dr_globex_production-manual__2026-11-29T03:12:00+00:00")
+    clock = Clock()
+    sessions = AccountSessions(aws, SPOKES, session_name=name, hub_account_id="123456789012", clock=clock,
+                               hub_role_arn=HUB_ROLE, sts_region="eu-central-1")
+    assumed = []
+    aws.events.register("provide-client-params.sts.AssumeRole", lambda params, **_: assumed.append(dict(params)))
+    hub = sessions.client("sts", "eu-central-1").get_caller_identity()
+    assert hub["Arn"] == f"arn:aws:sts::123456789012:assumed-role/dr-orchestrator-hub/{name}"
+    assert assumed == [{"RoleArn": HUB_ROLE, "RoleSessionName": name, "DurationSeconds": 900}]  # no ExternalId: own account
+
+    spoke_calls = []
+    sessions.session(None)[0].events.register("provide-client-params.sts.AssumeRole",
+                                              lambda params, **_: spoke_calls.append(params["RoleArn"]))
+    spoke = sessions.client("sts", "eu-central-1", "222222222222").get_caller_identity()
+    assert spoke["Arn"] == f"arn:aws:sts::222222222222:assumed-role/dr-orchestration/{name}"
+    assert spoke_calls == [SPOKES[0].role_arn]  # chained from the hub role, not from the connection's identity
+    assert len(assumed) == 1  # the connection's identity assumed only the hub role
+
+    clock.now += SESSION_SECONDS - REFRESH_MARGIN_SECONDS + 1  # the hub role's credentials are refreshed too
+    sessions.client("ecs", "eu-central-1")
+    assert len(assumed) == 2
+
+
+def test_without_a_hub_role_the_hub_is_the_connection_and_nothing_is_assumed_for_it(aws):
+    sessions = AccountSessions(aws, SPOKES, session_name="dr-x", hub_account_id="123456789012")
+    assert sessions.client("sts", "us-east-1").get_caller_identity()["Arn"].endswith(":user/moto")

@@ -171,3 +171,34 @@ def test_cli_without_arguments_prints_every_file():
     assert proc.returncode == 0, proc.stderr
     for rel in iam.render_files():
         assert f"==> {rel} <==" in proc.stdout
+
+
+def test_with_a_hub_role_the_execution_role_only_assumes_it_and_the_spokes_trust_it(tmp_path):
+    """hubRoleArn: the execution role assumes the hub role; the hub role holds what the hub does; the spoke
+    roles trust the hub role (role chaining), so each call is made under the run-named session."""
+    from dr_adapters.iam import manifest_policies
+    from dr_adapters.sources.loader import load_manifest
+    from dr_adapters.sources.planner import build_plan
+
+    data = yaml.safe_load((ROOT / "include" / "manifests" / "acme-production.yaml").read_text())
+    hub_role = "arn:aws:iam::111111111111:role/dr-hub"
+    data.update(hubAccountId="111111111111", hubRoleArn=hub_role)
+    path = tmp_path / "hub-role.yaml"
+    path.write_text(yaml.safe_dump(data))
+    with_role = manifest_policies([build_plan(load_manifest(path))], HUB_PRINCIPAL)
+    without = manifest_policies([build_plan(load_manifest(ROOT / "include" / "manifests" / "acme-production.yaml"))],
+                                HUB_PRINCIPAL)
+
+    assert with_role["execution-role-policy.json"]["Statement"] == [
+        {"Sid": "DrAssumeHubRole", "Effect": "Allow", "Action": "sts:AssumeRole", "Resource": [hub_role]}]
+    assert with_role["hub-role-dr-hub-policy.json"] == without["execution-role-policy.json"]
+    (trust,) = with_role["hub-role-dr-hub-trust-policy.json"]["Statement"]
+    assert trust["Principal"] == {"AWS": HUB_PRINCIPAL}
+    spoke_trusts = [name for name in with_role if name.startswith("spoke-") and name.endswith("-trust-policy.json")]
+    assert spoke_trusts
+    for name in spoke_trusts:
+        (trust,) = with_role[name]["Statement"]
+        assert trust["Principal"] == {"AWS": hub_role} and "sts:ExternalId" in trust["Condition"]["StringEquals"]
+        params = {p["ParameterKey"]: p["ParameterValue"]
+                  for p in with_role[name.replace("-trust-policy.json", "-cfn-parameters.json")]}
+        assert params["HubPrincipalArn"] == hub_role

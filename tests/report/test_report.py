@@ -103,6 +103,14 @@ def test_who_triggered_who_may_approve_and_a_breach_of_separation_of_duties(plan
     assert "approvers: alice, bob, carol; whoever triggers a failover may not approve it" in text
     assert "refused 'Approve' from mallory" in text
     assert "SEPARATION OF DUTIES BREACHED: approve_wave_3 marked success (manual override) by alice" in text
+    # the name every AWS call of the run carries in CloudTrail (SPEC 7); the hub only with a hub role
+    assert rep["cloudtrail"]["session_name"] == f"dr-{plan.dag_id}-r1"
+    assert rep["cloudtrail"]["spokes"] == [a.role_arn for a in plan.accounts if a.account_id != plan.hub_account_id]
+    assert f"AWS calls in CloudTrail: session dr-{plan.dag_id}-r1; hub: the Airflow connection's identity" in text
+    hub_role = replace(strict, hub_role_arn="arn:aws:iam::123456789012:role/dr-hub")
+    rep = build_report(hub_role, run_id="r1", operation="failover", dry_run=False, run_started_at=T0, preflight=None,
+                       records=[], gates=[], failed_tasks=[], ended_at=at(60))
+    assert rep["cloudtrail"]["hub"] == "arn:aws:iam::123456789012:role/dr-hub"
 
 
 def test_a_cancelled_run_says_what_was_stopped_and_what_never_started(plan):

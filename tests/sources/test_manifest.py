@@ -53,6 +53,8 @@ EXPECTED = {
     "bad-region.yaml": ("regions.dr", "'Oregon'"),
     "separation-of-duties-one-approver.yaml": ("", "separationOfDuties with one approver ('alice')"),
     "duplicate-approver.yaml": ("", "approvers: 'alice' is listed twice"),
+    "hub-role-in-another-account.yaml": ("", "hubRoleArn arn:aws:iam::777788889999:role/dr-hub is in account "
+                                             "777788889999, not the hub (444455556666)"),
 }
 
 
@@ -113,6 +115,24 @@ def test_approvers_and_separation_of_duties_reach_the_plan(tmp_path):
     for with_waves in (True, False):  # the gates get the header only
         back = plan_from_dict(plan_to_dict(plan, with_waves=with_waves))
         assert (back.approvers, back.separation_of_duties) == (("alice", "bob"), True)
+
+
+def test_a_hub_role_reaches_the_plan_and_a_bad_one_is_named(tmp_path):
+    import yaml
+
+    from dr_adapters.plan.model import plan_from_dict, plan_to_dict
+
+    data = yaml.safe_load((ROOT / "include" / "manifests" / "acme-production.yaml").read_text())
+    data["hubRoleArn"] = f"arn:aws:iam::{data.get('hubAccountId', '123456789012')}:role/dr-hub"
+    path = tmp_path / "hub-role.yaml"
+    path.write_text(yaml.safe_dump(data))
+    plan = build_plan(load_manifest(path))
+    assert plan.hub_role_arn == data["hubRoleArn"]
+    assert plan_from_dict(plan_to_dict(plan, with_waves=False)).hub_role_arn == data["hubRoleArn"]
+    data["hubRoleArn"] = "arn:aws:iam::123456789012:user/dr-hub"
+    path.write_text(yaml.safe_dump(data))
+    with pytest.raises(ManifestError, match="hubRoleArn"):
+        load_manifest(path)
 
 
 def test_a_gate_before_activate_reaches_the_plan_per_wave(tmp_path):

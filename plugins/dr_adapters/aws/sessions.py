@@ -3,6 +3,10 @@
 Spoke sessions are made with the manifest's ExternalId (always sent), ``DurationSeconds=900``
 and a ``RoleSessionName`` naming the DAG run, so CloudTrail in every account shows which DR run
 made each call. They are cached per account and refreshed before they expire.
+
+With a hub role (``hubRoleArn``) the hub's own calls are made as that role, assumed from the
+connection's identity under the same run-named session, so CloudTrail in the hub account ties them
+to the run too; the spokes are then assumed from the hub role (role chaining, within its 1-hour cap).
 """
 
 from __future__ import annotations
@@ -52,8 +56,10 @@ class AccountSessions:
         clock: Callable[[], float] = time.time,
         client_config: Config = CLIENT_CONFIG,
         sts_region: str | None = None,
+        hub_role_arn: str | None = None,
     ):
-        self.hub_session = hub_session
+        self.hub_session = hub_session  # the connection's identity
+        self.hub_role_arn = hub_role_arn
         self.accounts = {a.account_id: a for a in accounts}
         self.session_name = session_name
         self.endpoint_url = endpoint_url
@@ -83,23 +89,28 @@ class AccountSessions:
         return account_id is None or account_id == self.hub_account_id or account_id not in self.accounts
 
     def session(self, account_id: str | None = None) -> tuple[boto3.Session, float]:
-        """The session for an account and when it expires (``inf`` for the hub's own)."""
+        """The session for an account and when it expires (``inf`` for the connection's own identity)."""
         if self._is_hub(account_id):
-            return self.hub_session, float("inf")
+            if not self.hub_role_arn:
+                return self.hub_session, float("inf")
+            return self._assumed("hub", self.hub_session, self.hub_role_arn, None)
+        access = self.accounts[account_id]
+        caller, _ = self.session(None)
+        return self._assumed(account_id, caller, access.role_arn, access.external_id)
+
+    def _assumed(self, key: str, caller: boto3.Session, role_arn: str, external_id: str | None
+                 ) -> tuple[boto3.Session, float]:
         with self._lock:
-            cached = self._sessions.get(account_id)
+            cached = self._sessions.get(key)
             if cached and cached[1] - REFRESH_MARGIN_SECONDS > self.clock():
                 return cached
-            access = self.accounts[account_id]
-            sts = self.hub_session.client(
-                "sts", region_name=self.sts_region, endpoint_url=self.endpoint_url, config=self.client_config
-            )
-            creds = sts.assume_role(
-                RoleArn=access.role_arn,
-                RoleSessionName=self.session_name,
-                ExternalId=access.external_id,
-                DurationSeconds=SESSION_SECONDS,
-            )["Credentials"]
+            sts = caller.client("sts", region_name=self.sts_region, endpoint_url=self.endpoint_url,
+                                config=self.client_config)
+            params: dict[str, Any] = {"RoleArn": role_arn, "RoleSessionName": self.session_name,
+                                      "DurationSeconds": SESSION_SECONDS}
+            if external_id is not None:
+                params["ExternalId"] = external_id
+            creds = sts.assume_role(**params)["Credentials"]
             session = boto3.Session(
                 aws_access_key_id=creds["AccessKeyId"],
                 aws_secret_access_key=creds["SecretAccessKey"],
@@ -108,14 +119,14 @@ class AccountSessions:
             for event_name, handler in self._event_handlers:
                 session.events.register(event_name, handler)
             expires = self.clock() + SESSION_SECONDS
-            self._sessions[account_id] = (session, expires)
+            self._sessions[key] = (session, expires)
             return session, expires
 
     def client(self, service: str, region: str, account_id: str | None = None, *, fail_fast: bool = False,
                read_timeout: int | None = None) -> Any:
         """A cached client; ``fail_fast`` (a region that may be dark) gives up in seconds on a dead endpoint;
         ``read_timeout`` (seconds) for calls that hold their reply longer than the default allows."""
-        key = (service, region, None if self._is_hub(account_id) else account_id, fail_fast, read_timeout)
+        key = (service, region, "hub" if self._is_hub(account_id) else account_id, fail_fast, read_timeout)
         with self._lock:
             session, expires = self.session(account_id)
             cached = self._clients.get(key)

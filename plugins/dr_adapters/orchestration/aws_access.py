@@ -37,4 +37,5 @@ def sessions_for(plan: Plan, run_id: str, aws_conn_id: str = DEFAULT_CONN_ID, *,
         endpoint_url=hook.conn_config.endpoint_url,
         hub_account_id=plan.hub_account_id,
         sts_region=home_region,
+        hub_role_arn=plan.hub_role_arn,
     )

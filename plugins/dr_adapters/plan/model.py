@@ -118,6 +118,7 @@ class Plan:
     report_prefix: str = "dr-reports"
     fallback_buckets: tuple[tuple[str, str], ...] = ()  # (bucket, region), tried in order
     hub_account_id: str | None = None
+    hub_role_arn: str | None = None  # assumed by every run (named after it) before any other call
     source: str = ""
     description: str = ""
     # A header-only plan (plan_to_dict with_waves=False) keeps its wave numbers without the waves,
@@ -206,6 +207,7 @@ def plan_to_dict(plan: Plan, *, with_waves: bool = True) -> dict[str, Any]:
         "report_prefix": plan.report_prefix,
         "fallback_buckets": [list(b) for b in plan.fallback_buckets],
         "hub_account_id": plan.hub_account_id,
+        "hub_role_arn": plan.hub_role_arn,
         "source": plan.source,
         "description": plan.description,
         "discovery": plan.discovery,
@@ -246,6 +248,7 @@ def plan_from_dict(data: dict[str, Any]) -> Plan:
         report_prefix=data.get("report_prefix") or "dr-reports",
         fallback_buckets=tuple((b[0], b[1]) for b in data.get("fallback_buckets") or ()),
         hub_account_id=data.get("hub_account_id"),
+        hub_role_arn=data.get("hub_role_arn"),
         source=data.get("source", ""),
         description=data.get("description", ""),
         header_wave_numbers=tuple(data.get("wave_numbers") or [w.number for w in waves]),

@@ -15,6 +15,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from dr_adapters.aws.sessions import role_session_name
 from dr_adapters.plan.model import Plan
 from dr_adapters.report.records import GateRecord, ManualStepRecord, PreflightRecord, TaskRecord, TriedRecord
 
@@ -239,7 +240,7 @@ def build_report(
     report.update(guard)
     if rollback is not None:
         report["rollback"] = _rollback(rollback, records)
-    report.update(_who(plan, approvals, triggered_by, cancelled, audit_log))
+    report.update(_who(plan, run_id, approvals, triggered_by, cancelled, audit_log))
     report["resources"] = _resource_states(plan, records)
     return report
 
@@ -304,11 +305,16 @@ def _capacity(preflight: PreflightRecord | None) -> list[dict[str, Any]]:
 APPROVING = ("approved", "continued unplanned", "marked success (manual override)")
 
 
-def _who(plan: Plan, approvals: list[dict[str, Any]], triggered_by: dict[str, Any] | None,
+def _who(plan: Plan, run_id: str, approvals: list[dict[str, Any]], triggered_by: dict[str, Any] | None,
          cancelled: dict[str, Any] | None, audit_log: str | None) -> dict[str, Any]:
-    """Who triggered the run, who may approve, a cancel, and any approval by the person who triggered
-    the run when the manifest forbids it (possible only by marking a gate success)."""
-    out: dict[str, Any] = {}
+    """Who triggered the run, who may approve, a cancel, any approval by the person who triggered
+    the run when the manifest forbids it (possible only by marking a gate success), and the session
+    name that finds the run's AWS calls in CloudTrail."""
+    out: dict[str, Any] = {"cloudtrail": {
+        "session_name": role_session_name(f"{plan.dag_id}-{run_id}"),
+        "hub": plan.hub_role_arn or "the Airflow connection's identity (no hubRoleArn: not named after the run)",
+        "spokes": [a.role_arn for a in plan.accounts if a.account_id != plan.hub_account_id],
+    }}
     if triggered_by is not None:
         out["triggered_by"] = triggered_by
     if plan.approvers:

@@ -99,6 +99,10 @@ def _who_lines(report: dict[str, Any]) -> list[str]:
     if report.get("approvers"):
         sod = "; whoever triggers a failover may not approve it" if "separation_of_duties" in report else ""
         lines.append(f"approvers: {', '.join(report['approvers'])}{sod}")
+    if report.get("cloudtrail"):
+        c = report["cloudtrail"]
+        lines.append(f"AWS calls in CloudTrail: session {c['session_name']}; hub: {c['hub']}"
+                     + (f"; spokes: {', '.join(c['spokes'])}" if c["spokes"] else ""))
     for b in (report.get("separation_of_duties") or {}).get("breaches", []):
         lines.append(f"SEPARATION OF DUTIES BREACHED: {b['gate']} {b['decision']} by {b['by']}, who triggered the run")
     if report.get("cancelled"):

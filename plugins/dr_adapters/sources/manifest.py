@@ -215,6 +215,11 @@ class Manifest(Strict):
     environment: Literal["production", "staging", "development"]
     regions: Regions
     hub_account_id: str | None = Field(None, alias="hubAccountId", pattern=ACCOUNT_ID)
+    hub_role_arn: str | None = Field(
+        None, alias="hubRoleArn", pattern=ROLE_ARN, description="A role in the hub account that every run assumes "
+        "from the Airflow connection's identity, named after the run (RoleSessionName), before any other call: "
+        "CloudTrail in the hub account then ties each call to the run as the spokes' CloudTrail already does. The "
+        "spoke roles are assumed from it, so their trust policies must name it. Unset: the connection's identity.")
     accounts: list[Account] = Field(default_factory=list)
     phases: list[Phase] = Field(default_factory=lambda: list(Phase), min_length=1)
     approval_required: bool = Field(True, alias="approvalRequired")
@@ -337,6 +342,14 @@ def _check_unique(m: Manifest, problems: list[str]) -> None:
 
 def _check_accounts(m: Manifest, problems: list[str]) -> None:
     known = {a.account_id for a in m.accounts}
+    if m.hub_role_arn:
+        role_account = m.hub_role_arn.split(":")[4]
+        if m.hub_account_id and role_account != m.hub_account_id:
+            problems.append(f"hubRoleArn {m.hub_role_arn} is in account {role_account}, not the hub ({m.hub_account_id}) "
+                            "-- name a role in the hub account, or correct hubAccountId")
+        if role_account in known:
+            problems.append(f"hubRoleArn {m.hub_role_arn} is in account {role_account}, which is listed under accounts "
+                            "as a spoke -- the hub role lives in the hub account; remove that account entry or the role")
     for _, r in m.resources():
         if r.account_id and r.account_id not in known and r.account_id != m.hub_account_id:
             problems.append(

@@ -43,6 +43,7 @@ def build_plan(manifest: Manifest, source: str = "") -> Plan:
         fallback_buckets=tuple((b.s3_bucket, b.region) for b in manifest.report.fallback_buckets),
         report_prefix=manifest.report.s3_prefix,
         hub_account_id=manifest.hub_account_id,
+        hub_role_arn=manifest.hub_role_arn,
         source=source,
         description=manifest.description,
         discovery=manifest.discovery.model_dump(mode="json", exclude_unset=False) if manifest.discovery else None,
