@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -54,3 +57,25 @@ def print_targets(result: dict[str, Any], path: Path) -> None:
     for target, outcome in result["targets"].items():
         print(f"  {target}: {outcome}")
     print(f"  -> {path.relative_to(ROOT) if path.is_relative_to(ROOT) else path}")
+
+
+@contextmanager
+def standalone_on_simulator(sim: Any, airflow: Any, work: Path, kept_as: str) -> Iterator[Any]:
+    """Start the simulator, then ``airflow standalone`` on it, and yield its REST client; afterwards stop both
+    whatever happened, keep the logs under ``build/bench/<kept_as>`` when the benchmark failed (the work
+    folder is removed either way) -- a benchmark leaves no process or temporary folder behind."""
+    sys.path.insert(0, str(ROOT / "tests" / "e2e"))
+    from standalone import keep_logs
+
+    failed = True
+    try:
+        sim.start()
+        yield airflow.start()
+        failed = False
+    finally:
+        airflow.stop()
+        sim.stop()
+        if failed:
+            kept = keep_logs(OUT / kept_as, {"processes": work / "logs", "airflow-task-logs": airflow.home / "logs"})
+            print(f"benchmark failed; logs kept in {kept}")
+        shutil.rmtree(work, ignore_errors=True)

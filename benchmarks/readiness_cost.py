@@ -23,7 +23,6 @@ Writes build/bench/readiness_cost.json (``readiness_cost_<label>.json`` for anot
 from __future__ import annotations
 
 import argparse
-import shutil
 import statistics
 import subprocess
 import sys
@@ -33,10 +32,10 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from common import OUT, ROOT, save
+from common import ROOT, save, standalone_on_simulator
 
 sys.path.insert(0, str(ROOT / "tests" / "e2e"))
-from standalone import DAG_ID, Simulator, Standalone, keep_logs, wait_for  # noqa: E402
+from standalone import DAG_ID, Simulator, Standalone, wait_for  # noqa: E402
 
 CUSTOMERS, EVERY_SECONDS = 500, 30 * 60
 
@@ -87,23 +86,13 @@ def main() -> None:
     logs.mkdir()
     sim = Simulator(logs, delay_seconds=0.5)
     airflow = Standalone(work, sim.url, logs)
-    failed = True
-    try:
-        sim.start()
-        api = airflow.start()
+    with standalone_on_simulator(sim, airflow, work, "readiness-logs") as api:
         wait_for(f"the DAG processor to parse {DAG_ID}",
                  lambda: api.http.get(f"{api.url}/api/v2/dags/{DAG_ID}", timeout=10).status_code == 200,
                  timeout=180, interval=1)
         api.unpause()
         time.sleep(5)  # let the scheduler settle after start-up: the runs measure an idle Airflow
         runs = [readiness_run(api, f"bench-readiness-{n}") for n in range(args.runs)]
-        failed = False
-    finally:
-        airflow.stop()
-        sim.stop()
-        if failed:
-            print(f"benchmark failed; logs kept in {keep_logs(OUT / 'readiness-logs', {'processes': logs, 'airflow-task-logs': airflow.home / 'logs'})}")
-        shutil.rmtree(work, ignore_errors=True)
 
     median = {key: statistics.median(r[key] for r in runs) for key in
               ("task_instances", "ran_on_a_worker", "worker_seconds", "slot_seconds", "run_seconds",

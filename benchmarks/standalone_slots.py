@@ -26,7 +26,6 @@ Writes build/bench/standalone_slots.json; keeps logs in build/bench/standalone-l
 from __future__ import annotations
 
 import argparse
-import shutil
 import sys
 import tempfile
 import time
@@ -34,10 +33,10 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from common import OUT, ROOT, print_targets, save, summary, verdict
+from common import ROOT, print_targets, save, standalone_on_simulator, summary, verdict
 
 sys.path.insert(0, str(ROOT / "tests" / "e2e"))
-from standalone import Simulator, Standalone, keep_logs, wait_for  # noqa: E402
+from standalone import Simulator, Standalone, wait_for  # noqa: E402
 
 CUSTOMERS = 9
 WAITING = ("deferred", "awaiting_input")
@@ -146,10 +145,7 @@ def main() -> None:
         "DR_MANIFEST_DIR": str(manifests),
         "DR_WAIT_POLL_SECONDS": "5",
     })
-    failed = True
-    try:
-        sim.start()
-        api = airflow.start()
+    with standalone_on_simulator(sim, airflow, work, "standalone-logs") as api:
         dag_ids = [f"dr_c{c:04d}_production" for c in range(CUSTOMERS)]
         wait_for("the DAG processor to parse the nine DAGs",
                  lambda: api.call("GET", "/dags", params={"dag_id_pattern": "dr_c"})["total_entries"] == CUSTOMERS,
@@ -185,13 +181,6 @@ def main() -> None:
             sampler.sample()
             time.sleep(0.5)
         sessions = cross_account_sessions(sim.url)
-        failed = False
-    finally:
-        airflow.stop()
-        sim.stop()
-        if failed:
-            print(f"benchmark failed; logs kept in {keep_logs(OUT / 'standalone-logs', {'processes': logs, 'airflow-task-logs': airflow.home / 'logs'})}")
-        shutil.rmtree(work, ignore_errors=True)
 
     max_running = max(r["running_all"] for r in sampler.samples)
     status = summary(sampler.status_latency)

@@ -32,6 +32,7 @@ def plan():
     ({"operation": "failover", "confirm": CONFIRM}, CHANGE),
     ({"operation": "failback", "confirm": CONFIRM}, CHANGE),
     ({"operation": "reprotect", "confirm": CONFIRM}, CHANGE),
+    ({"operation": "rollback", "confirm": CONFIRM}, CHANGE),  # undoes a change: a drill gives way to it too
     ({"operation": "readiness"}, None),  # reads only: never guarded, never preempted
     ({"operation": "failover", "confirm": CONFIRM, "dry_run": True}, None),
     ({"operation": "drill", "dry_run": True}, None),
