@@ -25,7 +25,8 @@ so they serve in-process and in server mode, answering with botocore's shapes (a
   refused, as AWS documents, for a read replica, an instance that has read replicas, a SQL Server
   Multi-AZ instance, and one that is not ``available``;
 * ``DeleteDBInstance``: ``deleting`` for a while, then gone; needs ``FinalDBSnapshotIdentifier`` or
-  ``SkipFinalSnapshot``; a deleted source's replicas become standalone, as on AWS.
+  ``SkipFinalSnapshot``; a deleted source's replicas become standalone, as on AWS (an Aurora cluster's
+  instance is left to moto: gone at once).
 
 A transition takes ``AWSSIM_DELAY_SECONDS`` (read at call time) and completes lazily: every RDS
 request first settles the account's due transitions (``settle``), as ``awssim.rds_global`` does for
@@ -284,6 +285,9 @@ def stop_db_instance(self: RDSResponse) -> ActionResult:
 
 
 def delete_db_instance(self: RDSResponse) -> ActionResult:
+    found = self.backend.databases.get((self.params.get("DBInstanceIdentifier") or "").lower())
+    if found is not None and getattr(found, "db_cluster_identifier", None):
+        return _moto_delete_db_instance(self)  # an Aurora cluster's instance: moto's own, gone at once
     db = _instance(self.backend, self.params["DBInstanceIdentifier"])
     if db.status == "deleting":
         raise InvalidDBInstanceState(f"DB instance {db.db_instance_identifier} is already being deleted.")
@@ -308,6 +312,7 @@ def delete_db_instance(self: RDSResponse) -> ActionResult:
 
 
 _previous_call_action = None
+_moto_delete_db_instance = None
 
 
 def call_action(self: RDSResponse) -> Any:
@@ -317,13 +322,14 @@ def call_action(self: RDSResponse) -> Any:
 
 def register() -> None:
     """Add the operations to moto's RDS (idempotent; after ``rds_global.register``, whose settle it chains)."""
-    global _previous_call_action
+    global _previous_call_action, _moto_delete_db_instance
     if getattr(RDSResponse.call_action, "__name__", "") == "call_action" and \
             getattr(RDSResponse.call_action, "__module__", "") == __name__:
         return
     DBInstance.awssim_due = None  # (epoch seconds when due, kind, data): class default, so every instance has it
     DBInstance.replica_mode = None  # serialized as ReplicaMode (Oracle replicas)
     _previous_call_action = RDSResponse.call_action
+    _moto_delete_db_instance = RDSResponse.delete_db_instance
     for fn in (create_db_instance_read_replica, promote_read_replica, switchover_read_replica, stop_db_instance,
                delete_db_instance, call_action):
         setattr(RDSResponse, fn.__name__, fn)

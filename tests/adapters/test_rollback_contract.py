@@ -108,3 +108,38 @@ def test_ecs_goes_back_to_the_desired_count_recorded_before_the_run(aws):
     ctx, calls = recorded(mini.ctx("failback"))
     roll_back(mini.adapter, ctx, mini.units, points)
     assert calls.mutating == []
+
+
+@pytest.mark.parametrize("action", ["AuroraMySQL", "AuroraPostgreSQL"])
+def test_aurora_readers_the_failover_added_are_deleted_and_the_ones_there_before_kept(aws, action):
+    """INSTANTIATE adds readers up to minDrInstances to the DR cluster; the rollback switches the writer back,
+    then deletes exactly the ones it added (not in the preflight's restore point), once."""
+    from dataclasses import replace
+
+    mini = mini_estate(action)
+    clusters = {r.resource_id: (mini.estate.session(r.account_id).client("rds", region_name=mini.plan.regions.dr),
+                                r.config["drClusterIdentifier"]) for r in mini.plan.resources.values()}
+
+    def dr_instances() -> dict[str, list[str]]:
+        return {rid: sorted(i["DBInstanceIdentifier"] for i in rds.describe_db_instances(Filters=[
+            {"Name": "db-cluster-id", "Values": [cluster]}])["DBInstances"] if i["DBInstanceStatus"] != "deleting")
+            for rid, (rds, cluster) in clusters.items()}
+
+    for rds, cluster in clusters.values():  # a reader kept warm before the run, named as INSTANTIATE names them
+        rds.create_db_instance(DBInstanceIdentifier=f"{cluster}-dr-1", DBClusterIdentifier=cluster,
+                               Engine=rds.describe_db_clusters(DBClusterIdentifier=cluster)["DBClusters"][0]["Engine"],
+                               DBInstanceClass="db.r6g.large")
+    had = dr_instances()
+    units = [replace(u, resources=tuple(replace(r, config={**r.config, "minDrInstances": 3}) for r in u.resources))
+             for u in mini.units]
+    before = mini.roles()
+    ctx = mini.ctx("failover")
+    points = {u.unit_id: mini.adapter.restore_point(ctx, u) for u in units}
+    mini.run(ctx, (Phase.INSTANTIATE, Phase.ACTIVATE), units)
+    assert {rid: len(names) for rid, names in dr_instances().items()} == {rid: 3 for rid in had}
+
+    roll_back(mini.adapter, mini.ctx("failback"), units, points)
+    assert mini.roles() == before and dr_instances() == had
+    ctx, calls = recorded(mini.ctx("failback"))
+    roll_back(mini.adapter, ctx, units, points)
+    assert calls.mutating == [] and dr_instances() == had

@@ -224,6 +224,7 @@ class AuroraAdapter(ReplicatedGroupAdapter[_Resource]):
         "rds:DescribeDBClusters",
         "rds:DescribeDBInstances",
         "rds:CreateDBInstance",
+        "rds:DeleteDBInstance",
         "rds:SwitchoverGlobalCluster",
         "rds:FailoverGlobalCluster",
         "cloudwatch:GetMetricStatistics",
@@ -370,6 +371,39 @@ class AuroraAdapter(ReplicatedGroupAdapter[_Resource]):
                     description=f"instances of {r.target_id} available", delay=30, max_attempts=120,
                 ))
         return outcome
+
+    # -- rollback: switch back, then remove the readers INSTANTIATE added -----------------------------
+    def restore_point(self, ctx: RunContext, unit: WorkUnit) -> dict[str, Any] | None:
+        """The instances each target cluster has before the run: a rollback removes only the ones the run added."""
+        return {r.rid: sorted(m["DBInstanceIdentifier"] for m in (r.target or {}).get("DBClusterMembers", []))
+                for r in self._members(ctx, unit)}
+
+    def rollback_summary(self) -> str:
+        return (super().rollback_summary() + "; then the readers INSTANTIATE added to the DR cluster (not there "
+                "before the run, per its preflight) are deleted")
+
+    def rollback(self, ctx: RunContext, unit: WorkUnit, before: dict[str, Any] | None = None) -> PhaseOutcome:
+        """The writer back (ACTIVATE the other way, then REPLICATE), then the instances INSTANTIATE added to the
+        cluster the run moved to are deleted: those not there before the run (its preflight's restore point) and
+        named as INSTANTIATE names them. Without a restore point none is deleted (they are named instead)."""
+        out = super().rollback(ctx, unit, before)
+        if out.waits:
+            return out
+        for r in self._members(ctx, unit):  # the way back's source: the cluster the run moved to
+            rds = ctx.client("rds", ctx.source_region, unit.account_id)
+            instances = rds.describe_db_instances(Filters=[{"Name": "db-cluster-id", "Values": [r.source_id]}])[
+                "DBInstances"]
+            added = [i["DBInstanceIdentifier"] for i in instances if i["DBInstanceStatus"] != "deleting"
+                     and i["DBInstanceIdentifier"].startswith(f"{r.source_id}-dr-")]
+            if before is None or r.rid not in before:
+                if added:
+                    out.notes.append(f"{r.rid}: no restore point from the run undone: left {', '.join(added)} "
+                                     f"in {r.source_id}")
+                continue
+            for name in (a for a in added if a not in before[r.rid]):
+                ctx.mutate(rds, "delete_db_instance", DBInstanceIdentifier=name, SkipFinalSnapshot=True)
+                out.notes.append(f"{r.rid}: deleting {name}, added to {r.source_id} by the run undone")
+        return out
 
     def _drill(self, ctx: RunContext, r: _Resource) -> str:
         if not r.target_writes and r.target["Status"] != "available":
