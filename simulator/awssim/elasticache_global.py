@@ -28,6 +28,8 @@ in-process and in server mode:
   gone once deleting is over (moto keeps it ``deleting``), so its id can be used again.
 * ``IncreaseReplicaCount`` (moto has none): ``NewReplicaCount`` or per-shard ``ReplicaConfiguration``,
   ``ApplyImmediately`` true (AWS supports nothing else), more than today, at most 5 per shard.
+* ``DecreaseReplicaCount`` (moto has none): the same arguments, fewer than today, the newest replicas
+  removed; at least one per shard while automatic failover is enabled, as AWS requires.
 
 Transitions take ``AWSSIM_DELAY_SECONDS`` (read at call time, default 1.0) like ``rds_global``:
 creating a datastore (``creating``), adding or detaching a member and a failover (``modifying``, the
@@ -242,6 +244,15 @@ def _add_replicas(group: ReplicationGroup, node_group: dict[str, Any], replicas:
         group.member_clusters.append(cluster_id)
 
 
+def _remove_replicas(group: ReplicationGroup, node_group: dict[str, Any], replicas: int) -> None:
+    """Shrink ``node_group`` to ``replicas`` read replicas, the newest first (the primary node stays)."""
+    members = node_group["node_group_members"]
+    while len(members) - 1 > replicas:
+        gone = members.pop()
+        if gone["cache_cluster_id"] in group.member_clusters:
+            group.member_clusters.remove(gone["cache_cluster_id"])
+
+
 # -- response methods added to moto's ElastiCacheResponse ------------------------------------------
 def create_global_replication_group(self: ElastiCacheResponse) -> ActionResult:
     account, region = self.current_account, self.region
@@ -349,6 +360,14 @@ def delete_global_replication_group(self: ElastiCacheResponse) -> ActionResult:
 
 
 def increase_replica_count(self: ElastiCacheResponse) -> ActionResult:
+    return _change_replica_count(self, more=True)
+
+
+def decrease_replica_count(self: ElastiCacheResponse) -> ActionResult:
+    return _change_replica_count(self, more=False)
+
+
+def _change_replica_count(self: ElastiCacheResponse, *, more: bool) -> ActionResult:
     group = self.elasticache_backend.describe_replication_groups(self._get_param("ReplicationGroupId"))[0]
     count, per_shard = self._get_int_param("NewReplicaCount"), self._get_param("ReplicaConfiguration")
     if not self._get_bool_param("ApplyImmediately"):
@@ -360,18 +379,25 @@ def increase_replica_count(self: ElastiCacheResponse) -> ActionResult:
     wanted = {ng["node_group_id"]: count for ng in group.node_groups} if count is not None else \
         {c["NodeGroupId"]: int(c["NewReplicaCount"]) for c in per_shard}
     shards = {ng["node_group_id"]: ng for ng in group.node_groups}
+    fewest = 1 if str(getattr(group, "automatic_failover", "")).lower() == "enabled" else 0
     for shard, replicas in wanted.items():
         if shard not in shards:
             raise InvalidParameterValueException(f"Node group {shard} is not part of {group.replication_group_id}.")
         have = len(shards[shard]["node_group_members"]) - 1
-        if not have < replicas <= MAX_REPLICAS:
+        if more and not have < replicas <= MAX_REPLICAS:
             raise InvalidParameterValueException(f"Node group {shard} has {have} replica(s): the new count must be "
                                                  f"more than that and at most {MAX_REPLICAS}.")
+        if not more and not fewest <= replicas < have:
+            raise InvalidParameterValueException(f"Node group {shard} has {have} replica(s): the new count must be "
+                                                 f"fewer than that and at least {fewest}.")
     group.status = "modifying"
 
     def finish() -> None:
         for shard, replicas in wanted.items():
-            _add_replicas(group, shards[shard], replicas)
+            if more:
+                _add_replicas(group, shards[shard], replicas)
+            else:
+                _remove_replicas(group, shards[shard], replicas)
         group.status = "available"
 
     _later(self.current_account, finish)
@@ -511,7 +537,7 @@ def register() -> None:
     ReplicationGroup.global_replication_group_info = property(global_replication_group_info)
     for fn in (create_global_replication_group, describe_global_replication_groups, failover_global_replication_group,
                disassociate_global_replication_group, delete_global_replication_group, increase_replica_count,
-               create_replication_group, delete_replication_group, call_action):
+               decrease_replica_count, create_replication_group, delete_replication_group, call_action):
         setattr(ElastiCacheResponse, fn.__name__, fn)
     for fn in (list_tags_for_resource, add_tags_to_resource, remove_tags_from_resource, tag_resource,
                untag_resource, iter_tagged_resources):

@@ -17,7 +17,7 @@ from awssim.seed import plan_estate, seed_estate
 
 from dr_adapters.adapters.base import Adapter, RunContext
 from dr_adapters.adapters.registry import adapter_for
-from dr_adapters.adapters.runner import converge
+from dr_adapters.adapters.runner import MAX_ROUNDS, converge, wait_for
 from dr_adapters.aws.sessions import AccountSessions
 from dr_adapters.plan.model import Plan, ResourceSpec, WorkUnit
 from dr_adapters.plan.types import AccountAccess, Health, Operation, Phase
@@ -81,6 +81,25 @@ class MiniEstate:
         for phase in phases:
             for unit in units or self.units:
                 converge(self.adapter, phase, ctx, unit, delay=delay)
+        return ctx
+
+    def restore_points(self, ctx: RunContext, units: list[WorkUnit] | None = None) -> dict[str, Any]:
+        """What a failover's preflight records for a later rollback, by unit id (``Adapter.restore_point``)."""
+        return {u.unit_id: self.adapter.restore_point(ctx, u) for u in units or self.units}
+
+    def roll_back(self, ctx: RunContext, units: list[WorkUnit] | None = None,
+                  before: dict[str, Any] | None = None) -> RunContext:
+        """The rollback task's loop (call, wait, call again) for each unit, last unit first; ``before``: the
+        restore points read before the run undone, by unit id."""
+        for unit in reversed(units or self.units):
+            for _ in range(MAX_ROUNDS):
+                outcome = self.adapter.rollback(ctx, unit, (before or {}).get(unit.unit_id))
+                if outcome.done:
+                    break
+                for wait in outcome.waits:
+                    wait_for(ctx, wait, 0)
+            else:
+                raise AssertionError(f"rollback of {unit.unit_id} did not converge")
         return ctx
 
     def drive(self, ctx: RunContext, units: list[WorkUnit] | None = None, steps=STEPS, between=None) -> RunContext:

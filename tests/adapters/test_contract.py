@@ -42,7 +42,7 @@ from aws_faults import KINDS, Faults, fast_retries, inject_faults
 from dr_adapters.adapters.base import AdapterError
 from dr_adapters.adapters.registry import ADAPTER_CLASSES, adapter_for, supported_actions
 from dr_adapters.iam import CAPACITY_ACTIONS, adapter_name, service_side
-from dr_adapters.plan.types import ALL_PHASES, Health
+from dr_adapters.plan.types import ALL_PHASES, Health, Phase
 from mini_estate import PRIMARY, SPOKE, mini_estate, units_of
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -224,7 +224,8 @@ def _allowed_unconditionally(statements: list[dict], action: str) -> bool:
 
 @pytest.mark.parametrize("cls", AWS_ADAPTER_CLASSES, ids=adapter_name)
 def test_calls_across_failover_failback_drill_and_variants_match_the_policy(aws, cls):
-    """Every call of a whole lifecycle is granted by the shipped policy; every granted action is called.
+    """Every call of a whole lifecycle (and of a rollback) is granted by the shipped policy; every granted
+    action is called.
     Waiters' polls are calls too (e.g. route53:GetChange); service-side actions never are ours."""
     calls = Calls()
     mini = None
@@ -236,6 +237,15 @@ def test_calls_across_failover_failback_drill_and_variants_match_the_policy(aws,
             ctx.aws.register_event("after-call.sts.AssumeRole", calls._assumed)
             mini.drive(ctx)
         requests.post("http://motoapi.amazonaws.com/moto-api/reset", timeout=10).raise_for_status()
+        if cls.rollback_phases:  # a failover stopped after its waves, rolled back (what operation=rollback calls)
+            mini = mini_estate(action)
+            ctx, back = mini.ctx("failover"), mini.ctx("failback")
+            for run in (ctx, back):
+                run.aws.register_event("before-call", calls)
+            before = mini.restore_points(ctx)
+            mini.run(ctx, (Phase.INSTANTIATE, Phase.ACTIVATE))
+            mini.roll_back(back, before=before)
+            requests.post("http://motoapi.amazonaws.com/moto-api/reset", timeout=10).raise_for_status()
 
     mini = mini_estate(cls.actions[0])
 

@@ -14,10 +14,7 @@ import pytest
 from awssim.kits import DR
 
 from aws_calls import recorded
-from dr_adapters.adapters.base import Adapter, RunContext
 from dr_adapters.adapters.registry import ADAPTER_CLASSES, supported_actions
-from dr_adapters.adapters.runner import MAX_ROUNDS, wait_for
-from dr_adapters.plan.model import WorkUnit
 from dr_adapters.plan.types import Phase
 from mini_estate import mini_estate
 
@@ -25,20 +22,6 @@ NOT_AWS = {"ManualStep"}  # no AWS resource (test_contract.NOT_AWS)
 UNDONE = [a for a in supported_actions() if a not in NOT_AWS
           and next(c for c in ADAPTER_CLASSES if a in c.actions).rollback_phases]
 LEFT = [a for a in supported_actions() if a not in UNDONE]
-
-
-def roll_back(adapter: Adapter, ctx: RunContext, units: list[WorkUnit], before: dict | None = None) -> None:
-    """The rollback task's loop (call, wait, call again) for each unit, last unit first; ``before``: the
-    restore points read before the failover, by unit id."""
-    for unit in reversed(units):
-        for _ in range(MAX_ROUNDS):
-            outcome = adapter.rollback(ctx, unit, (before or {}).get(unit.unit_id))
-            if outcome.done:
-                break
-            for wait in outcome.waits:
-                wait_for(ctx, wait, 0)
-        else:
-            raise AssertionError(f"rollback of {unit.unit_id} did not converge")
 
 
 def running_recovery_instances(mini) -> list[str]:
@@ -60,12 +43,12 @@ def test_a_failover_stopped_after_its_waves_rolls_back_to_the_starting_snapshot(
     mini.estate.cache.clear()  # read AWS afresh
     assert all(mini.kit.serves_in(mini.estate, r, DR) for r in mini.plan.resources.values()), mini.roles()
 
-    roll_back(mini.adapter, mini.ctx("failback"), mini.units)
+    mini.roll_back(mini.ctx("failback"), mini.units)
     assert mini.roles() == before
     assert running_recovery_instances(mini) == []
 
     ctx, calls = recorded(mini.ctx("failback"))
-    roll_back(mini.adapter, ctx, mini.units)  # again: everything is back already
+    mini.roll_back(ctx, mini.units)  # again: everything is back already
     assert calls.mutating == [] and ctx.changes == []
     assert mini.roles() == before
 
@@ -75,7 +58,7 @@ def test_a_failover_stopped_after_instantiate_rolls_back_too(aws, action):
     mini = mini_estate(action)
     before = mini.roles()
     mini.run(mini.ctx("failover"), (Phase.INSTANTIATE,))
-    roll_back(mini.adapter, mini.ctx("failback"), mini.units)
+    mini.roll_back(mini.ctx("failback"), mini.units)
     assert mini.roles() == before
     assert running_recovery_instances(mini) == []
 
@@ -99,14 +82,14 @@ def test_ecs_goes_back_to_the_desired_count_recorded_before_the_run(aws):
     before = mini.roles()
     assert {role["dr"] for role in before.values()} == {1}
     ctx = mini.ctx("failover")
-    points = {u.unit_id: mini.adapter.restore_point(ctx, u) for u in mini.units}
+    points = mini.restore_points(ctx)
     mini.run(ctx, (Phase.INSTANTIATE, Phase.ACTIVATE))
     assert mini.roles() != before
 
-    roll_back(mini.adapter, mini.ctx("failback"), mini.units, points)
+    mini.roll_back(mini.ctx("failback"), mini.units, points)
     assert mini.roles() == before
     ctx, calls = recorded(mini.ctx("failback"))
-    roll_back(mini.adapter, ctx, mini.units, points)
+    mini.roll_back(ctx, mini.units, points)
     assert calls.mutating == []
 
 
@@ -134,12 +117,41 @@ def test_aurora_readers_the_failover_added_are_deleted_and_the_ones_there_before
              for u in mini.units]
     before = mini.roles()
     ctx = mini.ctx("failover")
-    points = {u.unit_id: mini.adapter.restore_point(ctx, u) for u in units}
+    points = mini.restore_points(ctx, units)
     mini.run(ctx, (Phase.INSTANTIATE, Phase.ACTIVATE), units)
     assert {rid: len(names) for rid, names in dr_instances().items()} == {rid: 3 for rid in had}
 
-    roll_back(mini.adapter, mini.ctx("failback"), units, points)
+    mini.roll_back(mini.ctx("failback"), units, points)
     assert mini.roles() == before and dr_instances() == had
     ctx, calls = recorded(mini.ctx("failback"))
-    roll_back(mini.adapter, ctx, units, points)
+    mini.roll_back(ctx, units, points)
     assert calls.mutating == [] and dr_instances() == had
+
+
+def test_elasticache_replicas_the_failover_added_are_removed(aws):
+    """INSTANTIATE grows the DR replication group to minDrReplicas per shard; the rollback moves the primary
+    back, then shrinks that group to the replicas per shard its preflight recorded, once."""
+    from dataclasses import replace
+
+    mini = mini_estate("ElastiCache")
+    groups = {r.resource_id: (mini.estate.session(r.account_id).client("elasticache", region_name=mini.plan.regions.dr),
+                              r.config["drReplicationGroupId"]) for r in mini.plan.resources.values()}
+
+    def dr_replicas() -> dict[str, list[int]]:
+        return {rid: [len(ng["NodeGroupMembers"]) - 1 for ng in ec.describe_replication_groups(
+            ReplicationGroupId=group)["ReplicationGroups"][0]["NodeGroups"]] for rid, (ec, group) in groups.items()}
+
+    had = dr_replicas()
+    units = [replace(u, resources=tuple(replace(r, config={**r.config, "minDrReplicas": 3}) for r in u.resources))
+             for u in mini.units]
+    before = mini.roles()
+    ctx = mini.ctx("failover")
+    points = mini.restore_points(ctx, units)
+    mini.run(ctx, (Phase.INSTANTIATE, Phase.ACTIVATE), units)
+    assert all(set(counts) == {3} for counts in dr_replicas().values()), dr_replicas()
+
+    mini.roll_back(mini.ctx("failback"), units, points)
+    assert mini.roles() == before and dr_replicas() == had
+    ctx, calls = recorded(mini.ctx("failback"))
+    mini.roll_back(ctx, units, points)
+    assert calls.mutating == [] and dr_replicas() == had

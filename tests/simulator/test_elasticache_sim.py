@@ -196,6 +196,15 @@ def test_increase_replica_count_like_aws(estate, monkeypatch):
     assert group["Status"] == "available" and group["MemberClusters"] == ["orders-b-001", "orders-b-002", "orders-b-003"]
     assert [m["CurrentRole"] for m in group["NodeGroups"][0]["NodeGroupMembers"]] == ["primary", "replica", "replica"]
 
+    def shrink(**kwargs):
+        return client.decrease_replica_count(ReplicationGroupId="orders-b", ApplyImmediately=True, **kwargs)
+
+    refused(lambda: shrink(NewReplicaCount=2), "InvalidParameterValue")  # not fewer than now
+    assert shrink(NewReplicaCount=0)["ReplicationGroup"]["Status"] == "modifying"  # the newest go first
+    time.sleep(0.4)
+    group = client.describe_replication_groups(ReplicationGroupId="orders-b")["ReplicationGroups"][0]
+    assert group["Status"] == "available" and group["MemberClusters"] == ["orders-b-001"]
+
 
 def test_datastores_and_groups_are_taggable_and_listed_by_resource_explorer_type(estate):
     arn = datastore(ec(estate, DR))["ARN"]

@@ -283,6 +283,7 @@ class ElastiCacheAdapter(ReplicatedGroupAdapter[_Resource]):
         "elasticache:DescribeReplicationGroups",
         "elasticache:ListTagsForResource",
         "elasticache:IncreaseReplicaCount",
+        "elasticache:DecreaseReplicaCount",
         "elasticache:FailoverGlobalReplicationGroup",
         "elasticache:DisassociateGlobalReplicationGroup",
     )
@@ -396,6 +397,45 @@ class ElastiCacheAdapter(ReplicatedGroupAdapter[_Resource]):
             if not ctx.dry_run:  # ours growing, or a change of someone else's to finish first
                 outcome.waits.append(r.group_wait(f"replicas of {r.target_id} available"))
         return outcome
+
+    # -- rollback: the primary back, then the replicas INSTANTIATE added removed ---------------------
+    def restore_point(self, ctx: RunContext, unit: WorkUnit) -> dict[str, Any] | None:
+        """Read replicas per shard of each target group before the run: what a rollback shrinks it back to."""
+        return {r.rid: _replicas(r.target) for r in self._members(ctx, unit) if r.target is not None}
+
+    def rollback_summary(self) -> str:
+        return (super().rollback_summary() + "; then the DR group's replicas per shard go back to what they were "
+                "before the run (DecreaseReplicaCount)")
+
+    def rollback(self, ctx: RunContext, unit: WorkUnit, before: dict[str, Any] | None = None) -> PhaseOutcome:
+        """The primary back (the phases the other way), then the group the run moved to shrinks back to the read
+        replicas per shard recorded in that run's preflight (none recorded: left as it is, named)."""
+        out = super().rollback(ctx, unit, before)
+        if out.waits:
+            return out
+        for r in self._members(ctx, unit):  # the way back's source: the group the run moved to
+            ec = ctx.client("elasticache", ctx.source_region, unit.account_id)
+            group = r.group(ec, r.source_id)
+            if group is None:
+                continue
+            have, was = _replicas(group), (before or {}).get(r.rid)
+            if was is None or have <= was:
+                if was is None and have:
+                    out.notes.append(f"{r.rid}: no restore point from the run undone: {r.source_id} keeps {have} "
+                                     "replica(s) per shard")
+                continue
+            if group["Status"] == "available":
+                more = [ng["NodeGroupId"] for ng in group["NodeGroups"] if len(ng["NodeGroupMembers"]) - 1 > was]
+                shrink = ({"ReplicaConfiguration": [{"NodeGroupId": ng, "NewReplicaCount": was} for ng in more]}
+                          if group.get("ClusterEnabled") else {"NewReplicaCount": was})
+                ctx.mutate(ec, "decrease_replica_count", ReplicationGroupId=r.source_id, ApplyImmediately=True,
+                           **shrink)
+                out.notes.append(f"{r.rid}: {r.source_id} back to {was} replica(s) per shard (had {have})")
+            if not ctx.dry_run:
+                out.waits.append(Wait(service="elasticache", region=ctx.source_region, account_id=unit.account_id,
+                                      waiter="replication_group_available", args={"ReplicationGroupId": r.source_id},
+                                      description=f"replicas of {r.source_id} removed", delay=30, max_attempts=120))
+        return out
 
     def activate(self, ctx: RunContext, unit: WorkUnit) -> PhaseOutcome:
         if ctx.is_drill:
