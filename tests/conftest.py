@@ -23,6 +23,10 @@ os.environ.update({
     "AIRFLOW__CORE__PLUGINS_FOLDER": str(ROOT / "plugins"),
     "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
     "AIRFLOW__CORE__UNIT_TEST_MODE": "False",
+    # Tests build one DAG id from different manifests seconds apart; Airflow skips writing a DAG whose
+    # serialized form was written less than this long ago (default 30 s), and the REST API would then act
+    # on the previous test's DAG ("Task ... not found"), leaving a gate nobody can answer.
+    "AIRFLOW__CORE__MIN_SERIALIZED_DAG_UPDATE_INTERVAL": "0",
     "DR_MANIFEST_DIR": str(ROOT / "include" / "manifests"),
     "DR_REPORT_DIR": str(Path(_AIRFLOW_HOME) / "dr_reports"),
     "DR_RETRY_DELAY_SECONDS": "1",

@@ -4,11 +4,45 @@ to clear a run, and the scheduler's part after a clear."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import boto3
+import yaml
 
 CONFIRM = "acme/production"
 SPOKE = "222222222222"
+DEMO = yaml.safe_load((Path(__file__).resolve().parents[2] / "include" / "manifests" / "acme-production.yaml").read_text())
+
+
+def demo_resource(rid: str, **changes) -> dict:
+    """A resource of the demo manifest, with ``changes`` to its entry."""
+    found = next(r for layer in DEMO["layers"] for r in layer["resources"] if r["resourceId"] == rid)
+    return {**found, **changes}
+
+
+def write_demo_subset(folder: Path, layers: dict[str, list[dict]], **header) -> Path:
+    """A manifest of the demo's header (plus ``header``) with these layers (waves, in order: id -> resources),
+    in ``folder``. The rest of the demo estate, seeded whole by the ``estate`` fixture, is tagged too: not
+    such a test's matter."""
+    data = {k: v for k, v in DEMO.items() if k != "layers"}
+    data["unprotectedResources"] = "ignore"
+    data["layers"] = [{"layerId": layer_id, "priority": n, "resources": resources}
+                      for n, (layer_id, resources) in enumerate(layers.items(), start=1)]
+    data.update(header)
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "acme-production.yaml"
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    return path
+
+
+def demo_subset_dag(folder: Path, monkeypatch, layers: dict[str, list[dict]], **header):
+    """The DAG of ``write_demo_subset``; the DAG folder builds it too (dag.test stores what the DAG folder
+    parses to, and the REST API acts on that)."""
+    from dr_adapters.orchestration.factory import build_dags
+
+    write_demo_subset(folder, layers, **header)
+    monkeypatch.setenv("DR_MANIFEST_DIR", str(folder))
+    return build_dags(folder)["dr_acme_production"]
 
 
 def run(dag, conf, **kwargs):

@@ -13,39 +13,21 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-import yaml
 from awssim.snapshot import serving_roles as roles
 
-from dag_run_helpers import CONFIRM, report_folder, report_of, run
+from dag_run_helpers import CONFIRM, demo_resource, demo_subset_dag, report_folder, report_of, run
 from notifications import events, subscribe_queue
 
 pytestmark = pytest.mark.airflow
 
 ROOT = Path(__file__).resolve().parents[2]
-DEMO = yaml.safe_load((ROOT / "include" / "manifests" / "acme-production.yaml").read_text())
 PRIMARY_DNS, DR_DNS = ["web-use1.acme.example."], ["web-usw2.acme.example."]
 
 
-def demo_resource(rid: str) -> dict:
-    return next(r for layer in DEMO["layers"] for r in layer["resources"] if r["resourceId"] == rid)
-
-
 def build_dag(folder: Path, monkeypatch, **header):
-    """The two waves, with ``header`` (approvalBeforeActivate, approvers, ...) added to the manifest. The
-    DAG folder builds it too (dag.test stores what the DAG folder parses to)."""
-    from dr_adapters.orchestration.factory import build_dags
-
-    data = {k: v for k, v in DEMO.items() if k != "layers"}
-    data["unprotectedResources"] = "ignore"  # the rest of the demo estate is tagged too: not this test's matter
-    data["layers"] = [
-        {"layerId": "data", "priority": 1, "resources": [demo_resource("orders-db"), demo_resource("order-events")]},
-        {"layerId": "edge", "priority": 2, "resources": [demo_resource("www-dns")]},
-    ]
-    data.update(header)
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / "acme-production.yaml").write_text(yaml.safe_dump(data, sort_keys=False))
-    monkeypatch.setenv("DR_MANIFEST_DIR", str(folder))
-    return build_dags(folder)["dr_acme_production"]
+    """Two waves of the demo estate, with ``header`` (approvalBeforeActivate, approvers, ...) added."""
+    return demo_subset_dag(folder, monkeypatch, {"data": [demo_resource("orders-db"), demo_resource("order-events")],
+                                                 "edge": [demo_resource("www-dns")]}, **header)
 
 
 def hitl_request(dag_id: str, task_id: str) -> tuple[str, str]:

@@ -22,11 +22,10 @@ import pytest
 import yaml
 from awssim.snapshot import serving_roles as roles
 
-from dag_run_helpers import CONFIRM, airflow_cli, report_folder, report_of, resume, run
+from dag_run_helpers import CONFIRM, airflow_cli, demo_resource, report_folder, report_of, resume, run, write_demo_subset
 from notifications import events, subscribe_queue
 
 ROOT = Path(__file__).resolve().parents[2]
-DEMO = yaml.safe_load((ROOT / "include" / "manifests" / "acme-production.yaml").read_text())
 INSTRUCTIONS = ("Ask the payment provider to allow **us-west-2** egress: [runbook](https://wiki.example.com/dr/pay). "
                 "Check their status page shows it.")
 BACK = "Ask the payment provider to allow **us-east-1** egress again."
@@ -37,25 +36,12 @@ def manual_step(rid: str, phase: str = "ACTIVATE", dependencies: tuple[str, ...]
             "config": {"title": f"Step {rid}", "instructions": INSTRUCTIONS, "phase": phase, **config}}
 
 
-def demo_resource(rid: str, **changes) -> dict:
-    found = next(r for layer in DEMO["layers"] for r in layer["resources"] if r["resourceId"] == rid)
-    return {**found, **changes}
-
-
 def write_manifest(folder: Path, wave_2_steps: list[dict], cleanup_steps: tuple[dict, ...] = ()) -> Path:
-    """Three small waves of the demo estate (seeded whole by the ``estate`` fixture), the steps in wave 2."""
-    data = {k: v for k, v in DEMO.items() if k != "layers"}
-    data["unprotectedResources"] = "ignore"  # the rest of the demo estate is tagged too: not this test's matter
-    data["layers"] = [
-        {"layerId": "events", "priority": 1, "resources": [demo_resource("order-events")]},
-        {"layerId": "app", "priority": 2, "resources": [demo_resource("orders-api", dependencies=[]), *wave_2_steps,
-                                                         *cleanup_steps]},
-        {"layerId": "edge", "priority": 3, "resources": [demo_resource("www-dns")]},
-    ]
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / "acme-production.yaml"
-    path.write_text(yaml.safe_dump(data, sort_keys=False))
-    return path
+    """Three small waves of the demo estate, the steps in wave 2."""
+    return write_demo_subset(folder, {"events": [demo_resource("order-events")],
+                                      "app": [demo_resource("orders-api", dependencies=[]), *wave_2_steps,
+                                              *cleanup_steps],
+                                      "edge": [demo_resource("www-dns")]})
 
 
 @pytest.fixture

@@ -22,43 +22,23 @@ import time
 from pathlib import Path
 
 import pytest
-import yaml
 from awssim.snapshot import serving_roles as roles
 
-from dag_run_helpers import CONFIRM, report_folder, report_of, rest_api, run
+from dag_run_helpers import CONFIRM, demo_resource, demo_subset_dag, report_folder, report_of, rest_api, run
 from notifications import events, subscribe_queue
 
 pytestmark = pytest.mark.airflow
 
 ROOT = Path(__file__).resolve().parents[2]
-DEMO = yaml.safe_load((ROOT / "include" / "manifests" / "acme-production.yaml").read_text())
 TRIGGERER = "dag_test"  # the user dag.test records as the run's triggering user
 AUDITOR, AUDITOR_PASSWORD = "dr-auditor", "audit-7c1e94"
 
 
-def demo_resource(rid: str, **changes) -> dict:
-    found = next(r for layer in DEMO["layers"] for r in layer["resources"] if r["resourceId"] == rid)
-    return {**found, **changes}
-
-
 def build_dag(folder: Path, monkeypatch, **people):
-    """Three small waves of the demo estate (seeded whole by the ``estate`` fixture), with ``people``
-    (approvers, separationOfDuties) added to the manifest. The DAG folder builds it too (dag.test
-    stores what the DAG folder parses to, and the REST API acts on that)."""
-    from dr_adapters.orchestration.factory import build_dags
-
-    data = {k: v for k, v in DEMO.items() if k != "layers"}
-    data["unprotectedResources"] = "ignore"  # the rest of the demo estate is tagged too: not this test's matter
-    data["layers"] = [
-        {"layerId": "events", "priority": 1, "resources": [demo_resource("order-events")]},
-        {"layerId": "app", "priority": 2, "resources": [demo_resource("orders-api", dependencies=[])]},
-        {"layerId": "edge", "priority": 3, "resources": [demo_resource("www-dns")]},
-    ]
-    data.update(people)
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / "acme-production.yaml").write_text(yaml.safe_dump(data, sort_keys=False))
-    monkeypatch.setenv("DR_MANIFEST_DIR", str(folder))
-    return build_dags(folder)["dr_acme_production"]
+    """Three small waves of the demo estate, with ``people`` (approvers, separationOfDuties) added."""
+    return demo_subset_dag(folder, monkeypatch, {"events": [demo_resource("order-events")],
+                                                 "app": [demo_resource("orders-api", dependencies=[])],
+                                                 "edge": [demo_resource("www-dns")]}, **people)
 
 
 @pytest.fixture(scope="module")
