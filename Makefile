@@ -27,8 +27,11 @@ $(STAMP): requirements.txt requirements-dev.txt constraints.txt Makefile
 	  > "$$($(PY) -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')/dr-orchestrator-checkout.pth"
 	touch $(STAMP)
 
+# Two test processes (TEST_WORKERS=0: one): the end-to-end modules in one, the rest shared out by module.
+TEST_WORKERS ?= 2
+
 test: $(STAMP)
-	$(PY) -m pytest -q --durations=30  # the slowest 30, to keep the suite inside CI's limit
+	$(PY) -m pytest -q -n $(TEST_WORKERS) --dist loadgroup --durations=30  # the slowest 30: the suite stays inside CI's limit
 
 demo: $(STAMP)
 	$(PY) -m drlocal.demo

@@ -102,3 +102,12 @@ def airflow_db():
     subprocess.run([sys.executable, "-m", "airflow", "db", "migrate"], check=True, capture_output=True,
                    env=os.environ.copy())
     return _AIRFLOW_HOME
+
+
+def pytest_collection_modifyitems(config, items):
+    """With ``-n 2 --dist loadgroup`` (make test), each test module runs whole in one process (its module
+    fixtures: a simulator, an API server, a stack) and every end-to-end module in the same one, one after
+    the other: two real Airflows at once on two cores would starve each other's schedulers."""
+    for item in items:
+        module = item.nodeid.split("::", 1)[0]
+        item.add_marker(pytest.mark.xdist_group("e2e" if module.startswith("tests/e2e/") else module))
