@@ -93,12 +93,31 @@ def test_ecs_goes_back_to_the_desired_count_recorded_before_the_run(aws):
     assert calls.mutating == []
 
 
+def grown_and_rolled_back(mini, config: dict, read) -> dict:
+    """A failover whose INSTANTIATE grows the DR side (``config`` on every resource), stopped after its waves,
+    then rolled back twice: ``read()`` (the DR side) is back as before with the serving roles, and the second
+    rollback makes no call. Returns what ``read()`` gave while grown."""
+    from dataclasses import replace
+
+    had, before = read(), mini.roles()
+    units = [replace(u, resources=tuple(replace(r, config={**r.config, **config}) for r in u.resources))
+             for u in mini.units]
+    ctx = mini.ctx("failover")
+    points = mini.restore_points(ctx, units)
+    mini.run(ctx, (Phase.INSTANTIATE, Phase.ACTIVATE), units)
+    grown = read()
+    mini.roll_back(mini.ctx("failback"), units, points)
+    assert mini.roles() == before and read() == had
+    ctx, calls = recorded(mini.ctx("failback"))
+    mini.roll_back(ctx, units, points)
+    assert calls.mutating == [] and read() == had
+    return grown
+
+
 @pytest.mark.parametrize("action", ["AuroraMySQL", "AuroraPostgreSQL"])
 def test_aurora_readers_the_failover_added_are_deleted_and_the_ones_there_before_kept(aws, action):
     """INSTANTIATE adds readers up to minDrInstances to the DR cluster; the rollback switches the writer back,
     then deletes exactly the ones it added (not in the preflight's restore point), once."""
-    from dataclasses import replace
-
     mini = mini_estate(action)
     clusters = {r.resource_id: (mini.estate.session(r.account_id).client("rds", region_name=mini.plan.regions.dr),
                                 r.config["drClusterIdentifier"]) for r in mini.plan.resources.values()}
@@ -112,27 +131,13 @@ def test_aurora_readers_the_failover_added_are_deleted_and_the_ones_there_before
         rds.create_db_instance(DBInstanceIdentifier=f"{cluster}-dr-1", DBClusterIdentifier=cluster,
                                Engine=rds.describe_db_clusters(DBClusterIdentifier=cluster)["DBClusters"][0]["Engine"],
                                DBInstanceClass="db.r6g.large")
-    had = dr_instances()
-    units = [replace(u, resources=tuple(replace(r, config={**r.config, "minDrInstances": 3}) for r in u.resources))
-             for u in mini.units]
-    before = mini.roles()
-    ctx = mini.ctx("failover")
-    points = mini.restore_points(ctx, units)
-    mini.run(ctx, (Phase.INSTANTIATE, Phase.ACTIVATE), units)
-    assert {rid: len(names) for rid, names in dr_instances().items()} == {rid: 3 for rid in had}
-
-    mini.roll_back(mini.ctx("failback"), units, points)
-    assert mini.roles() == before and dr_instances() == had
-    ctx, calls = recorded(mini.ctx("failback"))
-    mini.roll_back(ctx, units, points)
-    assert calls.mutating == [] and dr_instances() == had
+    grown = grown_and_rolled_back(mini, {"minDrInstances": 3}, dr_instances)
+    assert {rid: len(names) for rid, names in grown.items()} == {rid: 3 for rid in clusters}
 
 
 def test_elasticache_replicas_the_failover_added_are_removed(aws):
     """INSTANTIATE grows the DR replication group to minDrReplicas per shard; the rollback moves the primary
     back, then shrinks that group to the replicas per shard its preflight recorded, once."""
-    from dataclasses import replace
-
     mini = mini_estate("ElastiCache")
     groups = {r.resource_id: (mini.estate.session(r.account_id).client("elasticache", region_name=mini.plan.regions.dr),
                               r.config["drReplicationGroupId"]) for r in mini.plan.resources.values()}
@@ -141,17 +146,5 @@ def test_elasticache_replicas_the_failover_added_are_removed(aws):
         return {rid: [len(ng["NodeGroupMembers"]) - 1 for ng in ec.describe_replication_groups(
             ReplicationGroupId=group)["ReplicationGroups"][0]["NodeGroups"]] for rid, (ec, group) in groups.items()}
 
-    had = dr_replicas()
-    units = [replace(u, resources=tuple(replace(r, config={**r.config, "minDrReplicas": 3}) for r in u.resources))
-             for u in mini.units]
-    before = mini.roles()
-    ctx = mini.ctx("failover")
-    points = mini.restore_points(ctx, units)
-    mini.run(ctx, (Phase.INSTANTIATE, Phase.ACTIVATE), units)
-    assert all(set(counts) == {3} for counts in dr_replicas().values()), dr_replicas()
-
-    mini.roll_back(mini.ctx("failback"), units, points)
-    assert mini.roles() == before and dr_replicas() == had
-    ctx, calls = recorded(mini.ctx("failback"))
-    mini.roll_back(ctx, units, points)
-    assert calls.mutating == [] and dr_replicas() == had
+    grown = grown_and_rolled_back(mini, {"minDrReplicas": 3}, dr_replicas)
+    assert all(set(counts) == {3} for counts in grown.values()), grown
