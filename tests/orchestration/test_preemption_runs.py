@@ -33,19 +33,26 @@ DAG_ID = "dr_acme_production"
 FAILOVER = {"operation": "failover", "confirm": CONFIRM, "approval_mode": "automatic"}
 
 
-@pytest.fixture(autouse=True)
-def quick_guard(monkeypatch):
-    monkeypatch.setenv("DR_PREEMPT_POLL_SECONDS", "0.5")
-    yield
+def _no_guard_state() -> None:
+    """No run guard Variable and no live run of the demo DAG: what a test starts from and leaves behind. Whole
+    runs of other modules in this process leave theirs (a failover that did not succeed keeps its
+    registration, rightly: cleared, it goes on)."""
+    from airflow.models.dagrun import DagRun
     from airflow.models.variable import Variable
     from airflow.utils.session import create_session
 
-    from airflow.models.dagrun import DagRun
-
-    with create_session() as session:  # a test's stand-in run and its registration must not leak into the next
+    with create_session() as session:
         session.query(Variable).filter(Variable.key.like("dr_%")).delete(synchronize_session=False)
         session.query(DagRun).filter(DagRun.dag_id == DAG_ID, DagRun.state.in_(("queued", "running"))).update(
             {"state": "failed"}, synchronize_session=False)
+
+
+@pytest.fixture(autouse=True)
+def quick_guard(monkeypatch, airflow_db):
+    monkeypatch.setenv("DR_PREEMPT_POLL_SECONDS", "0.5")
+    _no_guard_state()
+    yield
+    _no_guard_state()
 
 
 def stand_in_run(run_id: str, state: str = "running", run_type: str = "manual"):
