@@ -97,6 +97,16 @@ def _replicas(group: dict[str, Any]) -> int:
     return min((len(ng.get("NodeGroupMembers") or []) - 1 for ng in group.get("NodeGroups") or []), default=0)
 
 
+def _replica_count(group: dict[str, Any], count: int, *, more: bool) -> dict[str, Any]:
+    """Increase/DecreaseReplicaCount's arguments to bring every shard to ``count`` replicas. Cluster mode
+    enabled: only the shards on the wrong side of it (the new count must be past every named shard's)."""
+    if not group.get("ClusterEnabled"):
+        return {"NewReplicaCount": count}
+    off = [ng["NodeGroupId"] for ng in group["NodeGroups"]
+           if (len(ng["NodeGroupMembers"]) - 1 < count if more else len(ng["NodeGroupMembers"]) - 1 > count)]
+    return {"ReplicaConfiguration": [{"NodeGroupId": ng, "NewReplicaCount": count} for ng in off]}
+
+
 def _datastore_of(group: dict[str, Any] | None) -> str | None:
     return ((group or {}).get("GlobalReplicationGroupInfo") or {}).get("GlobalReplicationGroupId") or None
 
@@ -384,10 +394,7 @@ class ElastiCacheAdapter(ReplicatedGroupAdapter[_Resource]):
                 outcome.notes.append(f"{r.rid}: {r.target_id} has {have} replica(s) per shard")
                 continue
             if have < wanted and r.target["Status"] == "available":
-                short = [ng["NodeGroupId"] for ng in r.target["NodeGroups"] if len(ng["NodeGroupMembers"]) - 1 < wanted]
-                # Cluster mode enabled: only the short shards (NewReplicaCount must exceed every shard's count).
-                grow = ({"ReplicaConfiguration": [{"NodeGroupId": ng, "NewReplicaCount": wanted} for ng in short]}
-                        if r.target.get("ClusterEnabled") else {"NewReplicaCount": wanted})
+                grow = _replica_count(r.target, wanted, more=True)
                 try:
                     ctx.mutate(r.ec, "increase_replica_count", ReplicationGroupId=r.target_id, ApplyImmediately=True,
                                **grow)
@@ -425,9 +432,7 @@ class ElastiCacheAdapter(ReplicatedGroupAdapter[_Resource]):
                                      "replica(s) per shard")
                 continue
             if group["Status"] == "available":
-                more = [ng["NodeGroupId"] for ng in group["NodeGroups"] if len(ng["NodeGroupMembers"]) - 1 > was]
-                shrink = ({"ReplicaConfiguration": [{"NodeGroupId": ng, "NewReplicaCount": was} for ng in more]}
-                          if group.get("ClusterEnabled") else {"NewReplicaCount": was})
+                shrink = _replica_count(group, was, more=False)
                 ctx.mutate(ec, "decrease_replica_count", ReplicationGroupId=r.source_id, ApplyImmediately=True,
                            **shrink)
                 out.notes.append(f"{r.rid}: {r.source_id} back to {was} replica(s) per shard (had {have})")
