@@ -112,6 +112,31 @@ def test_cluster_mode_grows_only_the_short_shards(aws, make_ctx):
     assert change["args"]["ReplicaConfiguration"] == [{"NodeGroupId": "0001", "NewReplicaCount": 2}]
 
 
+def test_cluster_mode_rollback_shrinks_every_grown_shard_back(aws, make_ctx):
+    """A rollback of a failover whose INSTANTIATE grew the DR group's shards brings each back to the replicas per
+    shard its preflight recorded, naming only the shards above it."""
+    from dr_adapters.adapters.runner import MAX_ROUNDS, wait_for
+
+    seed(aws, shards=2, dr_replicas=1)
+    adapter, unit = ElastiCacheAdapter(), unit_for(minDrReplicas=3)
+    ctx = make_ctx("failover")
+    before = adapter.restore_point(ctx, unit)
+    run(ctx, unit, [Phase.INSTANTIATE])
+    assert replicas(aws, DR, "orders-usw2") == [3, 3]
+
+    back = make_ctx("failback")
+    for _ in range(MAX_ROUNDS):
+        outcome = adapter.rollback(back, unit, before)
+        if outcome.done:
+            break
+        for wait in outcome.waits:
+            wait_for(back, wait, 0)
+    assert replicas(aws, DR, "orders-usw2") == [1, 1] and roles(aws)["orders-use1"] == "PRIMARY"
+    (change,) = [c for c in back.changes if c["operation"] == "decrease_replica_count"]
+    assert change["args"]["ReplicaConfiguration"] == [{"NodeGroupId": "0001", "NewReplicaCount": 1},
+                                                      {"NodeGroupId": "0002", "NewReplicaCount": 1}]
+
+
 def unplanned_ctx(make_ctx):
     ctx = make_ctx("failover")
     ctx.unplanned = True
